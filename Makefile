@@ -1,0 +1,63 @@
+# dspex — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Debian packages the project needs, as "command:package" pairs (installed only when the command is missing).
+APT_NEEDS := python3:python3 tmux:tmux
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo MISSING))
+
+.PHONY: help deps apt-deps node-deps build typecheck lint test test-unit demo bench bench-quick soak clean
+
+help:
+	@echo "make demo   live dashboard over a real pool under load (the main job)"
+	@echo "make test   deps, typecheck, lint, build and the test suite"
+	@echo "make bench  full benchmarks (writes bench-results/*.json)"
+	@echo "make soak   long-running stability run (not part of make test)"
+
+deps: apt-deps node-deps
+
+# Idempotent: checks each command first; runs apt-get update once, only when something is missing.
+apt-deps:
+	@missing=""; for pair in $(APT_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$(SUDO)" = "MISSING" ]; then echo "Missing packages:$$missing. Run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; fi; \
+	  echo "Installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# npm ci only when the lock file changed since the last install (fast when present).
+node-deps: node_modules/.installed
+
+node_modules/.installed: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: node-deps
+	npm run --silent build
+	@chmod +x dist/cli/main.js
+
+typecheck: node-deps
+	npx tsc --noEmit -p tsconfig.json
+
+lint: node-deps
+	npx eslint .
+
+test: deps typecheck lint build
+	npx vitest run
+	node dist/cli/main.js bench pool --quick
+
+demo: deps build
+	node dist/cli/main.js monitor --demo
+
+bench: deps build
+	mkdir -p bench-results
+	node dist/cli/main.js bench pool --json bench-results/pool.json
+
+soak: deps build
+	npx vitest run --config vitest.soak.config.ts
+
+clean:
+	rm -rf dist node_modules bench-results

@@ -1,0 +1,504 @@
+"""dspex Python worker: one process per pool worker, standard library only.
+
+Node spawns this script with five stdio slots: fd 0 is /dev/null, fds 1 and 2 are stdout and
+stderr (forwarded line by line to the pool's logger), fd 3 carries requests (Node -> Python) and
+fd 4 carries replies (Python -> Node). Frames use dedicated descriptors instead of stdout so that
+user code may print() anything without corrupting the protocol.
+
+Every frame, both directions, is a 4-byte big-endian unsigned length N followed by N bytes of
+UTF-8 JSON holding one object (see docs/PROTOCOL.md for the full specification):
+
+    start-up  -> {"id": 0, "event": "ready", "pid", "python_version", "commands"}
+                 or {"id": 0, "event": "startup_error", "error": {...}} and exit status 3
+    request   <- {"id": n, "command": "name", "args": {...}, "session_id": "s" | null}
+    reply     -> {"id": n, "result": ...}
+                 or {"id": n, "error": {"type", "message", "traceback", "kind"}}
+
+Requests are served one at a time, in order. The worker exits with status 0 when fd 3 reaches
+EOF, and a watchdog thread exits it when its parent process (or DSPEX_OWNER_PID) goes away, so
+no worker outlives its Node process. Exit status 2 means fds 3/4 are missing or Node sent a frame
+that is not a valid request.
+"""
+
+import atexit
+import builtins
+import importlib
+import inspect
+import json
+import mmap
+import os
+import platform
+import re
+import signal
+import struct
+import sys
+import threading
+import time
+import traceback
+
+_START = time.monotonic()
+_REQ_FD = 3
+_REP_FD = 4
+_MIB = 1 << 20
+_MOD = (1 << 61) - 1
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_PYTHON_VERSION = platform.python_version()
+
+_HEADER = struct.Struct(">I")
+_pack = _HEADER.pack
+_unpack = _HEADER.unpack
+
+
+def _json_default(o):
+    raise TypeError("Object of type %s is not JSON serializable" % o.__class__.__name__)
+
+
+def _make_dumps(ensure_ascii):
+    """Compact, strict (no NaN/Infinity: JavaScript's JSON.parse rejects them) JSON encoder.
+
+    Uses the C encoder directly when available: json.dumps() rebuilds it on every call, which
+    costs more than encoding a small reply. Without circular-reference markers a cycle ends in
+    RecursionError, which is reported like any other unserialisable result.
+    """
+    c_make = getattr(json.encoder, "c_make_encoder", None)
+    if c_make is None:
+        return json.JSONEncoder(separators=(",", ":"), ensure_ascii=ensure_ascii, allow_nan=False,
+                                check_circular=False, default=_json_default).encode
+    encoder = c_make(None, _json_default,
+                     json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring,
+                     None, ":", ",", False, False, False)
+    join = "".join
+    return lambda obj: join(encoder(obj, 0))
+
+
+def _make_loads():
+    """json.loads for request bodies, calling the C scanner directly (fast path for Node's output)."""
+    scanner = getattr(json.scanner, "c_make_scanner", None)
+    if scanner is None:
+        return json.loads
+    scan_once = scanner(json.JSONDecoder())
+    slow = json.loads
+
+    def loads(body):
+        text = body.decode("utf-8")
+        try:
+            obj, end = scan_once(text, 0)
+        except StopIteration:
+            return slow(text)  # raises the proper JSONDecodeError (or copes with leading spaces)
+        return obj if end == len(text) else slow(text)
+
+    return loads
+
+
+_dumps = _make_dumps(False)
+_dumps_ascii = _make_dumps(True)
+_loads = _make_loads()
+
+RUN_ID = os.environ.get("DSPEX_RUN_ID", "")
+WORKER_ID = os.environ.get("DSPEX_WORKER_ID", "")
+
+# session_id -> state dict
+_sessions = {}
+# chunks held by `alloc` (1 MiB anonymous maps, so freeing always returns memory to the OS)
+_held = []
+
+
+# --------------------------------------------------------------------------- output
+
+def _write_all(data):
+    """Write all of `data` to fd 4 (one syscall in the normal case)."""
+    n = os.write(_REP_FD, data)
+    if n < len(data):
+        view = memoryview(data)
+        while n < len(view):
+            n += os.write(_REP_FD, view[n:])
+
+
+def _frame(obj):
+    """Encode `obj` as one frame. Lone surrogates fall back to \\u escapes (still valid JSON)."""
+    try:
+        body = _dumps(obj).encode("utf-8")
+    except UnicodeEncodeError:
+        body = _dumps_ascii(obj).encode("ascii")
+    return _pack(len(body)) + body
+
+
+def _flush_std():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def _exit(code):
+    """Leave now: flush user output, run atexit handlers, but never wait for user threads."""
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    _flush_std()
+    os._exit(code)
+
+
+def _safe_str(e):
+    try:
+        return str(e)
+    except Exception:
+        return "<unprintable %s>" % type(e).__name__
+
+
+def _error(rid, kind, etype, message, tb=""):
+    return _frame({"id": rid, "error": {"type": etype, "message": message, "traceback": tb, "kind": kind}})
+
+
+def _exception_reply(rid, e, kind="exception"):
+    return _error(rid, kind, type(e).__name__, _safe_str(e), traceback.format_exc())
+
+
+# --------------------------------------------------------------------------- built-in commands
+
+def _rss_bytes():
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def cmd_ping():
+    return {
+        "pid": os.getpid(),
+        "python_version": _PYTHON_VERSION,
+        "uptime_ms": round((time.monotonic() - _START) * 1000, 3),
+        "rss_bytes": _rss_bytes(),
+    }
+
+
+def cmd_sleep(ms):
+    seconds = _number(ms, "ms") / 1000.0
+    if seconds < 0:
+        raise ValueError("ms must be >= 0")
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    return {"slept_ms": round((time.monotonic() - t0) * 1000, 3)}
+
+
+def cmd_compute(size=100000):
+    size = _integer(size, "size")
+    acc = 0
+    for i in range(size):
+        acc = (acc + i * i) % _MOD
+    return {"size": size, "result": acc}
+
+
+def cmd_alloc(mb):
+    mb = _integer(mb, "mb")
+    if mb < 0:
+        raise ValueError("mb must be >= 0")
+    added = []
+    try:
+        for _ in range(mb):
+            m = mmap.mmap(-1, _MIB)
+            for off in range(0, _MIB, _PAGE):  # touch every page so it is really resident
+                m[off] = 1
+            added.append(m)
+    except (OSError, MemoryError) as e:
+        for m in added:
+            m.close()
+        raise MemoryError("could not allocate %d MiB: %s" % (mb, e)) from None
+    _held.extend(added)
+    return {"held_mb": len(_held)}
+
+
+def cmd_free(mb=None):
+    count = len(_held) if mb is None else min(_integer(mb, "mb"), len(_held))
+    if count < 0:
+        raise ValueError("mb must be >= 0")
+    for _ in range(count):
+        _held.pop().close()
+    return {"held_mb": len(_held)}
+
+
+def cmd_fail(type="RuntimeError", message=""):  # noqa: A002 - the protocol names it `type`
+    name = str(type)
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, builtins.type) and issubclass(cls, BaseException)):
+        cls = builtins.type(name, (Exception,), {})
+    elif issubclass(cls, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+        cls = RuntimeError
+    try:
+        exc = cls(message)
+    except Exception:  # e.g. UnicodeDecodeError needs five arguments: keep the name
+        exc = builtins.type(name, (Exception,), {})(message)
+    raise exc
+
+
+def cmd_crash(code=1):
+    _flush_std()
+    os._exit(_integer(code, "code"))
+
+
+def cmd_session_set(session_id, key, value):
+    _sessions.setdefault(session_id, {})[key] = value
+    return {"ok": True}
+
+
+def cmd_session_get(session_id, key):
+    state = _sessions.get(session_id)
+    return None if state is None else state.get(key)
+
+
+def cmd_session_end(session_id):
+    return {"ended": _sessions.pop(session_id, None) is not None}
+
+
+def _number(v, name):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError("%s must be a number, got %s" % (name, builtins.type(v).__name__))
+    return v
+
+
+def _integer(v, name):
+    v = _number(v, name)
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError("%s must be an integer, got %r" % (name, v))
+        v = int(v)
+    return v
+
+
+# Command table: name -> (function, signature to check arguments against or None, session mode).
+# Session mode: 0 = none, 1 = receives the session state dict as `dspex_session`,
+# 2 = built-in that receives the raw session_id as its first positional argument.
+_NO_SESSION, _STATE, _SESSION_ID = 0, 1, 2
+COMMANDS = {}
+
+
+def _register(name, fn, mode=_NO_SESSION, check=True):
+    sig = None
+    if check:
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            sig = None
+        if sig is not None and mode == _SESSION_ID:
+            params = list(sig.parameters.values())[1:]
+            sig = sig.replace(parameters=params)
+        if sig is not None and mode == _STATE:
+            sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "dspex_session"])
+    COMMANDS[name] = (fn, sig, mode)
+
+
+def _echo(**args):
+    return args
+
+
+_register("ping", cmd_ping)
+_register("echo", _echo, check=False)
+_register("sleep", cmd_sleep)
+_register("compute", cmd_compute)
+_register("alloc", cmd_alloc)
+_register("free", cmd_free)
+_register("fail", cmd_fail)
+_register("crash", cmd_crash)
+_register("session_set", cmd_session_set, _SESSION_ID)
+_register("session_get", cmd_session_get, _SESSION_ID)
+_register("session_end", cmd_session_end, _SESSION_ID)
+
+
+def _register_module(modname, module):
+    for name, obj in vars(module).items():
+        if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
+            continue
+        try:
+            wants_session = "dspex_session" in inspect.signature(obj).parameters
+        except (TypeError, ValueError):
+            wants_session = False
+        fn = obj
+        if inspect.iscoroutinefunction(obj):  # async def: run each call to completion
+            fn = _run_async(obj)
+        _register(modname + "." + name, fn, _STATE if wants_session else _NO_SESSION)
+
+
+def _run_async(coro_fn):
+    import asyncio
+    import functools
+
+    @functools.wraps(coro_fn)
+    def run(*args, **kwargs):
+        return asyncio.run(coro_fn(*args, **kwargs))
+
+    return run
+
+
+# --------------------------------------------------------------------------- request handling
+
+class _ProtocolError(Exception):
+    pass
+
+
+_LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*(\d+)')
+
+
+def _handle(body):
+    """Serve one request frame body; return the reply frame."""
+    try:
+        req = _loads(body)
+    except ValueError as e:  # includes JSONDecodeError and UnicodeDecodeError
+        raise _ProtocolError("request is not valid JSON: %s" % e) from None
+    except RecursionError:  # valid JSON nested deeper than Python's recursion limit
+        m = _LEADING_ID.match(body)
+        if m is None:
+            raise _ProtocolError("request is nested too deeply to parse") from None
+        return _error(int(m.group(1)), "bad_args", "RecursionError", "args are nested too deeply to parse")
+    if builtins.type(req) is not dict or "id" not in req:
+        raise _ProtocolError("request is not an object with an id")
+    rid = req["id"]
+    command = req.get("command")
+    entry = COMMANDS.get(command) if builtins.type(command) is str else None
+    if entry is None:
+        return _error(rid, "unknown_command", "UnknownCommandError", "unknown command: %r" % (command,))
+    args = req.get("args")
+    if args is None:
+        args = {}
+    elif builtins.type(args) is not dict:
+        return _error(rid, "bad_args", "TypeError",
+                      "args must be an object, got %s" % builtins.type(args).__name__)
+    fn, sig, mode = entry
+
+    if sig is not None:
+        try:
+            sig.bind(**args)
+        except TypeError as e:
+            return _error(rid, "bad_args", "TypeError", "%s: %s" % (command, _safe_str(e)))
+
+    try:
+        if mode == _NO_SESSION:
+            result = fn(**args)
+        else:
+            sid = req.get("session_id")
+            if sid is None:
+                return _error(rid, "bad_args", "ValueError", "session_id is required")
+            if builtins.type(sid) is not str:
+                return _error(rid, "bad_args", "TypeError", "session_id must be a string or null")
+            if mode == _SESSION_ID:
+                result = fn(sid, **args)
+            else:
+                if "dspex_session" in args:
+                    return _error(rid, "bad_args", "TypeError", "dspex_session is reserved and cannot be passed in args")
+                state = _sessions.get(sid)
+                if state is None:
+                    state = _sessions[sid] = {}
+                result = fn(dspex_session=state, **args)
+    except SystemExit:
+        raise
+    except BaseException as e:
+        return _exception_reply(rid, e)
+
+    try:
+        return _frame({"id": rid, "result": result})
+    except Exception as e:  # TypeError, ValueError (NaN), RecursionError (cycles), MemoryError...
+        return _exception_reply(rid, e, "serialization")
+
+
+# --------------------------------------------------------------------------- process plumbing
+
+def _parse_argv(argv):
+    global RUN_ID, WORKER_ID
+    for arg in argv:
+        if arg.startswith("--dspex-run-id="):
+            RUN_ID = arg.split("=", 1)[1]
+        elif arg.startswith("--dspex-worker-id="):
+            WORKER_ID = arg.split("=", 1)[1]
+
+
+def _start_watchdog():
+    parent = os.getppid()
+    owner = os.environ.get("DSPEX_OWNER_PID", "")
+    try:
+        owner = int(owner) if owner else 0
+    except ValueError:
+        owner = 0
+    # A parent that already is pid 1 (Node as a container's init) is legitimate: only a change counts.
+
+    def watch():
+        while True:
+            time.sleep(0.25)
+            if os.getppid() != parent:
+                os._exit(0)
+            if owner > 0:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    os._exit(0)
+                except OSError:
+                    pass  # EPERM: it exists
+
+    threading.Thread(target=watch, name="dspex-watchdog", daemon=True).start()
+
+
+def _import_modules():
+    names = [n.strip() for n in os.environ.get("DSPEX_MODULES", "").split(",") if n.strip()]
+    for name in names:
+        if any(cmd.startswith(name + ".") for cmd in COMMANDS):
+            continue  # listed twice
+        try:
+            module = importlib.import_module(name)
+        except BaseException as e:
+            _write_all(_frame({"id": 0, "event": "startup_error", "error": {
+                "type": type(e).__name__, "message": _safe_str(e), "traceback": traceback.format_exc()}}))
+            _exit(3)
+        _register_module(name, module)
+
+
+def main():
+    _parse_argv(sys.argv[1:])
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.reconfigure(line_buffering=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _start_watchdog()
+
+    try:
+        for fd in (_REQ_FD, _REP_FD):
+            os.set_blocking(fd, True)
+            os.set_inheritable(fd, False)  # subprocesses of user code must not hold the protocol pipes
+        reader = os.fdopen(_REQ_FD, "rb", buffering=65536)
+    except OSError as e:
+        sys.stderr.write("dspex_worker: fds 3 (requests) and 4 (replies) must be open: %s\n" % e)
+        _exit(2)
+
+    try:
+        _import_modules()
+        _write_all(_frame({"id": 0, "event": "ready", "pid": os.getpid(),
+                           "python_version": _PYTHON_VERSION, "commands": list(COMMANDS)}))
+
+        read = reader.read
+        header_size = _HEADER.size
+        handle = _handle
+        write_all = _write_all
+        unpack = _unpack
+        while True:
+            header = read(header_size)
+            if len(header) < header_size:
+                break
+            n = unpack(header)[0]
+            body = read(n)
+            if len(body) < n:
+                break
+            write_all(handle(body))
+    except _ProtocolError as e:
+        sys.stderr.write("dspex_worker: protocol error, exiting: %s\n" % e)
+        _exit(2)
+    except OSError:  # fd 3/4 closed or broken: Node is gone
+        pass
+    except SystemExit as e:  # user code called sys.exit(): honour it, without waiting for threads
+        code = e.code
+        if code is not None and not isinstance(code, int):
+            sys.stderr.write("%s\n" % (code,))
+            code = 1
+        _exit(code or 0)
+    _exit(0)
+
+
+if __name__ == "__main__":
+    main()

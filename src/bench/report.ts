@@ -1,0 +1,86 @@
+/**
+ * Shared output of `dspex bench NAME`: a table on stdout and, with `--json PATH`, the same figures
+ * as JSON with a top-level `ratios` map (a comparison is always a ratio measured in the same run).
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import os from 'node:os';
+
+/** Options every benchmark receives from the CLI. */
+export interface BenchOptions {
+  /** A short smoke version (seconds, not minutes), as `make test` runs it. */
+  quick: boolean;
+  /** Where to write the JSON report, if anywhere. */
+  jsonPath: string | null;
+  /** Extra `--key value` flags, for benchmark-specific knobs. */
+  flags: Record<string, string>;
+}
+
+/** One row of a benchmark table. */
+export type BenchRow = Record<string, string | number | null>;
+
+/** What a benchmark returns. */
+export interface BenchReport {
+  name: string;
+  /** Table rows, printed in order. */
+  rows: BenchRow[];
+  /** Comparisons measured in this run: name -> ratio. */
+  ratios: Record<string, number>;
+  /** Targets checked, name -> pass/fail with the figure. */
+  targets?: Record<string, { target: string; value: number; pass: boolean }>;
+  /** Anything else worth keeping in the JSON. */
+  extra?: Record<string, unknown>;
+}
+
+/** Format a number for a table: 3 significant digits, thousands kept readable. */
+export function fmt(value: string | number | null): string {
+  if (value === null) return '-';
+  if (typeof value === 'string') return value;
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  if (Number.isInteger(value) && abs < 1000) return String(value);
+  if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
+  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 10) return value.toFixed(1);
+  if (abs >= 1) return value.toFixed(2);
+  if (abs === 0) return '0';
+  return value.toPrecision(3);
+}
+
+/** Render rows as an aligned text table (pure). */
+export function renderTable(rows: readonly BenchRow[]): string {
+  if (rows.length === 0) return '(no rows)';
+  const cols: string[] = [];
+  for (const r of rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+  const cells = rows.map((r) => cols.map((c) => fmt(r[c] ?? null)));
+  const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (vals: string[]): string => vals.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ');
+  return [line(cols), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+/** Print a report and write its JSON when asked. */
+export function emitReport(report: BenchReport, opts: BenchOptions, out: NodeJS.WritableStream = process.stdout): void {
+  out.write(`\n# bench ${report.name}${opts.quick ? ' (quick)' : ''}\n\n`);
+  out.write(renderTable(report.rows) + '\n\n');
+  for (const [k, v] of Object.entries(report.ratios)) out.write(`ratio ${k}: ${v.toFixed(3)}\n`);
+  if (report.targets) {
+    for (const [k, t] of Object.entries(report.targets)) out.write(`target ${k}: ${t.target} -> ${fmt(t.value)} ${t.pass ? 'PASS' : 'MISS'}\n`);
+  }
+  if (opts.jsonPath) {
+    mkdirSync(dirname(opts.jsonPath), { recursive: true });
+    const doc = {
+      name: report.name,
+      quick: opts.quick,
+      date: new Date().toISOString(),
+      machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemBytes: os.totalmem() },
+      ratios: report.ratios,
+      targets: report.targets ?? {},
+      rows: report.rows,
+      ...(report.extra ?? {}),
+    };
+    writeFileSync(opts.jsonPath, JSON.stringify(doc, null, 2) + '\n');
+    out.write(`wrote ${opts.jsonPath}\n`);
+  }
+}

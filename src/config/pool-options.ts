@@ -1,0 +1,119 @@
+/**
+ * The pool's options: one zod schema with every option, its default and its bounds. An invalid
+ * option throws a {@link PythonBridgeError} (`invalid_request` / `invalid_options`) whose message
+ * names the option.
+ *
+ * @module
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { PythonBridgeError } from '../pool/errors.js';
+import type { TelemetryGroup } from '../telemetry/telemetry.js';
+
+/** The logger the pool writes to (pino's interface; `console`-like objects fit too). */
+export interface PoolLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const loggerSchema = z.custom<PoolLogger>(
+  (v) =>
+    typeof v === 'object' &&
+    v !== null &&
+    ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
+  { message: 'must have debug, info, warn and error methods' },
+);
+
+const groups = ['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource'] as const satisfies readonly TelemetryGroup[];
+
+const cpus = (): number => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
+
+const ms = (min: number) => z.number().int().min(min);
+
+/** The schema of {@link PoolOptions}. */
+export const poolOptionsSchema = z
+  .object({
+    /** The pool's name: metrics, telemetry and Prometheus labels are keyed by it. */
+    name: z.string().min(1).max(128).regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').optional(),
+    /** Workers started by `start()`. Default: the CPU count. */
+    size: z.number().int().min(1).max(1024).optional(),
+    /** Lower bound for `resize()`. Default 1. */
+    minSize: z.number().int().min(1).max(1024).optional(),
+    /** Upper bound for `resize()`. Default: max(size, 2 × CPU count). */
+    maxSize: z.number().int().min(1).max(1024).optional(),
+    /** Calls allowed to wait for a worker; beyond it calls reject at once with `overloaded`. */
+    maxQueue: z.number().int().min(0).max(10_000_000).default(1000),
+    /** How long a call may wait for a worker before rejecting with `timeout`/`checkout`. */
+    checkoutTimeoutMs: ms(1).default(5000),
+    /** How long Python may take to answer; then the worker is killed and replaced. */
+    operationTimeoutMs: ms(1).default(30_000),
+    /** How often idle workers are pinged; 0 disables health checks. */
+    healthCheckIntervalMs: ms(0).default(30_000),
+    /** How long a ping may take before it counts as a failure. */
+    healthCheckTimeoutMs: ms(1).default(5000),
+    /** Failed health checks in a row before a worker is replaced. */
+    maxHealthFailures: z.number().int().min(1).max(100).default(3),
+    /** Which idle worker serves next: the most recently used (`lifo`, warm caches) or the least (`fifo`). */
+    strategy: z.enum(['lifo', 'fifo']).default('lifo'),
+    /** Largest frame either way, in bytes (request or reply). */
+    maxMessageBytes: z.number().int().min(1024).max(2 ** 31 - 1).default(16 * 1024 * 1024),
+    /** The Python executable. */
+    python: z.string().min(1).default('python3'),
+    /** Python modules imported at worker start; their public functions become `module.function` commands. */
+    pythonModules: z.array(z.string().regex(/^[A-Za-z_][\w.]*$/, 'a Python module name')).default([]),
+    /** Directories prepended to PYTHONPATH. */
+    pythonPath: z.array(z.string().min(1)).default([]),
+    /** Extra environment variables for the Python processes (values never logged). */
+    env: z.record(z.string(), z.string()).default({}),
+    /** Sessions idle longer than this are ended. */
+    sessionTtlMs: ms(1).default(30 * 60_000),
+    /** Most sessions tracked at once; beyond it the least recently used session is ended. */
+    maxSessions: z.number().int().min(1).max(10_000_000).default(100_000),
+    /** How long a worker may take to start (import modules) before it counts as failed. */
+    startTimeoutMs: ms(1).default(30_000),
+    /** Start attempts per worker during `start()` before the pool gives up. */
+    startAttempts: z.number().int().min(1).max(100).default(3),
+    /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
+    logger: loggerSchema.optional(),
+    /** Telemetry groups to switch off. */
+    telemetry: z.object({ disabled: z.array(z.enum(groups)).default([]) }).strict().default({ disabled: [] }),
+  })
+  .strict();
+
+/** Options of `new SessionPool(options)`, as the user writes them. */
+export type PoolOptions = z.input<typeof poolOptionsSchema>;
+
+/** Options after validation and defaults. */
+export type ResolvedPoolOptions = Omit<z.output<typeof poolOptionsSchema>, 'name' | 'size' | 'minSize' | 'maxSize'> & {
+  name: string;
+  size: number;
+  minSize: number;
+  maxSize: number;
+};
+
+let anonymousPools = 0;
+
+/** Validate options and fill defaults; throws `invalid_request`/`invalid_options` naming the option. */
+export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
+  const parsed = poolOptionsSchema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const option = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(options)';
+    const msg = issue?.code === 'unrecognized_keys' ? `unknown option(s): ${issue.keys.join(', ')}` : (issue?.message ?? 'invalid');
+    throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid pool option '${issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : option}': ${msg}`, {
+      details: { option: issue?.code === 'unrecognized_keys' ? issue.keys.join(',') : option },
+    });
+  }
+  const o = parsed.data;
+  const size = o.size ?? cpus();
+  const minSize = o.minSize ?? 1;
+  const maxSize = o.maxSize ?? Math.max(size, 2 * cpus());
+  const bad = (option: string, message: string): never => {
+    throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid pool option '${option}': ${message}`, { details: { option } });
+  };
+  if (minSize > size) bad('minSize', `minSize (${minSize}) is larger than size (${size})`);
+  if (maxSize < size) bad('maxSize', `maxSize (${maxSize}) is smaller than size (${size})`);
+  return { ...o, name: o.name ?? `pool-${++anonymousPools}`, size, minSize, maxSize };
+}

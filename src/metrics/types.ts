@@ -1,0 +1,169 @@
+/**
+ * Query results of the MetricsCollector: the contract every consumer (dashboards, alerts, advisor,
+ * Prometheus exporter, HTTP API) reads. Plain, JSON-serialisable objects.
+ *
+ * Units are in the names: `Us` microseconds, `Ms` milliseconds, `PerS` per second; ratios are 0..1.
+ *
+ * @module
+ */
+import type { ErrorCategory } from '../pool/errors.js';
+
+/** The windows every summary is computed for. */
+export type WindowName = '1m' | '5m' | '15m';
+
+/** Window lengths in seconds. */
+export const windowSeconds: Readonly<Record<WindowName, number>> = { '1m': 60, '5m': 300, '15m': 900 };
+
+/** A latency distribution summary. All values in microseconds; all zero when `count` is 0. */
+export interface LatencySummaryUs {
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** One window of a pool's performance. */
+export interface WindowSummary {
+  window: WindowName;
+  /** Seconds of data the window actually covers (less than its length right after start). */
+  coveredS: number;
+  /** Operations completed in the window (successes and failures). */
+  ops: number;
+  /** Failed operations in the window. */
+  errors: number;
+  throughputPerS: number;
+  /** errors / ops, 0..1 (0 when no ops). */
+  errorRate: number;
+  latencyUs: LatencySummaryUs;
+  queueWaitUs: LatencySummaryUs;
+  /** Average of busy / size over the window's seconds, 0..1. */
+  utilization: number;
+  /** Average queue depth over the window. */
+  queueDepthAvg: number;
+  /** 0..100: see docs/MONITORING_GUIDE.md for the formula. */
+  healthScore: number;
+}
+
+/** `getPerformanceSummary(pool)`. */
+export interface PerformanceSummary {
+  pool: string;
+  timestampMs: number;
+  windows: Record<WindowName, WindowSummary>;
+}
+
+/** Gauges sampled once a second. */
+export interface PoolGauges {
+  size: number;
+  busy: number;
+  idle: number;
+  starting: number;
+  queueDepth: number;
+  /** busy / size, 0..1. */
+  utilization: number;
+}
+
+/** A short period's figures (a second or a minute). */
+export interface PeriodMetrics {
+  /** Start of the period, wall clock, ms since the epoch. */
+  timestampMs: number;
+  /** Length of the period, seconds. */
+  periodS: number;
+  ops: number;
+  errors: number;
+  throughputPerS: number;
+  errorRate: number;
+  latencyUs: LatencySummaryUs;
+  queueWaitUs: LatencySummaryUs;
+  /** Gauges: the last sampled values for a second, averages for a minute. */
+  gauges: PoolGauges;
+}
+
+/** `getCurrentMetrics(pool)`. */
+export interface CurrentMetrics {
+  pool: string;
+  timestampMs: number;
+  /** The last complete second. */
+  lastSecond: PeriodMetrics;
+  /** The last 60 seconds. */
+  lastMinute: PeriodMetrics;
+  /** Gauges as sampled most recently. */
+  gauges: PoolGauges;
+  /** Lifetime counters. */
+  totals: PoolTotals;
+}
+
+/** Lifetime counters of a pool (what Prometheus counters expose). */
+export interface PoolTotals {
+  operations: number;
+  errors: number;
+  checkouts: number;
+  queueRejections: number;
+  workerCrashes: number;
+  workerRestarts: number;
+  healthCheckFailures: number;
+}
+
+/** One point of `getMetricsRange`. */
+export interface RangePoint {
+  timestampMs: number;
+  ops: number;
+  errors: number;
+  throughputPerS: number;
+  errorRate: number;
+  latencyP50Us: number;
+  latencyP99Us: number;
+  queueDepth: number;
+  utilization: number;
+}
+
+/** `getMetricsRange(pool, fromMs, toMs)`: per-second points up to 15 minutes, per-minute beyond. */
+export interface MetricsRange {
+  pool: string;
+  fromMs: number;
+  toMs: number;
+  /** 1 (per second) or 60 (per minute). */
+  resolutionS: number;
+  points: RangePoint[];
+}
+
+/** `getWorkerMetrics(pool, workerId)`: one worker slot. */
+export interface WorkerMetrics {
+  pool: string;
+  workerId: number;
+  pid: number;
+  generation: number;
+  /** Lifetime operations of the slot. */
+  operations: number;
+  errors: number;
+  /** Last minute's latency of this slot. */
+  latencyUs: LatencySummaryUs;
+  lastSeenMs: number;
+}
+
+/** `getErrorRates(pool, window)`. */
+export interface ErrorRates {
+  pool: string;
+  window: WindowName;
+  ops: number;
+  errors: number;
+  errorRate: number;
+  /** Errors by category, with rate = count / ops. */
+  byCategory: Partial<Record<ErrorCategory, { count: number; rate: number }>>;
+  /** Errors by `category:type`. */
+  byType: { category: ErrorCategory; type: string; count: number; rate: number }[];
+}
+
+/** A cumulative histogram for Prometheus: bucket upper bounds in seconds and cumulative counts. */
+export interface CumulativeHistogram {
+  /** Upper bounds (`le`), ascending, in seconds; the implicit `+Inf` bucket is `count`. */
+  bucketsS: number[];
+  /** Cumulative counts aligned with `bucketsS`. */
+  cumulativeCounts: number[];
+  sumS: number;
+  count: number;
+}

@@ -1,0 +1,314 @@
+/**
+ * One Python process of a pool: spawning it, its pipes, its frames, its exit. It knows nothing of
+ * queues or sessions; the pool decides what it runs and what happens when it fails.
+ *
+ * Frames travel on dedicated pipes (fd 3 requests, fd 4 replies) so user `print()`s on stdout or
+ * stderr can never corrupt them; those streams are split into lines and handed to the pool's
+ * logger. Python exits by itself when fd 3 closes, so it never outlives this process.
+ *
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Readable, Writable } from 'node:stream';
+import { FrameDecoder, FrameError, parseFrame, readReplyError, type Frame } from './protocol.js';
+import { PythonBridgeError } from './errors.js';
+import type { WorkerState } from './types.js';
+import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js';
+import { nowNs } from '../telemetry/telemetry.js';
+
+/** The worker script shipped with the package (`python/dspex_worker.py`). */
+export const WORKER_SCRIPT = fileURLToPath(new URL('../../python/dspex_worker.py', import.meta.url));
+
+/** What the pool learns from a worker. Plain callbacks: cheaper than an EventEmitter on the hot path. */
+export interface WorkerHooks {
+  /** A reply frame after start-up. */
+  onFrame(worker: PoolWorker, frame: Frame): void;
+  /** The reply stream broke the protocol; the pool must kill the worker. */
+  onProtocolError(worker: PoolWorker, err: FrameError): void;
+  /** The process ended (after any reply bytes it wrote were delivered). */
+  onExit(worker: PoolWorker): void;
+  /** One line the Python process printed. */
+  onOutput(worker: PoolWorker, stream: 'stdout' | 'stderr', line: string): void;
+}
+
+/** How to start a worker. */
+export interface WorkerSpawnOptions {
+  python: string;
+  script: string;
+  runId: string;
+  env: NodeJS.ProcessEnv;
+  maxMessageBytes: number;
+  startTimeoutMs: number;
+}
+
+/** Lines of stderr kept per worker, for start-failure and crash messages. */
+const STDERR_TAIL_LINES = 20;
+/** Longest line forwarded to the logger; longer lines are cut (bounded memory per worker). */
+const MAX_LINE_CHARS = 16 * 1024;
+/** After 'exit', how long to wait for the reply pipe to drain before declaring the worker gone. */
+const EXIT_DRAIN_MS = 100;
+
+/** One Python process. Created by the pool; `start()` once; ends through `kill()` or `close()`. */
+export class PoolWorker implements WorkerRef {
+  pid = 0;
+  state: WorkerState = 'starting';
+  /** Operations served / failed by this process. */
+  operations = 0;
+  errors = 0;
+  readonly startedAt = Date.now();
+  lastUsedAt: number | null = null;
+  /** The call in flight (owned by the pool), or null. */
+  inflight: unknown = null;
+  /** Health checks failed in a row. */
+  healthFailures = 0;
+  /** When the pool decided to end this worker, why (else an exit is a crash). */
+  endReason: WorkerTerminateReason | null = null;
+  /** Set once the process has exited and its pipes drained. */
+  exited = false;
+  exitCode: number | null = null;
+  signal: string | null = null;
+  /** Python version reported at start. */
+  pythonVersion = '';
+  /** Commands the worker registered (built-ins and custom). */
+  commands: string[] = [];
+  /** When the worker became ready (ns, monotonic). */
+  readyAtNs = 0;
+  /** Set when this worker should leave after its current call (pool shrinking). */
+  retiring = false;
+
+  private child: ChildProcess | null = null;
+  private requests: Writable | null = null;
+  private readonly stderrTail: string[] = [];
+  private ready = false;
+  private exitSeen = false;
+  private repliesEnded = false;
+  private exitDrainTimer: NodeJS.Timeout | null = null;
+  private startSettle: ((err: PythonBridgeError | null) => void) | null = null;
+  private readonly exitWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly pool: string,
+    readonly workerId: number,
+    readonly generation: number,
+    private readonly hooks: WorkerHooks,
+  ) {}
+
+  /** Spawn the process and resolve when its ready frame arrives; rejects with `worker`/`start_failed`. */
+  start(opts: WorkerSpawnOptions): Promise<number> {
+    const startNs = nowNs();
+    return new Promise<number>((resolve, reject) => {
+      let timer: NodeJS.Timeout | null = null;
+      this.startSettle = (err) => {
+        this.startSettle = null;
+        if (timer) clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(nowNs() - startNs);
+      };
+      let child: ChildProcess;
+      try {
+        child = spawn(opts.python, ['-u', opts.script, `--dspex-run-id=${opts.runId}`, `--dspex-worker-id=${this.workerId}`], {
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+          env: opts.env,
+        });
+      } catch (err) {
+        this.failStart(`could not spawn ${opts.python}: ${(err as Error).message}`, err);
+        return;
+      }
+      this.child = child;
+      this.pid = child.pid ?? 0;
+      timer = setTimeout(() => {
+        this.failStart(`worker did not become ready within ${opts.startTimeoutMs} ms`);
+        this.kill('start_failed');
+      }, opts.startTimeoutMs);
+      timer.unref();
+
+      const requests = child.stdio[3] as Writable;
+      const replies = child.stdio[4] as Readable;
+      this.requests = requests;
+      // A write to a dead process fails with EPIPE; its exit is handled by the 'exit' listener.
+      requests.on('error', () => {});
+      const decoder = new FrameDecoder(opts.maxMessageBytes, (text) => this.handleText(text));
+      replies.on('data', (chunk: Buffer) => {
+        // Once the pool has decided to end this process, nothing it says is trusted any more.
+        if (this.exited || this.endReason !== null) return;
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          if (err instanceof FrameError) this.protocolError(err);
+          else throw err;
+        }
+      });
+      const onRepliesEnd = (): void => {
+        this.repliesEnded = true;
+        if (this.exitSeen) this.finishExit();
+      };
+      replies.on('end', onRepliesEnd);
+      replies.on('close', onRepliesEnd);
+      replies.on('error', () => {});
+      this.pipeLines(child.stdout as Readable, 'stdout');
+      this.pipeLines(child.stderr as Readable, 'stderr');
+      child.on('error', (err) => {
+        // spawn failures (ENOENT, EACCES) arrive here; no 'exit' may follow.
+        this.failStart(`could not spawn ${opts.python}: ${err.message}`, err);
+        if (!this.exitSeen) {
+          this.exitSeen = true;
+          this.finishExit();
+        }
+      });
+      child.on('exit', (code, signal) => {
+        this.exitCode = code;
+        this.signal = signal;
+        this.exitSeen = true;
+        // Reply bytes written just before the exit may still be in the pipe: let them through.
+        if (this.repliesEnded) this.finishExit();
+        else {
+          this.exitDrainTimer = setTimeout(() => this.finishExit(), EXIT_DRAIN_MS);
+          this.exitDrainTimer.unref();
+        }
+      });
+    });
+  }
+
+  /** Write one encoded frame. Returns false when the process can no longer receive it. */
+  send(frame: Buffer): boolean {
+    const req = this.requests;
+    if (this.exitSeen || req === null || req.destroyed || !req.writable) return false;
+    req.write(frame);
+    return true;
+  }
+
+  /** True when the process is running and accepting frames. */
+  get alive(): boolean {
+    return this.ready && !this.exitSeen;
+  }
+
+  /** The last lines of stderr, for error messages. */
+  stderrText(): string {
+    return this.stderrTail.join('\n');
+  }
+
+  /** Kill the process at once (SIGKILL). `reason` is recorded for the terminate event. */
+  kill(reason: WorkerTerminateReason): void {
+    if (this.endReason === null) this.endReason = reason;
+    this.state = 'stopping';
+    if (this.child && !this.exitSeen) this.child.kill('SIGKILL');
+  }
+
+  /**
+   * End the process gracefully: close its request pipe (Python exits on EOF), SIGKILL after
+   * `graceMs`. Resolves when it has exited.
+   */
+  close(reason: WorkerTerminateReason, graceMs: number): Promise<void> {
+    if (this.endReason === null) this.endReason = reason;
+    this.state = 'stopping';
+    if (this.exited) return Promise.resolve();
+    const done = this.waitExit();
+    if (this.child && !this.exitSeen) {
+      this.requests?.end();
+      const t = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+      t.unref();
+      void done.then(() => clearTimeout(t));
+    }
+    return done;
+  }
+
+  /** Resolves once the process has exited. */
+  waitExit(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  private failStart(message: string, cause?: unknown, traceback?: string): void {
+    const settle = this.startSettle;
+    if (!settle) return;
+    const tail = this.stderrText();
+    settle(
+      new PythonBridgeError('worker', 'start_failed', message + (tail && !traceback ? `\n--- stderr ---\n${tail}` : ''), {
+        cause,
+        details: { pool: this.pool, workerId: this.workerId, pid: this.pid, ...(traceback ? { traceback } : {}) },
+      }),
+    );
+  }
+
+  private handleText(text: string): void {
+    if (this.endReason !== null) return;
+    let frame: Frame;
+    try {
+      frame = parseFrame(text);
+    } catch (err) {
+      if (err instanceof FrameError) return this.protocolError(err);
+      throw err;
+    }
+    if (this.ready) {
+      this.hooks.onFrame(this, frame);
+      return;
+    }
+    // Start-up: the first frame is `ready` or `startup_error`.
+    if (frame.id === 0 && frame['event'] === 'ready') {
+      this.ready = true;
+      this.state = 'idle';
+      this.readyAtNs = nowNs();
+      this.pythonVersion = typeof frame['python_version'] === 'string' ? frame['python_version'] : '';
+      this.commands = Array.isArray(frame['commands']) ? (frame['commands'] as unknown[]).filter((c): c is string => typeof c === 'string') : [];
+      this.startSettle?.(null);
+      return;
+    }
+    if (frame.id === 0 && frame['event'] === 'startup_error') {
+      const e = readReplyError(frame['error']);
+      this.failStart(`worker failed to start: ${e.type}: ${e.message}`, undefined, e.traceback);
+      return;
+    }
+    this.protocolError(new FrameError('missing_id', 'expected a ready frame first'));
+  }
+
+  private protocolError(err: FrameError): void {
+    if (this.startSettle) {
+      this.failStart(`worker sent an invalid start-up frame: ${err.message}`, err);
+      this.kill('protocol_error');
+      return;
+    }
+    this.hooks.onProtocolError(this, err);
+  }
+
+  private finishExit(): void {
+    if (this.exited) return;
+    this.exited = true;
+    if (this.exitDrainTimer) clearTimeout(this.exitDrainTimer);
+    this.state = 'stopping';
+    const how = this.signal ? `signal ${this.signal}` : `code ${this.exitCode}`;
+    this.failStart(`worker exited before it was ready (${how})`);
+    this.hooks.onExit(this);
+    for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  private pipeLines(stream: Readable, name: 'stdout' | 'stderr'): void {
+    let carry = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      let start = 0;
+      let nl = chunk.indexOf('\n');
+      while (nl !== -1) {
+        const line = (carry + chunk.slice(start, nl)).slice(0, MAX_LINE_CHARS);
+        carry = '';
+        this.line(name, line);
+        start = nl + 1;
+        nl = chunk.indexOf('\n', start);
+      }
+      if (start < chunk.length) carry = (carry + chunk.slice(start)).slice(0, MAX_LINE_CHARS);
+    });
+    stream.on('end', () => {
+      if (carry) this.line(name, carry);
+      carry = '';
+    });
+    stream.on('error', () => {});
+  }
+
+  private line(stream: 'stdout' | 'stderr', line: string): void {
+    if (stream === 'stderr') {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+    }
+    this.hooks.onOutput(this, stream, line);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Framing of the Node ↔ Python protocol (docs/PROTOCOL.md): a 4-byte big-endian length, then that
+ * many bytes of UTF-8 JSON. Pure: no I/O, no timers.
+ *
+ * The decoder never concatenates the whole stream: a frame that lies inside one chunk is decoded
+ * in place (`toString(start, end)`), and only a frame split across chunks is copied, once, into a
+ * buffer of exactly its size.
+ *
+ * @module
+ */
+
+/** Why a byte stream is not valid protocol. */
+export type FrameErrorKind = 'frame_too_large' | 'invalid_json' | 'not_an_object' | 'missing_id';
+
+/** A violation of the protocol found while decoding. */
+export class FrameError extends Error {
+  override readonly name = 'FrameError';
+  constructor(
+    readonly kind: FrameErrorKind,
+    message: string,
+    /** For `frame_too_large`: the announced length. */
+    readonly announcedBytes = 0,
+  ) {
+    super(message);
+  }
+}
+
+/** A decoded frame: a JSON object with a numeric `id`. */
+export interface Frame {
+  id: number;
+  [key: string]: unknown;
+}
+
+/**
+ * Encode one frame. `json` must be a JSON text; the header and body are written into a single
+ * buffer so the pipe write is one syscall.
+ */
+export function encodeFrame(json: string): Buffer {
+  const len = Buffer.byteLength(json, 'utf8');
+  const buf = Buffer.allocUnsafe(4 + len);
+  buf.writeUInt32BE(len, 0);
+  buf.write(json, 4, len, 'utf8');
+  return buf;
+}
+
+/** Encode a request frame's JSON text without building an intermediate object. */
+export function requestJson(id: number, commandJson: string, argsJson: string, sessionId: string | null): string {
+  return (
+    '{"id":' +
+    id +
+    ',"command":' +
+    commandJson +
+    ',"args":' +
+    argsJson +
+    ',"session_id":' +
+    (sessionId === null ? 'null' : JSON.stringify(sessionId)) +
+    '}'
+  );
+}
+
+/**
+ * Incremental frame decoder. Feed it chunks with {@link FrameDecoder.push}; it calls `onFrame` for
+ * each complete frame's text and throws a {@link FrameError} when a header announces more than
+ * `maxFrameBytes` (the stream can't be trusted after that: the caller must drop the connection).
+ */
+export class FrameDecoder {
+  /** Bytes of a frame (or header) split across chunks. */
+  private partial: Buffer | null = null;
+  /** How many bytes of `partial` are filled. */
+  private partialFilled = 0;
+  /** Header bytes collected across chunks (at most 4). */
+  private readonly header = Buffer.alloc(4);
+  private headerFilled = 0;
+
+  constructor(
+    private readonly maxFrameBytes: number,
+    private readonly onFrame: (text: string) => void,
+  ) {}
+
+  /** True when a frame is partly received (a stream that ends now was cut mid-frame). */
+  get midFrame(): boolean {
+    return this.partial !== null || this.headerFilled > 0;
+  }
+
+  /** Consume one chunk. */
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.partial !== null) {
+        // Continue a frame split across chunks.
+        const need = this.partial.length - this.partialFilled;
+        const take = Math.min(need, end - pos);
+        chunk.copy(this.partial, this.partialFilled, pos, pos + take);
+        this.partialFilled += take;
+        pos += take;
+        if (this.partialFilled === this.partial.length) {
+          const text = this.partial.toString('utf8');
+          this.partial = null;
+          this.partialFilled = 0;
+          this.onFrame(text);
+        }
+        continue;
+      }
+      let len: number;
+      if (this.headerFilled > 0 || end - pos < 4) {
+        // A header split across chunks.
+        const take = Math.min(4 - this.headerFilled, end - pos);
+        chunk.copy(this.header, this.headerFilled, pos, pos + take);
+        this.headerFilled += take;
+        pos += take;
+        if (this.headerFilled < 4) return;
+        this.headerFilled = 0;
+        len = this.header.readUInt32BE(0);
+      } else {
+        len = chunk.readUInt32BE(pos);
+        pos += 4;
+      }
+      if (len > this.maxFrameBytes) {
+        throw new FrameError('frame_too_large', `frame of ${len} bytes exceeds maxMessageBytes (${this.maxFrameBytes})`, len);
+      }
+      if (end - pos >= len) {
+        // The common case: the whole frame is in this chunk. Decode in place.
+        const text = chunk.toString('utf8', pos, pos + len);
+        pos += len;
+        this.onFrame(text);
+      } else {
+        this.partial = Buffer.allocUnsafe(len);
+        this.partialFilled = 0;
+      }
+    }
+  }
+}
+
+/** Parse a frame's text into a {@link Frame}, or throw a {@link FrameError}. */
+export function parseFrame(text: string): Frame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new FrameError('invalid_json', `reply is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FrameError('not_an_object', 'reply is not a JSON object');
+  }
+  const id = (value as { id?: unknown }).id;
+  if (typeof id !== 'number' || !Number.isInteger(id)) {
+    throw new FrameError('missing_id', 'reply has no integer id');
+  }
+  return value as Frame;
+}
+
+/** The error object of a failed reply (docs/PROTOCOL.md). */
+export interface ReplyError {
+  type: string;
+  message: string;
+  traceback: string;
+  kind: 'exception' | 'unknown_command' | 'bad_args' | 'serialization' | string;
+}
+
+/** Read a reply's `error` field defensively: Python code could send anything. */
+export function readReplyError(value: unknown): ReplyError {
+  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const str = (v: unknown, d: string): string => (typeof v === 'string' ? v : d);
+  return {
+    type: str(o['type'], 'Error'),
+    message: str(o['message'], ''),
+    traceback: str(o['traceback'], ''),
+    kind: str(o['kind'], 'exception'),
+  };
+}

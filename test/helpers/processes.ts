@@ -1,0 +1,54 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { vi, expect } from 'vitest';
+
+/** Pids of dspex Python workers whose run id names `ownerPid` (default: this process). */
+export function workerPidsOwnedBy(ownerPid = process.pid): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    const args = cmd.split('\0');
+    if (!args.some((a) => a.endsWith('dspex_worker.py'))) continue;
+    if (args.some((a) => a.startsWith(`--dspex-run-id=${ownerPid}.`))) {
+      if (!isZombieOrGone(Number(name))) out.push(Number(name));
+    }
+  }
+  return out;
+}
+
+/** True when the process is gone or a zombie (exited, not yet reaped). */
+export function isZombieOrGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return true;
+  }
+}
+
+/** Wait (with a deadline) until every pid is gone. */
+export async function expectAllGone(pids: number[], timeoutMs = 5000): Promise<void> {
+  await vi.waitFor(
+    () => {
+      const alive = pids.filter((p) => !isZombieOrGone(p));
+      expect(alive, `processes still alive: ${alive.join(',')}`).toEqual([]);
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
+}
+
+/** Assert that no worker of this process is left (call after stopping every pool of a file). */
+export async function expectNoLeakedWorkers(timeoutMs = 5000): Promise<void> {
+  await vi.waitFor(
+    () => {
+      expect(workerPidsOwnedBy(), 'leaked Python workers').toEqual([]);
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
+}

@@ -1,0 +1,426 @@
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PythonBridgeError, SessionPool } from '../../src/index.js';
+import { FIXTURES, recordingLogger, startPool, stopAll, uniqueName } from '../helpers/pools.js';
+import { expectAllGone, expectNoLeakedWorkers, isZombieOrGone } from '../helpers/processes.js';
+
+afterEach(async () => {
+  await stopAll();
+});
+afterAll(async () => {
+  await expectNoLeakedWorkers();
+});
+
+/** Await a rejection and return the PythonBridgeError. */
+async function rejection(p: Promise<unknown>): Promise<PythonBridgeError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(PythonBridgeError);
+    return err as PythonBridgeError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Wait until the pool is back to full size with every worker idle. */
+async function waitFullyIdle(pool: SessionPool, timeout = 5000): Promise<void> {
+  await vi.waitFor(
+    () => {
+      const s = pool.status();
+      expect(s.idle).toBe(s.size);
+    },
+    { timeout, interval: 10 },
+  );
+}
+
+describe('start and stop', () => {
+  it('starts 8 workers concurrently, well under a second', async () => {
+    const t0 = performance.now();
+    const pool = await startPool({ size: 8 });
+    const ms = performance.now() - t0;
+    const s = pool.status();
+    expect(s.idle).toBe(8);
+    expect(new Set(s.workers.map((w) => w.pid)).size).toBe(8);
+    // 2 shared cores run this suite; the spec asks "well under a second" on an idle machine.
+    expect(ms).toBeLessThan(2000);
+    const pids = pool.pids();
+    await pool.stop();
+    expect(pool.status().lifecycle).toBe('stopped');
+    await expectAllGone(pids);
+  });
+
+  it('rejects invalid options with a message naming the option', () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ size: 0 }, 'size'],
+      [{ size: 2.5 }, 'size'],
+      [{ maxQueue: -1 }, 'maxQueue'],
+      [{ strategy: 'random' }, 'strategy'],
+      [{ size: 4, maxSize: 2 }, 'maxSize'],
+      [{ size: 2, minSize: 3 }, 'minSize'],
+      [{ operationTimeoutMs: 'soon' }, 'operationTimeoutMs'],
+      [{ pythonModules: ['not a module'] }, 'pythonModules.0'],
+      [{ bogus: 1 }, 'bogus'],
+      [{ logger: { info: 1 } }, 'logger'],
+    ];
+    for (const [opts, option] of cases) {
+      let err: unknown;
+      try {
+        new SessionPool(opts as never);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, JSON.stringify(opts)).toBeInstanceOf(PythonBridgeError);
+      const e = err as PythonBridgeError;
+      expect(e.category).toBe('invalid_request');
+      expect(e.type).toBe('invalid_options');
+      expect(e.message).toContain(option);
+      expect(e.details.option).toBe(option);
+    }
+  });
+
+  it('fails start with the Python traceback when a module does not import, leaving nothing behind', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 2, pythonPath: [FIXTURES], pythonModules: ['broken_import'], logger: recordingLogger() });
+    const err = await rejection(pool.start());
+    expect(err.category).toBe('worker');
+    expect(err.type).toBe('start_failed');
+    expect(err.message).toContain('ImportError');
+    expect(err.message).toContain('broken on purpose');
+    expect(err.details.traceback).toContain('broken_import.py');
+    expect(pool.status().lifecycle).toBe('stopped');
+    await expectNoLeakedWorkers();
+  });
+
+  it('fails start with a typed error when the python executable does not exist', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 1, python: '/nonexistent/python3', startAttempts: 1, logger: recordingLogger() });
+    const err = await rejection(pool.start());
+    expect(err.category).toBe('worker');
+    expect(err.type).toBe('start_failed');
+    expect(err.message).toContain('/nonexistent/python3');
+  });
+
+  it('rejects calls before start and after stop with pool_unavailable', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 1, logger: recordingLogger() });
+    expect((await rejection(pool.executeAnonymous('echo'))).type).toBe('not_started');
+    await pool.start();
+    await pool.stop();
+    const err = await rejection(pool.executeAnonymous('echo'));
+    expect(err.category).toBe('pool_unavailable');
+    expect(err.type).toBe('stopped');
+  });
+
+  it('stop drains in-flight work by default, and rejects it with mode reject', async () => {
+    const pool = await startPool({ size: 1 });
+    const slow = pool.executeAnonymous('sleep', { ms: 150 });
+    const queued = pool.executeAnonymous('echo', { q: 1 });
+    await pool.stop();
+    expect(((await slow) as { slept_ms: number }).slept_ms).toBeGreaterThanOrEqual(150);
+    await expect(queued).resolves.toEqual({ q: 1 });
+
+    const pool2 = await startPool({ size: 1 });
+    const slow2 = rejection(pool2.executeAnonymous('sleep', { ms: 5000 }));
+    const queued2 = rejection(pool2.executeAnonymous('echo', { q: 2 }));
+    await pool2.stop({ mode: 'reject' });
+    expect((await slow2).category).toBe('pool_unavailable');
+    expect((await queued2).category).toBe('pool_unavailable');
+  });
+});
+
+describe('calls', () => {
+  it('50 concurrent callers x 200 calls: every result is the caller\'s own', async () => {
+    const pool = await startPool({ size: 4 });
+    const mismatches: string[] = [];
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, caller) => {
+        for (let i = 0; i < 200; i++) {
+          const payload = { caller, i, text: `c${caller}-i${i}-${'x'.repeat((caller * 7 + i) % 50)}` };
+          const out = await pool.executeAnonymous<typeof payload>('echo', payload);
+          if (out.caller !== caller || out.i !== i || out.text !== payload.text) mismatches.push(`${caller}/${i}`);
+          done++;
+        }
+      }),
+    );
+    expect(mismatches).toEqual([]);
+    expect(done).toBe(10_000);
+    const ops = pool.status().workers.reduce((a, w) => a + w.operations, 0);
+    expect(ops).toBe(10_000);
+  });
+
+  it('returns Python exceptions as python errors with type, message and traceback', async () => {
+    const pool = await startPool({ size: 1 });
+    const err = await rejection(pool.executeAnonymous('fail', { type: 'ValueError', message: 'nope' }));
+    expect(err.category).toBe('python');
+    expect(err.type).toBe('ValueError');
+    expect(err.message).toContain('nope');
+    expect(err.details.traceback).toContain('Traceback');
+    const custom = await rejection(pool.executeAnonymous('fail', { type: 'ModelNotReady', message: 'warming up' }));
+    expect(custom.type).toBe('ModelNotReady');
+    // The worker survives a Python exception.
+    expect(pool.status().workers[0]?.generation).toBe(0);
+    await expect(pool.executeAnonymous('echo', { ok: 1 })).resolves.toEqual({ ok: 1 });
+  });
+
+  it('runs custom module commands with keyword arguments, and rejects bad ones', async () => {
+    const pool = await startPool({ size: 1, pythonModules: ['misbehave', 'slow_import'] });
+    await expect(pool.executeAnonymous('misbehave.add', { a: 2, b: 40 })).resolves.toBe(42);
+    await expect(pool.executeAnonymous('slow_import.hello', { name: 'dspex' })).resolves.toBe('hello dspex');
+    const unknown = await rejection(pool.executeAnonymous('misbehave.nothing'));
+    expect([unknown.category, unknown.type]).toEqual(['invalid_request', 'unknown_command']);
+    const badArgs = await rejection(pool.executeAnonymous('misbehave.add', { a: 1 }));
+    expect([badArgs.category, badArgs.type]).toEqual(['invalid_request', 'bad_args']);
+    const notJson = await rejection(pool.executeAnonymous('echo', { n: 1n }));
+    expect([notJson.category, notJson.type]).toEqual(['invalid_request', 'not_serializable']);
+    await expect(pool.executeAnonymous('echo', { still: 'fine' })).resolves.toEqual({ still: 'fine' });
+  });
+
+  it('forwards user prints on stdout and stderr to the logger, never into the frame stream', async () => {
+    const logger = recordingLogger();
+    const pool = await startPool({ size: 1, pythonModules: ['misbehave'], logger });
+    await expect(pool.executeAnonymous('misbehave.noisy', { lines: 3 })).resolves.toEqual({ printed: 3 });
+    await vi.waitFor(() => expect(logger.lines.filter((l) => /^(out|err) line/.test(l.msg))).toHaveLength(6));
+    const out = logger.lines.filter((l) => l.msg.startsWith('out line'));
+    const err = logger.lines.filter((l) => l.msg.startsWith('err line'));
+    expect(out.map((l) => l.level)).toEqual(['info', 'info', 'info']);
+    expect(err.map((l) => l.level)).toEqual(['warn', 'warn', 'warn']);
+    expect(out[0]?.obj).toMatchObject({ pool: pool.name, workerId: 0, stream: 'stdout' });
+    await expect(pool.executeAnonymous('echo', { after: 'prints' })).resolves.toEqual({ after: 'prints' });
+  });
+});
+
+describe('bad replies from Python', () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['garbage bytes', {}, 'reply_too_large'],
+    ['a frame of invalid JSON', {}, 'malformed_reply'],
+    ['a reply with a foreign id', {}, 'malformed_reply'],
+    ['a partial frame, then exit', {}, 'crashed'],
+  ];
+  const commands = ['misbehave.garbage', 'misbehave.invalid_json', 'misbehave.wrong_id', 'misbehave.partial_frame'];
+
+  cases.forEach(([what, args, type], i) => {
+    it(`${what}: rejects once with a worker error, the worker is replaced`, async () => {
+      const pool = await startPool({ size: 1, pythonModules: ['misbehave'] });
+      const before = pool.status().workers[0]!.pid;
+      let settled = 0;
+      const p = pool.executeAnonymous(commands[i]!, args).finally(() => settled++);
+      const err = await rejection(p);
+      expect(err.category).toBe('worker');
+      expect(err.type).toBe(type);
+      await waitFullyIdle(pool);
+      const after = pool.status().workers[0]!;
+      expect(after.pid).not.toBe(before);
+      expect(after.generation).toBe(1);
+      await expect(pool.executeAnonymous('echo', { next: i })).resolves.toEqual({ next: i });
+      expect(settled).toBe(1);
+      await expectAllGone([before]);
+    });
+  });
+
+  it('a reply larger than maxMessageBytes rejects with reply_too_large', async () => {
+    const pool = await startPool({ size: 1, pythonModules: ['misbehave'], maxMessageBytes: 64 * 1024 });
+    await expect(pool.executeAnonymous('misbehave.big_reply', { size: 1000 })).resolves.toHaveLength(1000);
+    const err = await rejection(pool.executeAnonymous('misbehave.big_reply', { size: 100_000 }));
+    expect([err.category, err.type]).toEqual(['worker', 'reply_too_large']);
+    await waitFullyIdle(pool);
+    await expect(pool.executeAnonymous('echo', { ok: true })).resolves.toEqual({ ok: true });
+    const tooBig = await rejection(pool.executeAnonymous('echo', { s: 'y'.repeat(100_000) }));
+    expect([tooBig.category, tooBig.type]).toEqual(['invalid_request', 'request_too_large']);
+  });
+});
+
+describe('crashes, timeouts and aborts', () => {
+  it('kill -9 of a busy worker: the call rejects once with worker/crashed, the pool recovers', async () => {
+    const pool = await startPool({ size: 2 });
+    let settled = 0;
+    const p = pool.executeAnonymous('sleep', { ms: 5000 }).finally(() => settled++);
+    await vi.waitFor(() => expect(pool.status().busy).toBe(1));
+    const victim = pool.status().workers.find((w) => w.state === 'busy')!;
+    process.kill(victim.pid, 'SIGKILL');
+    const err = await rejection(p);
+    expect([err.category, err.type]).toEqual(['worker', 'crashed']);
+    expect(err.details.signal).toBe('SIGKILL');
+    await waitFullyIdle(pool);
+    expect(pool.status().workers.find((w) => w.id === victim.id)!.generation).toBe(1);
+    await expect(pool.executeAnonymous('echo', { a: 1 })).resolves.toEqual({ a: 1 });
+    expect(settled).toBe(1);
+  });
+
+  it('kill -9 of an idle worker: replaced, later calls succeed', async () => {
+    const pool = await startPool({ size: 2 });
+    const victim = pool.status().workers[1]!;
+    process.kill(victim.pid, 'SIGKILL');
+    await vi.waitFor(() => expect(pool.status().workers.find((w) => w.id === victim.id)?.generation).toBe(1));
+    await waitFullyIdle(pool);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.executeAnonymous('echo', { i })));
+    expect(results.map((r) => (r as { i: number }).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('a command hanging past its timeout: timeout/operation, the process is killed and replaced', async () => {
+    const pool = await startPool({ size: 1 });
+    const pid = pool.pids()[0]!;
+    const t0 = performance.now();
+    const err = await rejection(pool.executeAnonymous('sleep', { ms: 10_000 }, { timeoutMs: 200 }));
+    const ms = performance.now() - t0;
+    expect([err.category, err.type]).toEqual(['timeout', 'operation']);
+    expect(ms).toBeGreaterThanOrEqual(195);
+    expect(ms).toBeLessThan(2000);
+    await expectAllGone([pid]);
+    await waitFullyIdle(pool);
+    await expect(pool.executeAnonymous('echo', { late: false })).resolves.toEqual({ late: false });
+  });
+
+  it('an aborted signal: before the call, while queued, and while in Python', async () => {
+    const pool = await startPool({ size: 1 });
+    const pre = new AbortController();
+    pre.abort(new Error('not needed'));
+    const e1 = await rejection(pool.executeAnonymous('echo', {}, { signal: pre.signal }));
+    expect([e1.category, e1.type]).toEqual(['aborted', 'aborted']);
+
+    const pid = pool.pids()[0]!;
+    const running = new AbortController();
+    const queued = new AbortController();
+    const p1 = pool.executeAnonymous('sleep', { ms: 10_000 }, { signal: running.signal });
+    const p2 = pool.executeAnonymous('echo', { q: 1 }, { signal: queued.signal });
+    await vi.waitFor(() => expect(pool.status().queueDepth).toBe(1));
+    queued.abort();
+    const e2 = await rejection(p2);
+    expect(e2.category).toBe('aborted');
+    expect(e2.details.sent).toBe(false);
+    expect(pool.status().queueDepth).toBe(0);
+    running.abort();
+    const e3 = await rejection(p1);
+    expect(e3.category).toBe('aborted');
+    expect(e3.details.sent).toBe(true);
+    await expectAllGone([pid]);
+    await waitFullyIdle(pool);
+    await expect(pool.executeAnonymous('echo', { after: 'abort' })).resolves.toEqual({ after: 'abort' });
+  });
+
+  it("retry: 'idempotent' runs a call again after a crash; without it the crash is reported", async () => {
+    const pool = await startPool({ size: 2, pythonModules: ['flaky'] });
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-'));
+    await expect(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'a') }, { retry: 'idempotent' })).resolves.toBe('ok');
+    const err = await rejection(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'b') }));
+    expect([err.category, err.type]).toEqual(['worker', 'crashed']);
+  });
+});
+
+describe('queueing', () => {
+  it('with every worker busy, calls wait up to checkoutTimeoutMs then reject with timeout/checkout', async () => {
+    const pool = await startPool({ size: 1, checkoutTimeoutMs: 150 });
+    const busy = pool.executeAnonymous('sleep', { ms: 600 });
+    const t0 = performance.now();
+    const err = await rejection(pool.executeAnonymous('echo', {}));
+    expect([err.category, err.type]).toEqual(['timeout', 'checkout']);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(145);
+    expect(pool.status().queueDepth).toBe(0);
+    expect(((await busy) as { slept_ms: number }).slept_ms).toBeGreaterThanOrEqual(600);
+  });
+
+  it('past maxQueue, calls reject at once with overloaded; queued ones are served in order', async () => {
+    const pool = await startPool({ size: 1, maxQueue: 3, checkoutTimeoutMs: 10_000 });
+    const order: number[] = [];
+    const busy = pool.executeAnonymous('sleep', { ms: 300 });
+    const queued = [1, 2, 3].map((i) => pool.executeAnonymous('echo', { i }).then(() => order.push(i)));
+    const t0 = performance.now();
+    const err = await rejection(pool.executeAnonymous('echo', { i: 4 }));
+    expect(performance.now() - t0).toBeLessThan(50);
+    expect([err.category, err.type]).toEqual(['overloaded', 'queue_full']);
+    await busy;
+    await Promise.all(queued);
+    expect(order).toEqual([1, 2, 3]);
+  });
+});
+
+describe('sessions', () => {
+  it('prefers the session\'s worker, keeps Python-side state there, and endSession clears it', async () => {
+    const pool = await startPool({ size: 3, pythonModules: ['misbehave'] });
+    const pids = new Set<number>();
+    for (let i = 1; i <= 5; i++) {
+      await expect(pool.executeInSession('s-1', 'misbehave.session_counter')).resolves.toBe(i);
+      pids.add(pool.getSession('s-1')!.pid);
+    }
+    expect(pids.size).toBe(1);
+    expect(pool.getSession('s-1')!.operations).toBe(5);
+    await pool.executeInSession('s-1', 'session_set', { key: 'k', value: 'v' });
+    await expect(pool.executeInSession('s-1', 'session_get', { key: 'k' })).resolves.toBe('v');
+    expect(await pool.endSession('s-1')).toBe(true);
+    expect(pool.getSession('s-1')).toBeUndefined();
+    // The Python-side state is gone: the counter starts again.
+    await vi.waitFor(async () => expect(await pool.executeInSession('s-1', 'session_get', { key: 'k' })).toBeNull());
+    expect(await pool.endSession('never-existed')).toBe(false);
+  });
+
+  it('sessions idle beyond sessionTtlMs expire', async () => {
+    const pool = await startPool({ size: 1, sessionTtlMs: 300 });
+    await pool.executeInSession('short', 'echo', {});
+    expect(pool.status().sessions).toBe(1);
+    await vi.waitFor(() => expect(pool.status().sessions).toBe(0), { timeout: 3000, interval: 50 });
+  });
+});
+
+describe('health checks and resizing', () => {
+  it('a worker that stops answering pings is replaced after maxHealthFailures', async () => {
+    const pool = await startPool({ size: 2, healthCheckIntervalMs: 100, healthCheckTimeoutMs: 80, maxHealthFailures: 2 });
+    const victim = pool.status().workers[0]!;
+    process.kill(victim.pid, 'SIGSTOP');
+    try {
+      await vi.waitFor(() => expect(pool.status().workers.find((w) => w.id === victim.id)?.generation).toBe(1), { timeout: 5000, interval: 20 });
+    } finally {
+      try {
+        process.kill(victim.pid, 'SIGCONT');
+      } catch {
+        /* already gone */
+      }
+    }
+    await expectAllGone([victim.pid]);
+    await expect(pool.executeAnonymous('echo', { healthy: true })).resolves.toEqual({ healthy: true });
+  });
+
+  it('resize grows and shrinks within bounds; busy workers finish their call first', async () => {
+    const pool = await startPool({ size: 2, minSize: 1, maxSize: 4 });
+    await pool.resize(4);
+    expect(pool.status().idle).toBe(4);
+    const slow = pool.executeAnonymous('sleep', { ms: 300 });
+    await vi.waitFor(() => expect(pool.status().busy).toBe(1));
+    await pool.resize(1);
+    expect(((await slow) as { slept_ms: number }).slept_ms).toBeGreaterThanOrEqual(300);
+    await vi.waitFor(() => expect(pool.status().workers).toHaveLength(1));
+    expect(pool.status().size).toBe(1);
+    await expect(pool.executeAnonymous('echo', { one: 1 })).resolves.toEqual({ one: 1 });
+    expect((await rejection(pool.resize(5))).message).toContain('1..4');
+  });
+});
+
+describe('orphans', () => {
+  it('kill -9 of the Node process: all its Python processes are gone within 2 s', async () => {
+    const script = `
+      import { SessionPool } from ${JSON.stringify(new URL('../../dist/index.js', import.meta.url).href)};
+      const pool = new SessionPool({ name: 'orphan-test', size: 3, healthCheckIntervalMs: 0 });
+      await pool.start();
+      // One worker busy in a long call: it must notice its parent's death too.
+      pool.executeAnonymous('sleep', { ms: 60000 }).catch(() => {});
+      setTimeout(() => process.stdout.write(JSON.stringify(pool.pids()) + '\\n'), 100);
+      setInterval(() => {}, 1000);
+    `;
+    // The separate process runs the built package (make test builds before testing).
+    expect(existsSync(new URL('../../dist/index.js', import.meta.url)), 'run `npm run build` first').toBe(true);
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]!) as number[]);
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    expect(pids).toHaveLength(3);
+    expect(pids.every((p) => !isZombieOrGone(p))).toBe(true);
+    child.kill('SIGKILL');
+    const t0 = performance.now();
+    await expectAllGone(pids, 2000);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+});
