@@ -11,6 +11,7 @@ type BenchModule = { run(opts: BenchOptions): Promise<BenchReport> };
 
 const registry: Record<string, () => Promise<BenchModule>> = {
   pool: () => import('./pool-bench.js'),
+  telemetry: () => import('./telemetry-bench.js'),
 };
 
 /** Names of the available benchmarks. */

@@ -22,6 +22,10 @@ import { encodeFrame, readReplyError, requestJson, type Frame, type FrameError }
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from './types.js';
 import { resolvePoolOptions, type PoolLogger, type PoolOptions, type ResolvedPoolOptions } from '../config/pool-options.js';
 import {
+  checkinObserved,
+  checkoutObserved,
+  emitCheckin,
+  emitCheckout,
   emitErrorEvent,
   emitPoolEvent,
   emitRecoveryEvent,
@@ -514,12 +518,14 @@ export class SessionPool {
 
   /** Send `call` to `worker` (which the caller has taken out of the idle list). */
   private run(worker: PoolWorker, call: Call, fromQueue: boolean): void {
+    // One clock read serves the queue wait, the busy time and the event timestamp.
+    const now = nowNs();
     let queueWaitNs = 0;
     if (fromQueue) {
       call.queued = false;
       if (call.timer) clearTimeout(call.timer);
       call.timer = null;
-      queueWaitNs = nowNs() - call.enqueuedNs;
+      queueWaitNs = now - call.enqueuedNs;
     }
     worker.state = 'busy';
     worker.inflight = call;
@@ -536,18 +542,10 @@ export class SessionPool {
         ctx.pid = worker.pid;
         ctx.queueWaitNs = queueWaitNs;
       }
-      if (observed(this.mask, 'dspex:worker:checkout')) {
-        emitWorkerEvent(this.mask, 'dspex:worker:checkout', worker, {
-          command: call.command,
-          sessionId: call.sessionId,
-          queueWaitNs,
-          queueDepth: this.queue.live,
-          affinityHit,
-        });
-      }
+      if (checkoutObserved(this.mask)) emitCheckout(worker, call.command, call.sessionId, queueWaitNs, this.queue.live, affinityHit, now);
       if (fromQueue) this.emitQueueDepth();
     }
-    call.dispatchedNs = nowNs();
+    call.dispatchedNs = now;
     if (!worker.send(encodeFrame(requestJson(id, call.commandJson, call.argsJson, call.sessionId)))) {
       // The process is gone and its exit not yet processed: the frame never reached Python, so the
       // call may run elsewhere. The worker stays out of the idle list; onExit replaces it.
@@ -582,7 +580,8 @@ export class SessionPool {
     worker.inflight = null;
     if (call.timer) clearTimeout(call.timer);
     call.timer = null;
-    const busyNs = nowNs() - call.dispatchedNs;
+    const doneNs = nowNs();
+    const busyNs = doneNs - call.dispatchedNs;
     worker.lastUsedAt = Date.now();
     if (call.kind === 'health') {
       this.healthReply(worker, call, frame, busyNs);
@@ -595,9 +594,7 @@ export class SessionPool {
       worker.errors++;
       failure = this.replyError(worker, call, err);
     }
-    if (call.kind === 'user' && observed(this.mask, 'dspex:worker:checkin')) {
-      emitWorkerEvent(this.mask, 'dspex:worker:checkin', worker, { command: call.command, sessionId: call.sessionId, result: failure ? 'python_error' : 'ok', busyNs });
-    }
+    if (call.kind === 'user' && checkinObserved(this.mask)) emitCheckin(worker, call.command, call.sessionId, failure ? 'python_error' : 'ok', busyNs, doneNs);
     if (failure) this.settleError(call, failure);
     else this.settleValue(call, frame['result']);
     this.release(worker);
@@ -716,8 +713,9 @@ export class SessionPool {
   }
 
   private checkinFailed(worker: PoolWorker, call: Call): void {
-    if (call.kind === 'user' && observed(this.mask, 'dspex:worker:checkin')) {
-      emitWorkerEvent(this.mask, 'dspex:worker:checkin', worker, { command: call.command, sessionId: call.sessionId, result: 'failed', busyNs: nowNs() - call.dispatchedNs });
+    if (call.kind === 'user' && checkinObserved(this.mask)) {
+      const now = nowNs();
+      emitCheckin(worker, call.command, call.sessionId, 'failed', now - call.dispatchedNs, now);
     }
   }
 

@@ -286,7 +286,7 @@ export const channels: { readonly [K in TelemetryEventName]: diagnostics_channel
 };
 
 /** The tracing channel of pool operations. */
-export const operationChannel: diagnostics_channel.TracingChannel<OperationContext> =
+export const operationChannel: diagnostics_channel.TracingChannel<unknown, OperationContext> =
   diagnostics_channel.tracingChannel<OperationContext>(OPERATION_CHANNEL);
 
 /** Subscribe to a catalog channel with a typed handler. Returns the function that unsubscribes. */
@@ -375,6 +375,7 @@ export function emitWorkerEvent<K extends WorkerEventName>(
   name: K,
   worker: WorkerRef,
   fields: Omit<TelemetryEventMap[K], keyof WorkerEventBase>,
+  atNs?: number,
 ): void {
   if (!observed(mask, name)) return;
   const payload = fields as TelemetryEventMap[K];
@@ -382,8 +383,78 @@ export function emitWorkerEvent<K extends WorkerEventName>(
   payload.workerId = worker.workerId;
   payload.pid = worker.pid;
   payload.generation = worker.generation;
-  payload.timestampMs = Date.now();
+  payload.timestampMs = atNs === undefined ? Date.now() : wallMsAt(atNs);
   channels[name].publish(payload);
+}
+
+const checkoutChannel = channels['dspex:worker:checkout'];
+const checkinChannel = channels['dspex:worker:checkin'];
+
+/**
+ * True when a checkout event would reach someone. The hot path's own guard: a mask test and a
+ * property read, no lookups by name.
+ */
+export function checkoutObserved(mask: TelemetryMask): boolean {
+  return (mask & groupBits.worker) !== 0 && checkoutChannel.hasSubscribers;
+}
+
+/** True when a checkin event would reach someone (see {@link checkoutObserved}). */
+export function checkinObserved(mask: TelemetryMask): boolean {
+  return (mask & groupBits.worker) !== 0 && checkinChannel.hasSubscribers;
+}
+
+/**
+ * Publish `dspex:worker:checkout`, the hottest event (one per call). The payload is built in one
+ * object literal (one hidden class, no property additions); the caller guards with
+ * {@link checkoutObserved} and passes the monotonic reading it already holds as `atNs`.
+ */
+export function emitCheckout(
+  worker: WorkerRef,
+  command: string,
+  sessionId: string | null,
+  queueWaitNs: number,
+  queueDepth: number,
+  affinityHit: boolean,
+  atNs: number,
+): void {
+  const payload: WorkerCheckoutEvent = {
+    pool: worker.pool,
+    timestampMs: performance.timeOrigin + atNs / 1e6,
+    workerId: worker.workerId,
+    pid: worker.pid,
+    generation: worker.generation,
+    command,
+    sessionId,
+    queueWaitNs,
+    queueDepth,
+    affinityHit,
+  };
+  checkoutChannel.publish(payload);
+}
+
+/** Publish `dspex:worker:checkin` (see {@link emitCheckout}). */
+export function emitCheckin(worker: WorkerRef, command: string, sessionId: string | null, result: CheckinResult, busyNs: number, atNs: number): void {
+  const payload: WorkerCheckinEvent = {
+    pool: worker.pool,
+    timestampMs: performance.timeOrigin + atNs / 1e6,
+    workerId: worker.workerId,
+    pid: worker.pid,
+    generation: worker.generation,
+    command,
+    sessionId,
+    result,
+    busyNs,
+  };
+  checkinChannel.publish(payload);
+}
+
+/**
+ * Wall-clock milliseconds of a {@link nowNs} reading. Hot call sites that already read the
+ * monotonic clock pass that reading (`atNs`) instead of paying for a `Date.now()` too: on virtual
+ * machines without a vDSO clock, each clock read costs ~50 ns, as much as the whole emit.
+ */
+export function wallMsAt(atNs: number): number {
+  return performance.timeOrigin + atNs / 1e6;
 }
 
 /** Publish a pool-level event (init, terminate, resize, queue, session). */
