@@ -76,6 +76,8 @@ export class PoolWorker implements WorkerRef {
   readyAtNs = 0;
   /** Set when this worker should leave after its current call (pool shrinking). */
   retiring = false;
+  /** The pool's operation-timeout timer for this worker, re-armed per call (see SessionPool.run). */
+  opTimer: NodeJS.Timeout | null = null;
 
   private child: ChildProcess | null = null;
   private requests: Writable | null = null;

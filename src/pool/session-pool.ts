@@ -556,7 +556,24 @@ export class SessionPool {
       else this.settleError(call, this.crashError(worker, call));
       return;
     }
-    call.timer = setTimeout(() => this.operationTimeout(call), call.timeoutMs);
+    if (call.timeoutMs === this.options.operationTimeoutMs) {
+      // The common case: the worker's own timer, re-armed (refresh: ~50 ns) instead of a new
+      // setTimeout + clearTimeout per call (~300 ns). It fires timeoutMs after the latest dispatch,
+      // which is exactly the deadline of the call in flight; when that call already finished, the
+      // firing finds nothing to do.
+      if (worker.opTimer === null) {
+        worker.opTimer = setTimeout(() => this.workerTimerFired(worker), call.timeoutMs);
+        worker.opTimer.unref();
+      } else worker.opTimer.refresh();
+    } else {
+      call.timer = setTimeout(() => this.operationTimeout(call), call.timeoutMs);
+    }
+  }
+
+  private workerTimerFired(worker: PoolWorker): void {
+    const call = worker.inflight as Call | null;
+    if (call === null || call.settled || call.timer !== null || call.worker !== worker) return;
+    this.operationTimeout(call);
   }
 
   private requeueFront(call: Call): void {
@@ -749,6 +766,7 @@ export class SessionPool {
 
   private onExit(worker: PoolWorker): void {
     const failedAtNs = nowNs();
+    if (worker.opTimer) clearTimeout(worker.opTimer);
     const idx = this.idle.indexOf(worker);
     if (idx !== -1) this.idle.splice(idx, 1);
     this.pendingSessionEnds.delete(worker);

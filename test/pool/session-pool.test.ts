@@ -271,6 +271,20 @@ describe('crashes, timeouts and aborts', () => {
     await expect(pool.executeAnonymous('echo', { late: false })).resolves.toEqual({ late: false });
   });
 
+  it('the pool-wide operationTimeoutMs applies to calls without their own timeout', async () => {
+    const pool = await startPool({ size: 1, operationTimeoutMs: 250 });
+    // Quick calls re-arm the worker's timer and are never hit by it.
+    for (let i = 0; i < 20; i++) await pool.executeAnonymous('sleep', { ms: 20 });
+    const pid = pool.pids()[0]!;
+    const t0 = performance.now();
+    const err = await rejection(pool.executeAnonymous('sleep', { ms: 10_000 }));
+    expect([err.category, err.type]).toEqual(['timeout', 'operation']);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(245);
+    await expectAllGone([pid]);
+    await waitFullyIdle(pool);
+    await expect(pool.executeAnonymous('sleep', { ms: 200 })).resolves.toBeTruthy();
+  });
+
   it('an aborted signal: before the call, while queued, and while in Python', async () => {
     const pool = await startPool({ size: 1 });
     const pre = new AbortController();
