@@ -1,0 +1,52 @@
+/**
+ * Resource monitoring: the Node process, the machine, and every Python process of the library,
+ * with crash, zombie and orphan detection. See docs/MONITORING_GUIDE.md (## Resources).
+ *
+ * @module
+ */
+export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './types.js';
+export {
+  ResourceMonitor,
+  type CleanupOrphansOptions,
+  type CleanupOrphansResult,
+  type OrphanAction,
+  type OrphanCleanupEntry,
+  type ProcessStats,
+  type PythonProcessInfo,
+  type ResourceMonitorOptions,
+  type ResourcePoolSource,
+  type ResourcePoolWorker,
+} from './resource-monitor.js';
+export { NodeSampler, countActiveResources, heartbeatDelayNs, summarizeDelayHistogram, type NodeSamplerOptions } from './node-sampler.js';
+export {
+  DEFAULT_CLOCK_TICKS_PER_S,
+  DEFAULT_PAGE_SIZE_BYTES,
+  ProcReader,
+  RUN_ID_ARG_PREFIX,
+  WORKER_ID_ARG_PREFIX,
+  WORKER_SCRIPT_SUFFIX,
+  classifyOwnership,
+  cpuPercent,
+  identifyWorker,
+  inferPageSizeBytes,
+  parseChildren,
+  parseCmdline,
+  parseStat,
+  parseStatm,
+  parseStatus,
+  parseSystemStat,
+  parseUptimeS,
+  toProcError,
+  type OwnerObservation,
+  type Ownership,
+  type ProcError,
+  type ProcErrorCode,
+  type ProcReaderOptions,
+  type ProcResult,
+  type ProcStat,
+  type ProcStatm,
+  type ProcStatus,
+  type SystemStat,
+  type WorkerIdentity,
+} from './proc.js';
+export { TrendRing, leastSquaresSlope } from './trend.js';
