@@ -11,3 +11,6 @@ export { PythonBridgeError, isPythonBridgeError, errorCategories, type ErrorCate
 export type { PoolStatus, WorkerStatus, WorkerState, PoolLifecycle } from './pool/types.js';
 export { poolOptionsSchema, type PoolOptions, type ResolvedPoolOptions, type PoolLogger } from './config/pool-options.js';
 export * from './telemetry/telemetry.js';
+export * from './resources/index.js';
+export * from './dashboard/index.js';
+export type { MonitoringSnapshot, PoolSnapshot, LatencyBucket, SnapshotAlert, SnapshotRecommendation } from './exporters/snapshot.js';

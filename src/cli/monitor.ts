@@ -1,52 +1,179 @@
 /**
- * `dspex monitor`: the main job. With `--demo` it starts a real pool under a synthetic mixed load.
+ * `dspex monitor`: the main job.
+ *
+ * - `--demo`: a real pool (4 Python workers by default) under a synthetic mixed load, with the
+ *   full monitoring stack (metrics collector, resource monitor, monitoring HTTP server on
+ *   127.0.0.1:9568 or `--port`), shown in the live terminal dashboard.
+ * - `--url URL`: watch a pool in another process through its monitoring server.
+ * - `--once`: print one frame to stdout and exit; `--headless` (with `--demo`): no terminal UI, run
+ *   until SIGINT / SIGTERM (for a browser or a Prometheus to watch).
  *
  * @module
  */
+import os from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
 import type { ParsedArgs } from './args.js';
 import { numberFlag } from './args.js';
 import { SessionPool } from '../pool/session-pool.js';
 import { LoadGenerator } from '../demo/load.js';
-import pino from 'pino';
+import { MetricsCollector } from '../metrics/metrics-collector.js';
+import { ResourceMonitor } from '../resources/resource-monitor.js';
+import { MonitoringServer, DEFAULT_MONITORING_PORT } from '../exporters/http-server.js';
+import { snapshotProvider, isWindowName, type SnapshotProvider } from '../exporters/snapshot.js';
+import { HttpSnapshotSource } from '../exporters/client.js';
+import { colorEnabled, renderOnce, startDashboard } from '../dashboard/performance-dashboard.js';
+import type { WindowName } from '../metrics/types.js';
+
+const usage = `usage: dspex monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless]
+       dspex monitor --url URL [--token TOKEN]
+common: [--once] [--refresh MS] [--window 1m|5m|15m] [--no-color]
+`;
+
+/** The running demo stack: everything `stop()` must release. */
+interface DemoStack {
+  pool: SessionPool;
+  load: LoadGenerator;
+  collector: MetricsCollector;
+  resources: ResourceMonitor;
+  server: MonitoringServer;
+  logPath: string;
+  stop(): Promise<void>;
+}
+
+async function startDemo(f: Record<string, string>, serve: boolean): Promise<DemoStack> {
+  const size = numberFlag(f, 'pool-size', 4, 1, 256);
+  const opsPerS = numberFlag(f, 'load', 300, 0, 1_000_000);
+  const port = numberFlag(f, 'port', DEFAULT_MONITORING_PORT, 0, 65535);
+  // Worker prints and pool diagnostics go to a file, never into the terminal the dashboard owns.
+  const logPath = join(os.tmpdir(), `dspex-demo-${process.pid}.log`);
+  const logger = pino({ level: 'info' }, pino.destination({ dest: logPath, sync: false }));
+  const collector = new MetricsCollector();
+  collector.start();
+  const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000 });
+  collector.trackPool(pool);
+  const resources = new ResourceMonitor({ pools: [pool], intervalMs: 2000 });
+  const server = new MonitoringServer({ collector, pools: [pool], resources, port: serve ? port : 0, logger: { warn: (o: object, m?: string) => logger.warn(o, m) } });
+  const load = new LoadGenerator(pool, { opsPerS });
+  let stopped: Promise<void> | null = null;
+  const stack: DemoStack = {
+    pool,
+    load,
+    collector,
+    resources,
+    server,
+    logPath,
+    stop() {
+      stopped ??= (async () => {
+        load.stop();
+        await server.stop();
+        await pool.stop({ mode: 'reject' });
+        resources.stop();
+        collector.stop();
+        logger.flush();
+      })();
+      return stopped;
+    },
+  };
+  try {
+    await pool.start();
+    resources.start();
+    await server.start();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  load.start();
+  return stack;
+}
+
+function windowFlag(f: Record<string, string>): WindowName {
+  const w = f['window'] ?? '1m';
+  if (!isWindowName(w)) throw new Error(`--window must be 1m, 5m or 15m, got '${w}'`);
+  return w;
+}
 
 /** Run the monitor command; resolves with the exit code. */
 export async function runMonitor(args: ParsedArgs): Promise<number> {
   const f = args.flags;
-  if (f['demo'] !== 'true') {
-    process.stderr.write('dspex monitor: pass --demo (a watched pool in another process via --url arrives with the dashboard)\n');
+  if (f['help'] === 'true') {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const demo = f['demo'] === 'true';
+  const url = f['url'];
+  if (demo === (url !== undefined)) {
+    process.stderr.write(`dspex monitor: pass exactly one of --demo or --url URL\n${usage}`);
     return 2;
   }
-  const size = numberFlag(f, 'pool-size', 4, 1, 256);
-  const opsPerS = numberFlag(f, 'load', 400, 0, 1_000_000);
-  const durationS = numberFlag(f, 'duration', 10, 1, 86_400);
-  // Worker prints go to a log file, never into the terminal.
-  const logger = pino({ level: 'info' }, pino.destination({ dest: '/tmp/dspex-demo.log', sync: false }));
-  const pool = new SessionPool({ name: 'demo', size, logger });
-  await pool.start();
-  const load = new LoadGenerator(pool, { opsPerS });
-  load.start();
-  const started = Date.now();
-  let last = 0;
-  await new Promise<void>((resolve) => {
-    const t = setInterval(() => {
-      const s = pool.status();
-      const ops = load.stats.ok + load.stats.failed;
-      process.stdout.write(
-        `[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] workers ${s.workers.length}/${s.size} busy ${s.busy} idle ${s.idle} starting ${s.starting} queue ${s.queueDepth} ` +
-          `sessions ${s.sessions} ops/s ${ops - last} ok ${load.stats.ok} failed ${load.stats.failed} restarts ${s.workers.reduce((a, w) => a + w.generation, 0)}\n`,
-      );
-      last = ops;
-      if (Date.now() - started >= durationS * 1000) {
-        clearInterval(t);
-        resolve();
-      }
-    }, 1000);
-    process.once('SIGINT', () => {
-      clearInterval(t);
-      resolve();
+  const once = f['once'] === 'true';
+  const headless = f['headless'] === 'true';
+  const refreshMs = numberFlag(f, 'refresh', 1000, 250, 60_000);
+  const window = windowFlag(f);
+  const color = colorEnabled({ isTTY: process.stdout.isTTY === true, noColorFlag: f['color'] === 'false' || f['no-color'] === 'true' });
+  const size = { columns: process.stdout.columns ?? 100, rows: process.stdout.rows ?? 30 };
+
+  let stack: DemoStack | null = null;
+  let source: SnapshotProvider;
+  if (demo) {
+    stack = await startDemo(f, !once);
+    source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources });
+  } else {
+    source = new HttpSnapshotSource({ url: url as string, token: f['token'] ?? process.env['DSPEX_TOKEN'] ?? null });
+  }
+
+  if (once) {
+    try {
+      // A demo needs a moment of load before there is anything to show.
+      if (stack) await new Promise((r) => setTimeout(r, numberFlag(f, 'warmup', 2500, 0, 60_000)));
+      const snap = await source.snapshot(window);
+      process.stdout.write(renderOnce(snap, size, { color }));
+      return 0;
+    } finally {
+      await stack?.stop();
+    }
+  }
+
+  if (headless) {
+    if (!stack) {
+      process.stderr.write('dspex monitor: --headless goes with --demo\n');
+      return 2;
+    }
+    process.stdout.write(`dspex demo: pool 'demo' (${stack.pool.status().size} workers) under load; monitoring at ${stack.server.url} (/metrics, /api/snapshot, /api/events); logs in ${stack.logPath}; Ctrl-C to stop\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await stack.stop();
+    return 0;
+  }
+
+  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+    process.stderr.write('dspex monitor: not a terminal; printing one frame (use --once for scripts, --headless for a server)\n');
+    try {
+      process.stdout.write(renderOnce(await source.snapshot(window), size, { color }));
+    } finally {
+      await stack?.stop();
+    }
+    return 0;
+  }
+
+  return new Promise<number>((resolve) => {
+    startDashboard({
+      source,
+      refreshMs,
+      color,
+      window,
+      onExit: (reason, detail) => {
+        void (async () => {
+          await stack?.stop();
+          if (stack) process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
+          if (reason === 'crash') {
+            process.stderr.write(`dspex monitor crashed: ${detail instanceof Error ? (detail.stack ?? detail.message) : String(detail)}\n`);
+            resolve(1);
+          } else resolve(0);
+        })();
+      },
     });
   });
-  load.stop();
-  await pool.stop();
-  return 0;
 }

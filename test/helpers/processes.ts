@@ -1,5 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { vi, expect } from 'vitest';
+import { identifyWorker } from '../../src/resources/proc.js';
 
 /** Pids of dspex Python workers whose run id names `ownerPid` (default: this process). */
 export function workerPidsOwnedBy(ownerPid = process.pid): number[] {
@@ -12,8 +13,10 @@ export function workerPidsOwnedBy(ownerPid = process.pid): number[] {
     } catch {
       continue;
     }
-    const args = cmd.split('\0');
-    if (!args.some((a) => a.endsWith('dspex_worker.py'))) continue;
+    // The library's own rule (a Python interpreter running dspex_worker.py), so a pyenv shim or a
+    // shell that merely mentions the script is not counted.
+    const args = cmd.split('\0').filter((a) => a.length > 0);
+    if (identifyWorker(args) === null) continue;
     if (args.some((a) => a.startsWith(`--dspex-run-id=${ownerPid}.`))) {
       if (!isZombieOrGone(Number(name))) out.push(Number(name));
     }
