@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the project needs, as "command:package" pairs (installed only when the command is missing).
-APT_NEEDS := python3:python3 tmux:tmux
+APT_NEEDS := python3:python3 tmux:tmux promtool:prometheus
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo MISSING))
 
@@ -47,17 +47,22 @@ lint: node-deps
 
 test: deps typecheck lint build
 	npx vitest run
+	@# Smoke runs of the benchmarks (seconds each); full figures: make bench
 	node dist/cli/main.js bench pool --quick
+	node dist/cli/main.js bench telemetry --quick
+	node dist/cli/main.js bench metrics --quick
+	node dist/cli/main.js bench resources --quick
+	node dist/cli/main.js bench dashboard --quick
 
 demo: deps build
 	node dist/cli/main.js monitor --demo
 
 bench: deps build
 	mkdir -p bench-results
-	node dist/cli/main.js bench pool --json bench-results/pool.json
+	for b in pool telemetry metrics resources dashboard; do node dist/cli/main.js bench $$b --json bench-results/$$b.json || exit 1; done
 
 soak: deps build
-	npx vitest run --config vitest.soak.config.ts
+	node --expose-gc ./node_modules/vitest/vitest.mjs run --config vitest.soak.config.ts
 
 clean:
 	rm -rf dist node_modules bench-results

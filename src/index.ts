@@ -14,3 +14,4 @@ export * from './telemetry/telemetry.js';
 export * from './resources/index.js';
 export * from './dashboard/index.js';
 export type { MonitoringSnapshot, PoolSnapshot, LatencyBucket, SnapshotAlert, SnapshotRecommendation } from './exporters/snapshot.js';
+export * from './metrics/index.js';

@@ -11,7 +11,11 @@ type BenchModule = { run(opts: BenchOptions): Promise<BenchReport> };
 
 const registry: Record<string, () => Promise<BenchModule>> = {
   pool: () => import('./pool-bench.js'),
+  metrics: () => import('./metrics-bench.js'),
   telemetry: () => import('./telemetry-bench.js'),
+  dashboard: () => import('./dashboard-bench.js'),
+  resources: () => import('./resources-bench.js'),
+  exporters: () => import('./exporters-bench.js'),
 };
 
 /** Names of the available benchmarks. */

@@ -140,9 +140,13 @@ export interface WorkerMetrics {
   /** Lifetime operations of the slot. */
   operations: number;
   errors: number;
-  /** Last minute's latency of this slot. */
+  /** Last minute's latency of this slot (or of `window`, when asked for another window). */
   latencyUs: LatencySummaryUs;
   lastSeenMs: number;
+  /** The window `latencyUs` covers (added; `'1m'` unless asked otherwise). */
+  window?: WindowName;
+  /** Seconds the latency window actually covers (added; per-worker windows have 10-second edges). */
+  coveredS?: number;
 }
 
 /** `getErrorRates(pool, window)`. */
@@ -166,4 +170,52 @@ export interface CumulativeHistogram {
   cumulativeCounts: number[];
   sumS: number;
   count: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added with the MetricsCollector (issue 4): per-command figures and histogram views.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The name commands, error types and worker slots beyond the collector's caps are counted under
+ * (memory is bounded per pool: see docs/MONITORING_GUIDE.md).
+ */
+export const OVERFLOW_NAME = '(other)';
+
+/** Which latency distribution: the whole call (`operation`, queue wait included) or the wait for a worker. */
+export type LatencyKind = 'operation' | 'queue_wait';
+
+/** One bucket of `getLatencyDistribution`: count of durations in `[lowerUs, upperUs)`. */
+export interface LatencyBucket {
+  lowerUs: number;
+  upperUs: number;
+  count: number;
+}
+
+/** Lifetime count of one error `category:type` (`getErrorTotals`). */
+export interface ErrorTotal {
+  category: ErrorCategory;
+  type: string;
+  count: number;
+}
+
+/** Lifetime counts of one command (`getOperationTotalsByCommand`). */
+export interface CommandTotals {
+  command: string;
+  operations: number;
+  errors: number;
+}
+
+/** One command over a window (`getCommandMetrics`). Command windows have 10-second edges. */
+export interface CommandMetrics {
+  pool: string;
+  command: string;
+  window: WindowName;
+  /** Seconds of data the window covers. */
+  coveredS: number;
+  ops: number;
+  errors: number;
+  throughputPerS: number;
+  errorRate: number;
+  latencyUs: LatencySummaryUs;
 }

@@ -1,0 +1,387 @@
+/**
+ * The MetricsCollector: subscribes to the telemetry channels, keeps per-pool windows (1, 5 and 15
+ * minutes at one-second resolution, a 1-hour trend per minute, latency sketches with 0.99% relative
+ * error) in bounded memory, and answers queries by pool name. It knows nothing of pool internals:
+ * everything comes from `node:diagnostics_channel` events, plus `status()` of pools handed to
+ * {@link MetricsCollector.trackPool} for exact gauges.
+ *
+ * ```ts
+ * const collector = new MetricsCollector();
+ * collector.start();
+ * collector.trackPool(pool);               // optional: exact size/busy/idle gauges
+ * collector.getPerformanceSummary('default').windows['5m'].latencyUs.p99;
+ * collector.stop();
+ * ```
+ *
+ * Time: windows rotate once per wall-clock second, from a 1 s timer (unref'd) with the real clock,
+ * or from {@link MetricsCollector.tick} (which every query also calls) with an injected one.
+ * Events are attributed to the second in progress when they are recorded. A clock that moves back
+ * is ignored until it catches up; a jump forward beyond the 16-minute retention clears the windows
+ * (lifetime totals stay).
+ *
+ * @module
+ */
+import { channels, operationChannel, subscribe, type OperationContext } from '../telemetry/telemetry.js';
+import { systemClock, type MetricsClock } from './clock.js';
+import { DEFAULT_POOL_LIMITS, PoolMetrics, poolMemoryBound, type PoolLimits, type TrackablePool } from './pool-metrics.js';
+import type {
+  CommandMetrics,
+  CommandTotals,
+  CumulativeHistogram,
+  CurrentMetrics,
+  ErrorRates,
+  ErrorTotal,
+  LatencyBucket,
+  LatencyKind,
+  MetricsRange,
+  PerformanceSummary,
+  PoolTotals,
+  WindowName,
+  WorkerMetrics,
+} from './types.js';
+
+/** Options of {@link MetricsCollector}. */
+export interface MetricsCollectorOptions {
+  /** Wall clock; default `Date.now()`. */
+  clock?: MetricsClock;
+  /**
+   * Rotate windows from a 1-second timer (unref'd). Default: true with the real clock, false with
+   * an injected one (call {@link MetricsCollector.tick}, or query, after moving it).
+   */
+  timer?: boolean;
+  /** Caps bounding one pool's memory (default {@link DEFAULT_POOL_LIMITS}). */
+  limits?: Partial<PoolLimits>;
+  /** Most pools kept at once (default 32). Beyond, the untracked pool heard from longest ago is dropped. */
+  maxPools?: number;
+  /** An untracked pool not heard from for this long is forgotten, seconds (default 900). */
+  forgetAfterS?: number;
+}
+
+type Unsubscribe = () => void;
+
+/**
+ * Collects pool metrics from the telemetry channels. See the module note; every query takes a pool
+ * name and answers for a pool never heard from with zeros (and `coveredS` 0).
+ */
+export class MetricsCollector {
+  private readonly clock: MetricsClock;
+  private readonly useTimer: boolean;
+  private readonly limits: PoolLimits;
+  private readonly maxPools: number;
+  private readonly forgetAfterS: number;
+  private readonly poolsByName = new Map<string, PoolMetrics>();
+  private readonly unsubscribers: Unsubscribe[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private sec: number;
+  private started = false;
+  private lastPoolName: string | null = null;
+  private lastPool: PoolMetrics | null = null;
+  /** Events dropped because every pool slot was taken by tracked pools. */
+  droppedEvents = 0;
+
+  // Bound once so subscribe/unsubscribe use the same function objects. Only `end` and `asyncEnd` of
+  // the tracing channel are subscribed: Node publishes error + asyncStart + asyncEnd for a rejected
+  // promise (recording on `error` too would count it twice) and error + end for a synchronous throw.
+  private readonly onEnd = (message: unknown): void => {
+    const ctx = message as OperationContext;
+    // A synchronous throw: no asyncEnd will follow. (For async calls `error` is unset at `end`.)
+    if (ctx.error !== undefined) this.recordOperation(ctx);
+  };
+  private readonly onAsyncEnd = (message: unknown): void => {
+    this.recordOperation(message as OperationContext);
+  };
+
+  constructor(options: MetricsCollectorOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.useTimer = options.timer ?? options.clock === undefined;
+    this.limits = { ...DEFAULT_POOL_LIMITS, ...options.limits };
+    this.maxPools = options.maxPools ?? 32;
+    this.forgetAfterS = options.forgetAfterS ?? 900;
+    this.sec = Math.floor(this.clock.nowMs() / 1000);
+  }
+
+  /** True between {@link start} and {@link stop}. */
+  get running(): boolean {
+    return this.started;
+  }
+
+  /** Subscribe to the telemetry channels and start rotating windows. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.tick();
+    const u = this.unsubscribers;
+    operationChannel.end.subscribe(this.onEnd);
+    operationChannel.asyncEnd.subscribe(this.onAsyncEnd);
+    u.push(
+      () => operationChannel.end.unsubscribe(this.onEnd),
+      () => operationChannel.asyncEnd.unsubscribe(this.onAsyncEnd),
+      subscribe('dspex:pool:error', (e) => {
+        const p = this.poolFor(e.pool);
+        if (p !== null && typeof e.type === 'string') p.recordError(e.category, e.type);
+      }),
+      subscribe('dspex:worker:checkout', (e) => this.poolFor(e.pool)?.recordCheckout(e.workerId, e.pid, e.generation, e.queueDepth, e.timestampMs)),
+      subscribe('dspex:worker:checkin', (e) => this.poolFor(e.pool)?.recordCheckin(e.workerId, e.pid, e.generation, e.timestampMs)),
+      subscribe('dspex:worker:init', (e) =>
+        this.poolFor(e.pool)?.recordWorkerInit(e.workerId, e.pid, e.generation, e.reason === 'replacement', e.timestampMs),
+      ),
+      subscribe('dspex:worker:terminate', (e) =>
+        this.poolFor(e.pool)?.recordWorkerTerminate(e.workerId, e.pid, e.generation, e.reason === 'crash', e.timestampMs),
+      ),
+      subscribe('dspex:worker:health_check', (e) => this.poolFor(e.pool)?.recordHealthCheck(e.workerId, e.pid, e.generation, e.ok, e.timestampMs)),
+      subscribe('dspex:pool:queue:depth', (e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth)),
+      subscribe('dspex:pool:queue:rejected', (e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth)),
+      subscribe('dspex:pool:init', (e) => this.poolFor(e.pool)?.touch()),
+      subscribe('dspex:pool:terminate', (e) => this.poolFor(e.pool)?.recordPoolTerminate()),
+    );
+    if (this.useTimer) this.schedule();
+  }
+
+  /** Unsubscribe from every channel and clear the timer. The figures stay readable. Idempotent. */
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    for (const u of this.unsubscribers.splice(0)) u();
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /**
+   * Bring every pool's windows up to the clock's current second (completing the seconds in
+   * between). Called by the timer and by every query; call it after moving an injected clock.
+   */
+  tick(): void {
+    const now = Math.floor(this.clock.nowMs() / 1000);
+    if (now <= this.sec) return;
+    this.sec = now;
+    for (const [name, p] of this.poolsByName) {
+      p.advanceTo(now);
+      if (p.tracked === null && now - p.lastHeardSec > this.forgetAfterS) this.forget(name);
+    }
+  }
+
+  /**
+   * Sample this pool's gauges from `pool.status()` each second (exact size/busy/idle/starting/queue
+   * depth; without it they are estimated from worker and queue events). Returns the function that
+   * stops tracking.
+   */
+  trackPool(pool: TrackablePool): () => void {
+    const p = this.poolFor(pool.name, true);
+    if (p !== null) p.tracked = pool;
+    return () => this.untrackPool(pool.name);
+  }
+
+  /** Stop sampling a pool's `status()`; its figures stay until it is forgotten. */
+  untrackPool(name: string): void {
+    const p = this.poolsByName.get(name);
+    if (p !== undefined) {
+      p.tracked = null;
+      p.touch();
+    }
+  }
+
+  /** Names of the pools with figures. */
+  pools(): string[] {
+    this.tick();
+    return [...this.poolsByName.keys()];
+  }
+
+  /**
+   * The record path of one finished operation: what the `dspex:pool:operation` subscriber calls
+   * (public for benchmarks and for feeding recorded traces).
+   */
+  recordOperation(ctx: OperationContext): void {
+    const name = ctx.pool;
+    const p = name === this.lastPoolName && this.lastPool !== null ? this.lastPool : this.poolFor(name);
+    if (p === null || typeof ctx.command !== 'string') return;
+    p.recordOperation(ctx.command, ctx.workerId, ctx.durationNs, ctx.queueWaitNs, ctx.error !== undefined, ctx.timestampMs, ctx.pid);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Queries
+  // -------------------------------------------------------------------------------------------
+
+  /** The last complete second and the last 60 seconds, current gauges and lifetime totals. */
+  getCurrentMetrics(pool: string): CurrentMetrics {
+    const p = this.read(pool);
+    return {
+      pool,
+      timestampMs: this.clock.nowMs(),
+      lastSecond: p.lastSecond(),
+      lastMinute: p.lastMinute(),
+      gauges: p.getGauges(),
+      totals: p.getTotals(),
+    };
+  }
+
+  /** Points over `[fromMs, toMs)`: per second up to 15 minutes (if still held), per minute beyond (the last hour). */
+  getMetricsRange(pool: string, fromMs: number, toMs: number): MetricsRange {
+    const r = this.read(pool).range(fromMs, toMs);
+    r.pool = pool;
+    return r;
+  }
+
+  /** One worker slot: lifetime counts and latency over `window` (default `'1m'`; 10-second edges). */
+  getWorkerMetrics(pool: string, workerId: number, window: WindowName = '1m'): WorkerMetrics {
+    const w = this.read(pool).workerMetrics(workerId, window);
+    w.pool = pool;
+    return w;
+  }
+
+  /** Worker slots seen in a pool, ascending (the overflow slot is `limits.maxWorkerSlots`). */
+  getWorkerIds(pool: string): number[] {
+    return this.read(pool).workerIds();
+  }
+
+  /** Failed operations over `window`, and `dspex:pool:error` events by category and type. */
+  getErrorRates(pool: string, window: WindowName): ErrorRates {
+    const r = this.read(pool).errorRates(window);
+    r.pool = pool;
+    return r;
+  }
+
+  /**
+   * The 1m, 5m and 15m windows: ops, throughput, error rate, latency and queue-wait quantiles,
+   * utilization, queue depth and a health score (0..100):
+   *
+   * `100 − 40·min(1, errorRate/0.05) − 15·min(1, crashes/3) − 15·clamp((utilization−0.8)/0.2)
+   *  − 15·min(1, queueDepthAvg/max(1, sizeAvg)) − 15·min(1, 2·queueWaitP99/latencyP99)`, rounded
+   * (see {@link healthScore}).
+   */
+  getPerformanceSummary(pool: string): PerformanceSummary {
+    const p = this.read(pool);
+    return {
+      pool,
+      timestampMs: this.clock.nowMs(),
+      windows: { '1m': p.windowSummary('1m'), '5m': p.windowSummary('5m'), '15m': p.windowSummary('15m') },
+    };
+  }
+
+  /** Every command of a pool over `window` (10-second edges), most operations first. */
+  getCommandMetrics(pool: string, window: WindowName): CommandMetrics[] {
+    const out = this.read(pool).commandMetrics(window);
+    for (const c of out) c.pool = pool;
+    return out;
+  }
+
+  /** Lifetime counters (Prometheus counters). */
+  getTotals(pool: string): PoolTotals {
+    return this.read(pool).getTotals();
+  }
+
+  /** Lifetime `dspex:pool:error` counts by category and type. */
+  getErrorTotals(pool: string): ErrorTotal[] {
+    return this.read(pool).errorTotals();
+  }
+
+  /** Lifetime operations and failed operations per command. */
+  getOperationTotalsByCommand(pool: string): CommandTotals[] {
+    return this.read(pool).commandTotals();
+  }
+
+  /**
+   * The pool's lifetime distribution (or one command's) as a Prometheus cumulative histogram with
+   * fixed `le` bounds from 100 µs to 60 s ({@link LATENCY_BUCKETS_S}). `count` equals the
+   * operations counted (for `'operation'`).
+   */
+  getLatencyHistogram(pool: string, kind: LatencyKind, command?: string): CumulativeHistogram {
+    return this.read(pool).latencyHistogram(kind, command);
+  }
+
+  /** Log-scaled buckets (`perDecade` per power of ten of µs) of a window, for the dashboard's histogram. */
+  getLatencyDistribution(pool: string, window: WindowName, kind: LatencyKind = 'operation', perDecade = 4): LatencyBucket[] {
+    return this.read(pool).latencyDistribution(window, kind, perDecade);
+  }
+
+  /** Bytes held by one pool's figures (or all pools'), by construction. */
+  memoryBytes(pool?: string): number {
+    if (pool !== undefined) return this.poolsByName.get(pool)?.byteSize() ?? 0;
+    let bytes = 0;
+    for (const p of this.poolsByName.values()) bytes += p.byteSize();
+    return bytes;
+  }
+
+  /** The most bytes one pool's figures can hold with this collector's caps. */
+  memoryBoundPerPool(): number {
+    return poolMemoryBound(this.limits);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private schedule(): void {
+    // Aligned on wall-clock seconds (a few ms after the boundary) so slots match real seconds.
+    const delay = 1000 - (this.clock.nowMs() % 1000) + 5;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.tick();
+      if (this.started) this.schedule();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** The pool's figures for a query (an empty stand-in for a pool never heard from). */
+  private read(name: string): PoolMetrics {
+    this.tick();
+    const p = this.poolsByName.get(name);
+    if (p !== undefined) return p;
+    // Not kept: a query must not make a pool appear (names come from callers, unbounded).
+    return new PoolMetrics(name, this.sec, this.limits);
+  }
+
+  /** The figures of a pool an event named, created on first sight; null when it cannot be kept. */
+  private poolFor(name: string, tracking = false): PoolMetrics | null {
+    if (name === this.lastPoolName && this.lastPool !== null) return this.lastPool;
+    if (typeof name !== 'string') return null;
+    let p = this.poolsByName.get(name);
+    if (p === undefined) {
+      if (this.poolsByName.size >= this.maxPools && !this.evictOne()) {
+        this.droppedEvents++;
+        if (!tracking) return null;
+      }
+      p = new PoolMetrics(name, this.sec, this.limits);
+      this.poolsByName.set(name, p);
+    }
+    this.lastPoolName = name;
+    this.lastPool = p;
+    p.touch();
+    return p;
+  }
+
+  /** Drop the untracked pool heard from longest ago; false when every pool is tracked. */
+  private evictOne(): boolean {
+    let oldest: PoolMetrics | null = null;
+    for (const p of this.poolsByName.values()) {
+      if (p.tracked === null && (oldest === null || p.lastHeardSec < oldest.lastHeardSec)) oldest = p;
+    }
+    if (oldest === null) return false;
+    this.forget(oldest.name);
+    return true;
+  }
+
+  private forget(name: string): void {
+    this.poolsByName.delete(name);
+    if (this.lastPoolName === name) {
+      this.lastPoolName = null;
+      this.lastPool = null;
+    }
+  }
+}
+
+/** The channel objects the collector subscribes to (for tests checking `hasSubscribers`). */
+export const collectorChannels = {
+  operation: operationChannel,
+  plain: [
+    channels['dspex:pool:error'],
+    channels['dspex:worker:checkout'],
+    channels['dspex:worker:checkin'],
+    channels['dspex:worker:init'],
+    channels['dspex:worker:terminate'],
+    channels['dspex:worker:health_check'],
+    channels['dspex:pool:queue:depth'],
+    channels['dspex:pool:queue:rejected'],
+    channels['dspex:pool:init'],
+    channels['dspex:pool:terminate'],
+  ],
+} as const;

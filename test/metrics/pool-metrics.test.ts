@@ -1,0 +1,305 @@
+import { runInNewContext } from 'node:vm';
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { KEY_COUNT, MIN_TRACKED_NS } from '../../src/metrics/log-histogram.js';
+import { DEFAULT_POOL_LIMITS, PoolMetrics, poolMemoryBound, type TrackablePool } from '../../src/metrics/pool-metrics.js';
+import { OVERFLOW_NAME, windowSeconds, type WindowName } from '../../src/metrics/types.js';
+import { DETAIL_TIERS, POOL_TIERS, windowSpan } from '../../src/metrics/window-ring.js';
+import { exactQuantile, logNormalNs, prng, relErr } from './helpers.js';
+
+const MINUTE = 1_700_000_040; // a minute boundary, in seconds
+const QS = [
+  ['p50', 0.5],
+  ['p90', 0.9],
+  ['p95', 0.95],
+  ['p99', 0.99],
+  ['p999', 0.999],
+] as const;
+
+interface Op {
+  sec: number;
+  command: string;
+  workerId: number;
+  durationNs: number;
+  queueWaitNs: number;
+  failed: boolean;
+}
+
+/** Feed `seconds` seconds of synthetic traffic and keep every op for exact comparisons. */
+function feed(pm: PoolMetrics, seconds: number, perSecond: (sec: number, rand: () => number) => Omit<Op, 'sec'>[], seed = 1): Op[] {
+  const rand = prng(seed);
+  const log: Op[] = [];
+  for (let i = 0; i < seconds; i++) {
+    const sec = pm.sec;
+    for (const op of perSecond(sec, rand)) {
+      pm.recordOperation(op.command, op.workerId, op.durationNs, op.queueWaitNs, op.failed, sec * 1000);
+      log.push({ sec, ...op });
+    }
+    pm.endSecond();
+  }
+  return log;
+}
+
+function checkSummary(got: Record<(typeof QS)[number][0] | 'count' | 'min' | 'max' | 'mean', number>, valuesNs: number[]): void {
+  expect(got.count).toBe(valuesNs.length);
+  if (valuesNs.length === 0) return;
+  const sorted = Float64Array.from(valuesNs).sort();
+  expect(got.min).toBeCloseTo(sorted[0]! / 1e3, 9);
+  expect(got.max).toBeCloseTo(sorted[sorted.length - 1]! / 1e3, 9);
+  expect(got.mean).toBeCloseTo(valuesNs.reduce((a, b) => a + b, 0) / valuesNs.length / 1e3, 6);
+  for (const [k, q] of QS) {
+    const exact = exactQuantile(sorted, q);
+    if (exact === 0) expect(got[k]).toBe(0);
+    else expect(relErr(got[k] * 1e3, exact)).toBeLessThanOrEqual(0.01);
+  }
+}
+
+const traffic = (sec: number, rand: () => number): Omit<Op, 'sec'>[] =>
+  Array.from({ length: 5 + (sec % 11) }, (_, i) => ({
+    command: ['embed', 'predict', 'tokenize'][i % 3]!,
+    workerId: i % 4,
+    durationNs: logNormalNs(rand, i % 3 === 1 ? 20e6 : 800e3, 0.7),
+    queueWaitNs: rand() < 0.6 ? 0 : rand() * 3e6,
+    failed: rand() < 0.05,
+  }));
+
+describe('PoolMetrics windows', () => {
+  it('summarises 1m, 5m and 15m windows exactly over their spans (counts) and within 1% (quantiles)', () => {
+    const pm = new PoolMetrics('p', MINUTE - 17);
+    const log = feed(pm, 1000, traffic);
+    for (const w of ['1m', '5m', '15m'] as WindowName[]) {
+      const span = windowSpan(windowSeconds[w], pm.sec, POOL_TIERS);
+      const ops = log.filter((o) => o.sec >= span.startSec && o.sec < span.endSec);
+      const s = pm.windowSummary(w);
+      expect(s.window).toBe(w);
+      expect(s.coveredS).toBe(span.endSec - span.startSec);
+      expect(s.ops).toBe(ops.length);
+      expect(s.errors).toBe(ops.filter((o) => o.failed).length);
+      expect(s.errorRate).toBeCloseTo(s.errors / s.ops, 12);
+      expect(s.throughputPerS).toBeCloseTo(ops.length / s.coveredS, 12);
+      checkSummary(s.latencyUs, ops.map((o) => o.durationNs));
+      checkSummary(s.queueWaitUs, ops.map((o) => o.queueWaitNs));
+      expect(s.healthScore).toBeGreaterThanOrEqual(0);
+      expect(s.healthScore).toBeLessThanOrEqual(100);
+    }
+    expect(pm.windowSummary('1m').coveredS).toBe(60);
+  });
+
+  it('covers only the seconds since the pool was first heard from', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    feed(pm, 10, () => [{ command: 'c', workerId: 0, durationNs: 1e6, queueWaitNs: 0, failed: false }]);
+    const s = pm.windowSummary('15m');
+    expect(s.coveredS).toBe(10);
+    expect(s.ops).toBe(10);
+    expect(s.throughputPerS).toBe(1);
+  });
+
+  it('lastSecond and lastMinute describe the last complete second and the last 60', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    const log = feed(pm, 75, traffic);
+    const last = pm.lastSecond();
+    const lastOps = log.filter((o) => o.sec === pm.sec - 1);
+    expect(last.timestampMs).toBe((pm.sec - 1) * 1000);
+    expect(last.periodS).toBe(1);
+    expect(last.ops).toBe(lastOps.length);
+    checkSummary(last.latencyUs, lastOps.map((o) => o.durationNs));
+    const minute = pm.lastMinute();
+    const minuteOps = log.filter((o) => o.sec >= pm.sec - 60);
+    expect(minute.timestampMs).toBe((pm.sec - 60) * 1000);
+    expect(minute.periodS).toBe(60);
+    expect(minute.ops).toBe(minuteOps.length);
+    checkSummary(minute.queueWaitUs, minuteOps.map((o) => o.queueWaitNs));
+  });
+
+  it('a clock jump beyond the retention empties the windows but keeps lifetime totals', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    feed(pm, 30, traffic);
+    const ops = pm.getTotals().operations;
+    pm.advanceTo(pm.sec + 5000);
+    expect(pm.windowSummary('15m').ops).toBe(0);
+    expect(pm.getTotals().operations).toBe(ops);
+    expect(pm.latencyHistogram('operation').count).toBe(ops);
+  });
+});
+
+describe('PoolMetrics range', () => {
+  it('gives per-second points up to 15 minutes', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    const log = feed(pm, 200, traffic);
+    const toMs = pm.sec * 1000;
+    const r = pm.range(toMs - 120_000, toMs);
+    expect(r.resolutionS).toBe(1);
+    expect(r.points).toHaveLength(120);
+    for (const p of r.points) {
+      const ops = log.filter((o) => o.sec * 1000 === p.timestampMs);
+      expect(p.ops).toBe(ops.length);
+      expect(p.errors).toBe(ops.filter((o) => o.failed).length);
+      const sorted = Float64Array.from(ops.map((o) => o.durationNs)).sort();
+      expect(relErr(p.latencyP50Us * 1e3, exactQuantile(sorted, 0.5))).toBeLessThanOrEqual(0.01);
+      expect(relErr(p.latencyP99Us * 1e3, exactQuantile(sorted, 0.99))).toBeLessThanOrEqual(0.01);
+    }
+  });
+
+  it('gives per-minute points beyond 15 minutes, for the last hour, minute in progress included', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    const log = feed(pm, 30 * 60 + 20, traffic);
+    const toMs = pm.sec * 1000;
+    const r = pm.range(toMs - 3_600_000, toMs);
+    expect(r.resolutionS).toBe(60);
+    expect(r.points).toHaveLength(31);
+    for (const p of r.points) {
+      const ops = log.filter((o) => Math.floor(o.sec / 60) * 60_000 === p.timestampMs);
+      expect(p.ops).toBe(ops.length);
+      const sorted = Float64Array.from(ops.map((o) => o.durationNs)).sort();
+      expect(relErr(p.latencyP99Us * 1e3, exactQuantile(sorted, 0.99))).toBeLessThanOrEqual(0.01);
+    }
+    expect(r.points.at(-1)!.throughputPerS).toBeCloseTo(r.points.at(-1)!.ops / 20, 9);
+  });
+});
+
+describe('PoolMetrics details', () => {
+  it('keeps per-command and per-worker figures with 10-second window edges', () => {
+    const start = MINUTE + 3;
+    const pm = new PoolMetrics('p', start);
+    const log = feed(pm, 400, traffic);
+    for (const w of ['1m', '5m', '15m'] as WindowName[]) {
+      const span = windowSpan(windowSeconds[w], pm.sec, DETAIL_TIERS);
+      const cmds = pm.commandMetrics(w);
+      expect(cmds.map((c) => c.command).sort()).toEqual(['embed', 'predict', 'tokenize']);
+      for (const c of cmds) {
+        const ops = log.filter((o) => o.command === c.command && o.sec >= span.startSec && o.sec < span.endSec);
+        expect(c.ops).toBe(ops.length);
+        expect(c.errors).toBe(ops.filter((o) => o.failed).length);
+        expect(c.coveredS).toBe(span.endSec - Math.max(span.startSec, start));
+        checkSummary(c.latencyUs, ops.map((o) => o.durationNs));
+      }
+      const wm = pm.workerMetrics(2, w);
+      const wops = log.filter((o) => o.workerId === 2 && o.sec >= span.startSec && o.sec < span.endSec);
+      checkSummary(wm.latencyUs, wops.map((o) => o.durationNs));
+      expect(wm.window).toBe(w);
+      expect(wm.operations).toBe(log.filter((o) => o.workerId === 2).length);
+    }
+    expect(pm.workerIds()).toEqual([0, 1, 2, 3]);
+    expect(pm.commandTotals().find((c) => c.command === 'embed')?.operations).toBe(log.filter((o) => o.command === 'embed').length);
+  });
+
+  it('caps commands, worker slots and error types, counting the rest under the overflow', () => {
+    const limits = { maxCommands: 4, maxWorkerSlots: 2, maxErrorTypes: 3 };
+    const pm = new PoolMetrics('p', MINUTE, limits);
+    for (let i = 0; i < 10; i++) pm.recordOperation(`cmd${i}`, i, 1e6, 0, false, 0);
+    for (let i = 0; i < 6; i++) pm.recordError('python', `Error${i}`);
+    pm.endSecond();
+    const names = pm.commandNames();
+    expect(names).toHaveLength(5);
+    expect(names).toContain(OVERFLOW_NAME);
+    expect(pm.commandTotals().find((c) => c.command === OVERFLOW_NAME)?.operations).toBe(6);
+    expect(pm.workerIds()).toEqual([0, 1, 2]);
+    expect(pm.workerMetrics(7, '1m').operations).toBe(8); // slots 2..9 share the overflow slot
+    const types = pm.errorTotals();
+    expect(types).toHaveLength(4);
+    expect(types.find((t) => t.type === OVERFLOW_NAME)).toEqual({ category: 'python', type: OVERFLOW_NAME, count: 3 });
+    pm.recordOperation('x'.repeat(10_000), 0, 1e6, 0, false, 0);
+    expect(pm.commandNames().every((n) => n.length <= 128)).toBe(true);
+  });
+
+  it('counts errors by category and type over windows', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    for (let s = 0; s < 120; s++) {
+      for (let i = 0; i < 10; i++) pm.recordOperation('c', 0, 1e6, 0, i < 2, 0);
+      pm.recordError('python', 'ValueError');
+      if (s >= 100) pm.recordError('timeout', 'operation');
+      pm.endSecond();
+    }
+    const r = pm.errorRates('1m');
+    expect(r.ops).toBe(600);
+    expect(r.errors).toBe(120);
+    expect(r.errorRate).toBeCloseTo(0.2, 12);
+    expect(r.byCategory.python).toEqual({ count: 60, rate: 0.1 });
+    expect(r.byCategory.timeout?.count).toBe(20);
+    expect(r.byType[0]).toEqual({ category: 'python', type: 'ValueError', count: 60, rate: 0.1 });
+    expect(pm.errorTotals()).toEqual([
+      { category: 'python', type: 'ValueError', count: 120 },
+      { category: 'timeout', type: 'operation', count: 20 },
+    ]);
+  });
+
+  it('samples gauges from a tracked pool, or estimates them from events', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    pm.recordWorkerInit(0, 100, 0, false, 0);
+    pm.recordWorkerInit(1, 101, 0, false, 0);
+    pm.recordCheckout(0, 100, 0, 3, 0);
+    pm.endSecond();
+    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
+    const live: TrackablePool = { name: 'p', status: () => ({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7 }) };
+    pm.tracked = live;
+    pm.endSecond();
+    expect(pm.getGauges()).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75 });
+    expect(pm.lastSecond().gauges.queueDepth).toBe(7);
+    expect(pm.windowSummary('1m').utilization).toBeCloseTo((0.5 + 0.75) / 2, 12);
+    pm.tracked = {
+      name: 'p',
+      status: () => {
+        throw new Error('stopped');
+      },
+    };
+    expect(() => pm.endSecond()).not.toThrow();
+    pm.recordPoolTerminate();
+    pm.endSecond();
+    expect(pm.getGauges().size).toBe(0);
+  });
+
+  it('lifetime histograms agree with the totals, the second in progress included', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    feed(pm, 5, traffic);
+    pm.recordOperation('embed', 0, 2e6, 5e5, false, 0); // still in the second in progress
+    const totals = pm.getTotals();
+    const h = pm.latencyHistogram('operation');
+    expect(h.count).toBe(totals.operations);
+    expect(h.cumulativeCounts.at(-1)).toBeLessThanOrEqual(h.count);
+    const byCommand = pm.commandTotals().reduce((a, c) => a + pm.latencyHistogram('operation', c.command).count, 0);
+    expect(byCommand).toBe(totals.operations);
+    expect(pm.latencyHistogram('queue_wait', 'embed').count).toBeGreaterThan(0);
+    expect(pm.latencyHistogram('operation', 'nope').count).toBe(0);
+    const dist = pm.latencyDistribution('1m', 'operation', 4);
+    expect(dist.reduce((a, b) => a + b.count, 0)).toBe(pm.windowSummary('1m').ops);
+  });
+});
+
+describe('PoolMetrics memory', () => {
+  it('stays within the stated bound after 10 million recorded events', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = (): number => {
+      gc();
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const limits = DEFAULT_POOL_LIMITS;
+    const bound = poolMemoryBound(limits);
+    // Names built up front so the measurement sees only the structures.
+    const commands = Array.from({ length: limits.maxCommands + 16 }, (_, i) => `command-${i}`);
+    const types = Array.from({ length: limits.maxErrorTypes + 16 }, (_, i) => `Error${i}`);
+    const before = heap();
+    const pm = new PoolMetrics('mem', MINUTE, limits);
+    const N = 10_000_000;
+    const perSecond = 10_000; // 1000 seconds: every ring wraps
+    const g = Math.pow(1.02, 1); // spread values over the whole key range, so slots grow to full size
+    let k = 0;
+    for (let i = 0; i < N; i++) {
+      k = (k + 389) % KEY_COUNT;
+      const v = MIN_TRACKED_NS * Math.pow(g, k);
+      pm.recordOperation(commands[i % commands.length]!, i % (limits.maxWorkerSlots + 8), v, i & 1 ? v / 3 : 0, (i & 63) === 0, 0);
+      if ((i & 1023) === 0) pm.recordError('python', types[(i >> 10) % types.length]!);
+      if (i % perSecond === perSecond - 1) pm.endSecond();
+    }
+    const held = pm.byteSize();
+    const after = heap();
+    console.log(`memory: bound ${bound} B, held by construction ${held} B, heap delta ${after - before} B`);
+    expect(pm.getTotals().operations).toBe(N);
+    expect(held).toBeLessThanOrEqual(bound);
+    expect(after - before).toBeLessThanOrEqual(bound);
+    // The bound is tight enough to mean something: this load fills most of it.
+    expect(held).toBeGreaterThan(bound / 3);
+  }, 60_000);
+});

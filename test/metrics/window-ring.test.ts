@@ -1,0 +1,205 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LogHistogram, MAX_HISTOGRAM_BYTES } from '../../src/metrics/log-histogram.js';
+import {
+  COARSE_SLOTS,
+  DETAIL_TIERS,
+  HistogramPool,
+  POOL_TIERS,
+  SeriesRing,
+  TieredCounter,
+  TieredSketch,
+  windowSpan,
+} from '../../src/metrics/window-ring.js';
+import { exactQuantile, prng, logNormalNs, QUANTILES, relErr } from './helpers.js';
+
+const T0 = 1_700_000_000; // a minute boundary: 1_700_000_000 % 60 === 20, so offsets below are explicit
+
+describe('windowSpan', () => {
+  it('answers a pool minute with exactly the last 60 complete seconds', () => {
+    for (const end of [T0, T0 + 1, T0 + 37]) {
+      expect(windowSpan(60, end, POOL_TIERS)).toEqual({ startSec: end - 60, endSec: end, fine: true, partialS: 0, slots: 60 });
+    }
+  });
+
+  it('answers 5 and 15 minutes from minute slots, within ±30 s of the length', () => {
+    const minute = 1_700_000_040; // % 60 === 0
+    expect(minute % 60).toBe(0);
+    expect(windowSpan(300, minute, POOL_TIERS)).toMatchObject({ startSec: minute - 300, fine: false, partialS: 0, slots: 5 });
+    expect(windowSpan(300, minute + 29, POOL_TIERS)).toMatchObject({ startSec: minute - 300, partialS: 29, slots: 5 });
+    expect(windowSpan(300, minute + 31, POOL_TIERS)).toMatchObject({ startSec: minute - 240, partialS: 31, slots: 4 });
+    for (let p = 0; p < 60; p++) {
+      for (const L of [300, 900]) {
+        const s = windowSpan(L, minute + p, POOL_TIERS);
+        const len = s.endSec - s.startSec;
+        expect(Math.abs(len - L)).toBeLessThanOrEqual(30);
+        expect(s.slots).toBeLessThanOrEqual(COARSE_SLOTS);
+        expect(s.startSec % 60).toBe(0);
+      }
+    }
+  });
+
+  it('gives detail (per-command, per-worker) minutes 10-second edges: 56..65 s', () => {
+    for (let p = 0; p < 10; p++) {
+      const s = windowSpan(60, T0 + p, DETAIL_TIERS);
+      expect(s.fine).toBe(true);
+      expect(s.endSec - s.startSec).toBeGreaterThanOrEqual(56);
+      expect(s.endSec - s.startSec).toBeLessThanOrEqual(65);
+      expect(s.startSec % 10).toBe(0);
+    }
+  });
+});
+
+/** Drive a sketch and a brute-force log of (second, value) side by side. */
+function drive(tiers: typeof POOL_TIERS, seconds: number, perSecond: (sec: number) => number[]): { t: TieredSketch; log: [number, number][] } {
+  const pool = new HistogramPool();
+  const t = new TieredSketch(tiers, pool, T0, true);
+  const log: [number, number][] = [];
+  for (let i = 0; i < seconds; i++) {
+    const sec = t.endSec;
+    for (const v of perSecond(sec)) {
+      t.cur.record(v);
+      log.push([sec, v]);
+    }
+    t.endSecond();
+  }
+  return { t, log };
+}
+
+describe('TieredSketch', () => {
+  it('answers each window with exactly the seconds of its span (count, min, max, quantiles)', () => {
+    const rand = prng(7);
+    for (const tiers of [POOL_TIERS, DETAIL_TIERS]) {
+      const { t, log } = drive(tiers, 1000, (sec) => Array.from({ length: (sec % 7) + 1 }, () => logNormalNs(rand, 1e6 + (sec % 50) * 1e5, 0.8)));
+      for (const L of [60, 300, 900]) {
+        const span = windowSpan(L, t.endSec, tiers);
+        const out = new LogHistogram(true);
+        expect(t.windowInto(out, L)).toEqual(span);
+        const inSpan = log.filter(([s]) => s >= span.startSec && s < span.endSec).map(([, v]) => v);
+        expect(out.count).toBe(inSpan.length);
+        const sorted = Float64Array.from(inSpan).sort();
+        expect(out.minNs).toBe(sorted[0]);
+        expect(out.maxNs).toBe(sorted[sorted.length - 1]);
+        for (const q of QUANTILES) expect(relErr(out.quantileNs(q), exactQuantile(sorted, q))).toBeLessThanOrEqual(0.01);
+      }
+      expect(t.lifetime?.count).toBe(log.length);
+    }
+  });
+
+  it('keeps quantiles within 1% over windows of arbitrary traffic (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.double({ min: 0, max: 5e9, noNaN: true }), { maxLength: 20 }), { minLength: 61, maxLength: 400 }),
+        fc.constantFrom(60, 300, 900),
+        (perSecond, L) => {
+          let i = 0;
+          const { t, log } = drive(POOL_TIERS, perSecond.length, () => perSecond[i++]!);
+          const span = windowSpan(L, t.endSec, POOL_TIERS);
+          const out = new LogHistogram(true);
+          t.windowInto(out, L);
+          const inSpan = log.filter(([s]) => s >= span.startSec && s < span.endSec).map(([, v]) => v);
+          expect(out.count).toBe(inSpan.length);
+          if (inSpan.length === 0) return;
+          const sorted = Float64Array.from(inSpan).sort();
+          for (const q of QUANTILES) {
+            const exact = exactQuantile(sorted, q);
+            // Durations under 1 µs read as ~1 µs: compare only where the sketch promises accuracy.
+            if (exact >= 1e3) expect(relErr(out.quantileNs(q), exact)).toBeLessThanOrEqual(0.01);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('the last fine slot of a pool sketch is the last second; empty seconds read as null', () => {
+    const pool = new HistogramPool();
+    const t = new TieredSketch(POOL_TIERS, pool, T0);
+    t.cur.record(5e6);
+    t.endSecond();
+    expect(t.lastFineSlot()?.count).toBe(1);
+    t.endSecond();
+    expect(t.lastFineSlot()).toBeNull();
+  });
+
+  it('holds a bounded number of histograms however long it runs, and reuses them', () => {
+    const pool = new HistogramPool(8);
+    const t = new TieredSketch(POOL_TIERS, pool, T0);
+    for (let s = 0; s < 3000; s++) {
+      t.cur.record(1 + s * 1e6);
+      t.cur.record(1e12);
+      t.endSecond();
+    }
+    expect(t.byteSize()).toBeLessThanOrEqual(TieredSketch.maxHistograms(POOL_TIERS) * MAX_HISTOGRAM_BYTES);
+    expect(pool.size).toBeLessThanOrEqual(8);
+  });
+
+  it('reset() drops the windows and keeps the lifetime', () => {
+    const { t } = drive(POOL_TIERS, 120, () => [1e6]);
+    t.reset(T0 + 10_000);
+    const out = new LogHistogram();
+    t.windowInto(out, 900);
+    expect(out.count).toBe(0);
+    expect(t.lifetime?.count).toBe(120);
+  });
+});
+
+describe('TieredCounter', () => {
+  it('sums exactly the seconds of each span, like the sketches', () => {
+    const rand = prng(3);
+    for (const tiers of [POOL_TIERS, DETAIL_TIERS]) {
+      const c = new TieredCounter(tiers, T0);
+      const perSec: number[] = [];
+      for (let i = 0; i < 1200; i++) {
+        const n = Math.floor(rand() * 5);
+        c.add(n);
+        perSec.push(n);
+        c.endSecond();
+        if (i % 97 === 0 || i > 1190) {
+          for (const L of [60, 300, 900]) {
+            const span = windowSpan(L, c.endSec, tiers);
+            let expected = 0;
+            for (let s = span.startSec; s < span.endSec; s++) expected += perSec[s - T0] ?? 0;
+            expect(c.window(L)).toBe(expected);
+          }
+        }
+      }
+      expect(c.total).toBe(perSec.reduce((a, b) => a + b, 0));
+    }
+  });
+});
+
+describe('SeriesRing', () => {
+  it('holds the last `capacity` periods, clears reused slots and sums ranges', () => {
+    const r = new SeriesRing(5, 2, 100);
+    r.set(100, 0, 1);
+    r.advanceTo(101);
+    r.set(101, 0, 2);
+    r.add(101, 0, 3);
+    expect(r.get(101, 0)).toBe(5);
+    expect(r.sum(0, 90, 200)).toBe(6);
+    r.advanceTo(104);
+    expect(r.holds(100)).toBe(true);
+    r.advanceTo(105);
+    expect(r.holds(100)).toBe(false);
+    expect(r.get(100, 0)).toBe(0);
+    expect(r.sum(0, 0, 1000)).toBe(5);
+    r.advanceTo(1000); // a jump clears everything
+    expect(r.sum(0, 0, 2000)).toBe(0);
+    r.set(10, 0, 9); // outside: ignored
+    expect(r.get(10, 0)).toBe(0);
+  });
+});
+
+describe('HistogramPool', () => {
+  it('hands back cleared histograms and keeps at most `capacity`', () => {
+    const pool = new HistogramPool(2);
+    const hs = [pool.take(), pool.take(), pool.take()];
+    for (const h of hs) {
+      h.record(1e6);
+      pool.give(h);
+    }
+    expect(pool.size).toBe(2);
+    expect(pool.take().count).toBe(0);
+  });
+});
