@@ -13,5 +13,5 @@ export { poolOptionsSchema, type PoolOptions, type ResolvedPoolOptions, type Poo
 export * from './telemetry/telemetry.js';
 export * from './resources/index.js';
 export * from './dashboard/index.js';
-export type { MonitoringSnapshot, PoolSnapshot, LatencyBucket, SnapshotAlert, SnapshotRecommendation } from './exporters/snapshot.js';
+export * from './exporters/index.js';
 export * from './metrics/index.js';

@@ -81,6 +81,9 @@ async function startDemo(f: Record<string, string>, serve: boolean): Promise<Dem
     await server.start();
   } catch (err) {
     await stack.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(`port ${port} is already in use (another dspex monitor?): pass --port 0 for a free port, or --port P`);
+    }
     throw err;
   }
   load.start();
