@@ -13,19 +13,11 @@ import { renderFrame, type TerminalSize } from '../dashboard/frame.js';
 import { sampleSnapshot } from '../dashboard/sample.js';
 import { initialViewState } from '../dashboard/view-state.js';
 import type { MonitoringSnapshot } from '../exporters/snapshot.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 interface Case {
   name: string;
   run: (i: number) => number;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (sorted[lo] ?? 0) + ((sorted[hi] ?? 0) - (sorted[lo] ?? 0)) * (pos - lo);
 }
 
 /** Run the benchmark. */
@@ -72,7 +64,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const stats = samples.map((s) => {
     const sorted = [...s].sort((a, b) => a - b);
     const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
-    return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean };
+    return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean };
   });
   const rows: BenchRow[] = cases.map((c, i) => ({
     case: c.name,

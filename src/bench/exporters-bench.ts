@@ -21,7 +21,7 @@ import type { PythonProcessResources, ResourceSample } from '../resources/types.
 import { renderMetrics } from '../exporters/prometheus.js';
 import { buildSnapshot } from '../exporters/snapshot.js';
 import type { MonitoringSources } from '../exporters/sources.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 interface Setup {
   sources: MonitoringSources;
@@ -130,14 +130,6 @@ function setup(pools: number, workers: number, commands: number): Setup {
   return { sources, collector, clock, feed };
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (sorted[lo] ?? 0) + ((sorted[hi] ?? 0) - (sorted[lo] ?? 0)) * (pos - lo);
-}
-
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const iterations = opts.quick ? 30 : 300;
@@ -175,7 +167,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   const stats = samples.map((s) => {
     const sorted = [...s].sort((a, b) => a - b);
-    return { p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
+    return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
   });
   const rows: BenchRow[] = cases.map((c, i) => ({
     case: c.name,

@@ -16,16 +16,9 @@ import { SessionPool } from '../pool/session-pool.js';
 import { WORKER_SCRIPT } from '../pool/pool-worker.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
 import { subscribe } from '../telemetry/telemetry.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const PAYLOAD = { text: 'x'.repeat(80), n: 12345 }; // ~100 bytes of JSON
-
-/** Exact percentile (nearest rank) of the first `n` samples. */
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? 0;
-}
 
 interface RunResult {
   ops: number;
@@ -174,7 +167,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
             o += r.latUs.length;
           }
           all.sort();
-          return { opsPerS: ops / secs, p50Us: percentile(all, 0.5), p99Us: percentile(all, 0.99) };
+          return { opsPerS: ops / secs, p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99) };
         };
         const p = summarize(acc.pool);
         const b = summarize(acc.bare);
@@ -202,9 +195,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 
   const kills = opts.quick ? 3 : 20;
   const rec = await measureRecovery(kills);
-  const recP50 = percentile(rec, 0.5);
-  const recP99 = percentile(rec, 0.99);
-  rows.push({ workers: 2, concurrency: `recovery x${kills}`, 'pool ops/s': null, 'bare ops/s': null, ratio: null, 'pool p50 µs': recP50 * 1000, 'bare p50 µs': null, 'pool p99 µs': recP99 * 1000, 'bare p99 µs': null });
+  const recP50 = quantileSorted(rec, 0.5);
+  const recP99 = quantileSorted(rec, 0.99);
+  rows.push({ workers: 2, concurrency: `kill -9 to serving x${kills}`, 'pool ops/s': null, 'bare ops/s': null, ratio: null, 'pool p50 µs': recP50 * 1000, 'bare p50 µs': null, 'pool p99 µs': recP99 * 1000, 'bare p99 µs': null });
 
   return {
     name: 'pool',

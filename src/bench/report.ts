@@ -34,6 +34,17 @@ export interface BenchReport {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Quantile `q` (0..1) of ascending samples by nearest rank: the smallest sample with at least a
+ * fraction `q` of all samples at or below it (always an observed value). 0 when empty.
+ */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return 0;
+  const i = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+  return sorted[i] ?? 0;
+}
+
 /** Format a number for a table: 3 significant digits, thousands kept readable. */
 export function fmt(value: string | number | null): string {
   if (value === null) return '-';

@@ -30,19 +30,14 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ResourceMonitor, type ResourcePoolSource, type ResourcePoolWorker } from '../resources/resource-monitor.js';
 import { ProcReader, identifyWorker } from '../resources/proc.js';
 import { subscribe } from '../telemetry/telemetry.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const IDLE_WORKER = 'import sys\nsys.stdin.read()\n';
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
-}
 
 function summarize(name: string, procs: number, ms: number[]): BenchRow {
   const s = [...ms].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
-  return { case: name, procs, ticks: s.length, p50Ms: percentile(s, 50), p99Ms: percentile(s, 99), maxMs: s[s.length - 1] ?? 0, meanMs: mean, ticksPerS: mean > 0 ? 1000 / mean : 0 };
+  return { case: name, procs, ticks: s.length, p50Ms: quantileSorted(s, 0.5), p99Ms: quantileSorted(s, 0.99), maxMs: s[s.length - 1] ?? 0, meanMs: mean, ticksPerS: mean > 0 ? 1000 / mean : 0 };
 }
 
 const yieldLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
