@@ -365,12 +365,6 @@ def _handle(body):
                       "args must be an object, got %s" % builtins.type(args).__name__)
     fn, sig, mode = entry
 
-    if sig is not None:
-        try:
-            sig.bind(**args)
-        except TypeError as e:
-            return _error(rid, "bad_args", "TypeError", "%s: %s" % (command, _safe_str(e)))
-
     try:
         if mode == _NO_SESSION:
             result = fn(**args)
@@ -391,6 +385,16 @@ def _handle(body):
                 result = fn(dspex_session=state, **args)
     except SystemExit:
         raise
+    except TypeError as e:
+        # Arguments are checked only when a call fails (binding them up front cost ~1.7 us per
+        # call): a TypeError is `bad_args` when the args do not bind to the signature (Python
+        # raised it before running the function), else the function's own exception.
+        if sig is not None:
+            try:
+                sig.bind(**args)
+            except TypeError as bind_error:
+                return _error(rid, "bad_args", "TypeError", "%s: %s" % (command, _safe_str(bind_error)))
+        return _exception_reply(rid, e)
     except BaseException as e:
         return _exception_reply(rid, e)
 

@@ -32,6 +32,9 @@ const cpus = (): number => (typeof os.availableParallelism === 'function' ? os.a
 
 const ms = (min: number) => z.number().int().min(min);
 
+/** A string that can go into argv or the environment of a process (no NUL byte). */
+const processString = () => z.string().min(1).refine((v) => !v.includes('\0'), 'must not contain a NUL byte');
+
 /** The schema of {@link PoolOptions}. */
 export const poolOptionsSchema = z
   .object({
@@ -60,13 +63,13 @@ export const poolOptionsSchema = z
     /** Largest frame either way, in bytes (request or reply). */
     maxMessageBytes: z.number().int().min(1024).max(2 ** 31 - 1).default(16 * 1024 * 1024),
     /** The Python executable. */
-    python: z.string().min(1).default('python3'),
+    python: processString().default('python3'),
     /** Python modules imported at worker start; their public functions become `module.function` commands. */
     pythonModules: z.array(z.string().regex(/^[A-Za-z_][\w.]*$/, 'a Python module name')).default([]),
     /** Directories prepended to PYTHONPATH. */
-    pythonPath: z.array(z.string().min(1)).default([]),
+    pythonPath: z.array(processString()).default([]),
     /** Extra environment variables for the Python processes (values never logged). */
-    env: z.record(z.string(), z.string()).default({}),
+    env: z.record(processString(), z.string().refine((v) => !v.includes('\0'), 'must not contain a NUL byte')).default({}),
     /** Sessions idle longer than this are ended. */
     sessionTtlMs: ms(1).default(30 * 60_000),
     /** Most sessions tracked at once; beyond it the least recently used session is ended. */

@@ -114,7 +114,11 @@ export class PoolWorker implements WorkerRef {
           env: opts.env,
         });
       } catch (err) {
+        // spawn() throws synchronously for some bad input (e.g. a NUL byte in argv or env): no
+        // process, so no 'exit' will come. Finish here so close()/waitExit() never hang.
         this.failStart(`could not spawn ${opts.python}: ${(err as Error).message}`, err);
+        this.exitSeen = true;
+        this.finishExit();
         return;
       }
       this.child = child;

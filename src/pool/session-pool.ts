@@ -36,6 +36,7 @@ import {
   observed,
   operationChannel,
   telemetryMask,
+  wallMsAt,
   type OperationContext,
   type TelemetryMask,
   type WorkerStartReason,
@@ -132,14 +133,25 @@ class CallQueue {
         this.compact();
         return c;
       }
+      if (c) this.dead = Math.max(0, this.dead - 1);
     }
     this.compact();
     return null;
   }
 
+  /** Settled calls still in `items`, dropped lazily. */
+  private dead = 0;
+
   /** Mark a queued call as gone (it was settled elsewhere). */
   forget(): void {
     this.live--;
+    // Callers that abort while no worker frees up would otherwise pile settled calls (and their
+    // args) up in the array: compact once the dead outnumber the live.
+    if (++this.dead > 1024 && this.dead > this.live) {
+      this.items = this.items.slice(this.head).filter((c) => c !== null && !c.settled);
+      this.head = 0;
+      this.dead = 0;
+    }
   }
 
   /** Every unsettled call, emptying the queue. */
@@ -152,6 +164,7 @@ class CallQueue {
     this.items = [];
     this.head = 0;
     this.live = 0;
+    this.dead = 0;
     return out;
   }
 
@@ -210,7 +223,9 @@ export class SessionPool {
   private sessionTimer: NodeJS.Timeout | null = null;
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly restartFailures: number[];
-  private readonly pendingSessionEnds = new Map<PoolWorker, string[]>();
+  /** The generation the next process of each slot gets (its restart count). */
+  private readonly generations: number[];
+  private readonly pendingSessionEnds = new Map<PoolWorker, Set<string>>();
   private stopPromise: Promise<void> | null = null;
   private drainWaiter: (() => void) | null = null;
   /** True while stop() lets queued and in-flight calls finish. */
@@ -227,6 +242,7 @@ export class SessionPool {
     this.logger = this.options.logger ?? getDefaultLogger();
     this.slots = new Array<PoolWorker | null>(this.options.maxSize).fill(null);
     this.restartFailures = new Array<number>(this.options.maxSize).fill(0);
+    this.generations = new Array<number>(this.options.maxSize).fill(0);
     this.targetSize = this.options.size;
     const o = this.options;
     const pythonPath = [...o.pythonPath, ...(process.env['PYTHONPATH'] ? [process.env['PYTHONPATH']] : [])].join(':');
@@ -308,13 +324,13 @@ export class SessionPool {
     for (let attempt = 0; attempt < this.options.startAttempts; attempt++) {
       if (this.lifecycle !== 'starting') return;
       try {
-        await this.spawnWorker(slot, attempt, 'initial');
+        await this.spawnWorker(slot, 'initial');
         return;
       } catch (err) {
         lastErr = err;
         // An import error or bad module is deterministic: retrying would only fail again.
         if (err instanceof PythonBridgeError && err.details.traceback) throw err;
-        await new Promise((r) => setTimeout(r, START_BACKOFF_MS * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** attempt)).unref());
       }
     }
     throw lastErr;
@@ -352,6 +368,7 @@ export class SessionPool {
     const stopErr = (): PythonBridgeError =>
       new PythonBridgeError('pool_unavailable', 'stopped', `pool '${this.name}' stopped before the call completed`, { details: { pool: this.name } });
     for (const call of this.queue.drain()) {
+      this.recordQueueWait(call);
       this.settleError(call, stopErr());
       rejected++;
     }
@@ -385,7 +402,7 @@ export class SessionPool {
    */
   executeInSession<T = unknown>(sessionId: string, command: string, args?: unknown, opts?: ExecuteOptions): Promise<T> {
     if (typeof sessionId !== 'string' || sessionId.length === 0) {
-      return Promise.reject(new PythonBridgeError('invalid_request', 'bad_args', 'sessionId must be a non-empty string', { details: { pool: this.name, command } }));
+      return this.refuse(new PythonBridgeError('invalid_request', 'bad_args', 'sessionId must be a non-empty string', { details: { pool: this.name, command } }), command, null);
     }
     return this.execute(sessionId, command, args, opts) as Promise<T>;
   }
@@ -413,39 +430,19 @@ export class SessionPool {
   }
 
   private submit(sessionId: string | null, command: string, args: unknown, opts: ExecuteOptions | undefined, ctx: OperationContext | null): Promise<unknown> {
+    // Validation first, without a Promise or closures: the common (valid) path allocates only the
+    // Promise and the Call.
+    const argsJson = this.encodeArgs(sessionId, command, args);
+    if (typeof argsJson !== 'string') return this.refuse(argsJson, command, sessionId);
+    const signal = opts?.signal ?? null;
+    if (signal?.aborted) {
+      return this.refuse(new PythonBridgeError('aborted', 'aborted', `call to '${command}' was aborted before it started`, { cause: signal.reason, details: { pool: this.name, command, sessionId } }), command, sessionId);
+    }
+    const timeoutMs = opts?.timeoutMs ?? this.options.operationTimeoutMs;
+    if (!(timeoutMs > 0)) {
+      return this.refuse(new PythonBridgeError('invalid_request', 'bad_args', `timeoutMs must be a positive number, got ${timeoutMs}`, { details: { pool: this.name, command } }), command, sessionId);
+    }
     return new Promise<unknown>((resolve, reject) => {
-      const fail = (err: PythonBridgeError): void => {
-        emitErrorEvent(this.mask, this.name, err, { command, sessionId });
-        reject(err);
-      };
-      if (this.lifecycle !== 'running' && this.lifecycle !== 'starting') {
-        const type = this.lifecycle === 'new' ? 'not_started' : this.lifecycle;
-        return fail(new PythonBridgeError('pool_unavailable', type, `pool '${this.name}' is ${this.lifecycle === 'new' ? 'not started' : this.lifecycle}`, { details: { pool: this.name, command, sessionId } }));
-      }
-      if (typeof command !== 'string' || command.length === 0) {
-        return fail(new PythonBridgeError('invalid_request', 'bad_args', 'command must be a non-empty string', { details: { pool: this.name } }));
-      }
-      let argsJson: string | undefined;
-      try {
-        argsJson = args === undefined ? '{}' : JSON.stringify(args);
-      } catch (err) {
-        return fail(new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable: ${(err as Error).message}`, { cause: err, details: { pool: this.name, command, sessionId } }));
-      }
-      if (argsJson === undefined) {
-        return fail(new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable`, { details: { pool: this.name, command, sessionId } }));
-      }
-      // Bytes ≥ UTF-16 length; only count exactly when the string could be near the limit.
-      if (argsJson.length * 3 + 256 > this.options.maxMessageBytes && Buffer.byteLength(argsJson) + command.length + 256 > this.options.maxMessageBytes) {
-        return fail(new PythonBridgeError('invalid_request', 'request_too_large', `request for '${command}' exceeds maxMessageBytes (${this.options.maxMessageBytes})`, { details: { pool: this.name, command, sessionId } }));
-      }
-      const signal = opts?.signal ?? null;
-      if (signal?.aborted) {
-        return fail(new PythonBridgeError('aborted', 'aborted', `call to '${command}' was aborted before it started`, { cause: signal.reason, details: { pool: this.name, command, sessionId } }));
-      }
-      const timeoutMs = opts?.timeoutMs ?? this.options.operationTimeoutMs;
-      if (!(timeoutMs > 0)) {
-        return fail(new PythonBridgeError('invalid_request', 'bad_args', `timeoutMs must be a positive number, got ${timeoutMs}`, { details: { pool: this.name, command } }));
-      }
       const call = new Call('user', sessionId, command, this.commandJson(command), argsJson, timeoutMs, signal, opts?.retry === 'idempotent', resolve, reject, ctx);
       if (signal) {
         call.onAbort = () => this.abortCall(call);
@@ -453,6 +450,38 @@ export class SessionPool {
       }
       this.dispatch(call);
     });
+  }
+
+  /** The request's args as JSON, or the error that refuses the call. */
+  private encodeArgs(sessionId: string | null, command: string, args: unknown): string | PythonBridgeError {
+    const details = { pool: this.name, command, sessionId };
+    if (this.lifecycle !== 'running' && this.lifecycle !== 'starting') {
+      const type = this.lifecycle === 'new' ? 'not_started' : this.lifecycle;
+      return new PythonBridgeError('pool_unavailable', type, `pool '${this.name}' is ${this.lifecycle === 'new' ? 'not started' : this.lifecycle}`, { details });
+    }
+    if (typeof command !== 'string' || command.length === 0) {
+      return new PythonBridgeError('invalid_request', 'bad_args', 'command must be a non-empty string', { details: { pool: this.name } });
+    }
+    let argsJson: string | undefined;
+    try {
+      argsJson = args === undefined ? '{}' : JSON.stringify(args);
+    } catch (err) {
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable: ${(err as Error).message}`, { cause: err, details });
+    }
+    if (argsJson === undefined) {
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable`, { details });
+    }
+    // Bytes ≤ 3 × UTF-16 length: count exactly only when the string could be near the limit.
+    if (argsJson.length * 3 + 256 > this.options.maxMessageBytes && Buffer.byteLength(argsJson) + command.length + 256 > this.options.maxMessageBytes) {
+      return new PythonBridgeError('invalid_request', 'request_too_large', `request for '${command}' exceeds maxMessageBytes (${this.options.maxMessageBytes})`, { details });
+    }
+    return argsJson;
+  }
+
+  /** Reject a call that never entered the pool (and publish its error). */
+  private refuse(err: PythonBridgeError, command: string, sessionId: string | null): Promise<never> {
+    emitErrorEvent(this.mask, this.name, err, { command, sessionId });
+    return Promise.reject(err);
   }
 
   private commandJson(command: string): string {
@@ -488,6 +517,11 @@ export class SessionPool {
     this.queue.push(call);
     call.timer = setTimeout(() => this.checkoutTimeout(call), this.options.checkoutTimeoutMs);
     this.emitQueueDepth();
+  }
+
+  /** A call leaving the queue without a worker still waited: the longest waits must be counted. */
+  private recordQueueWait(call: Call): void {
+    if (call.ctx) call.ctx.queueWaitNs = nowNs() - call.enqueuedNs;
   }
 
   private emitQueueDepth(): void {
@@ -556,7 +590,7 @@ export class SessionPool {
       else this.settleError(call, this.crashError(worker, call));
       return;
     }
-    if (call.timeoutMs === this.options.operationTimeoutMs) {
+    if (call.kind === 'user' && call.timeoutMs === this.options.operationTimeoutMs) {
       // The common case: the worker's own timer, re-armed (refresh: ~50 ns) instead of a new
       // setTimeout + clearTimeout per call (~300 ns). It fires timeoutMs after the latest dispatch,
       // which is exactly the deadline of the call in flight; when that call already finished, the
@@ -572,7 +606,7 @@ export class SessionPool {
 
   private workerTimerFired(worker: PoolWorker): void {
     const call = worker.inflight as Call | null;
-    if (call === null || call.settled || call.timer !== null || call.worker !== worker) return;
+    if (call === null || call.kind !== 'user' || call.settled || call.timer !== null || call.worker !== worker) return;
     this.operationTimeout(call);
   }
 
@@ -599,7 +633,7 @@ export class SessionPool {
     call.timer = null;
     const doneNs = nowNs();
     const busyNs = doneNs - call.dispatchedNs;
-    worker.lastUsedAt = Date.now();
+    worker.lastUsedAt = wallMsAt(doneNs);
     if (call.kind === 'health') {
       this.healthReply(worker, call, frame, busyNs);
       return;
@@ -641,9 +675,10 @@ export class SessionPool {
       }
     }
     const pending = this.pendingSessionEnds.get(worker);
-    if (pending && pending.length > 0) {
-      const sessionId = pending.pop() as string;
-      if (pending.length === 0) this.pendingSessionEnds.delete(worker);
+    if (pending && pending.size > 0) {
+      const sessionId = pending.values().next().value as string;
+      pending.delete(sessionId);
+      if (pending.size === 0) this.pendingSessionEnds.delete(worker);
       this.runInternal(worker, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, 10_000));
       return;
     }
@@ -656,7 +691,7 @@ export class SessionPool {
     }
     worker.state = 'idle';
     this.idle.push(worker);
-    if (this.drainWaiter && this.queue.live === 0 && this.inflightCount() === 0) this.drainWaiter();
+    this.maybeDrained();
   }
 
   private runInternal(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
@@ -673,7 +708,9 @@ export class SessionPool {
     call.timer = null;
     // Settled calls are skipped (and dropped) when the queue reaches them.
     call.queued = false;
+    this.recordQueueWait(call);
     this.queue.forget();
+    this.maybeDrained();
     this.settleError(
       call,
       new PythonBridgeError('timeout', 'checkout', `no worker of pool '${this.name}' became free within ${this.options.checkoutTimeoutMs} ms`, {
@@ -712,9 +749,11 @@ export class SessionPool {
     });
     if (call.queued) {
       call.queued = false;
+      this.recordQueueWait(call);
       this.queue.forget();
       this.settleError(call, err);
       this.emitQueueDepth();
+      this.maybeDrained();
       return;
     }
     const worker = call.worker;
@@ -800,41 +839,62 @@ export class SessionPool {
       );
     }
     const slot = worker.workerId;
-    if (this.slots[slot] !== worker) return; // a worker that never owned the slot (superseded start)
-    this.slots[slot] = null;
-    if (this.lifecycle === 'running' && slot < this.targetSize && !worker.retiring) {
-      this.replace(slot, worker.generation + 1, reason, worker.pid, failedAtNs);
+    if (this.slots[slot] === worker) {
+      this.slots[slot] = null;
+      // A worker that never became ready: the spawn's own failure path retries it, with backoff.
+      // Replacing it here too would respawn in a hot loop (a missing interpreter fails at once).
+      const wasReady = worker.readyAtNs !== 0;
+      if (wasReady && this.lifecycle === 'running' && slot < this.targetSize) {
+        // A worker retired by a shrink is replaced only if the pool grew back meanwhile; that is
+        // not a recovery from a failure.
+        this.replace(slot, reason === 'resize' ? null : reason, worker.pid, failedAtNs);
+      }
     }
+    this.maybeDrained();
+  }
+
+  /** Wake a draining stop() once nothing is queued or in flight. */
+  private maybeDrained(): void {
     if (this.drainWaiter && this.queue.live === 0 && this.inflightCount() === 0) this.drainWaiter();
   }
 
-  /** Start a worker in `slot` after a failure; retried with backoff while the pool runs. */
-  private replace(slot: number, generation: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number): void {
-    const reason: WorkerStartReason = failure === null ? 'resize' : 'replacement';
-    this.spawnWorker(slot, generation, reason).then(
+  /**
+   * Start a worker in the empty `slot` (after a failure when `failure` is set, else for a resize);
+   * a start failure is retried with exponential backoff while the pool runs.
+   */
+  private replace(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number): void {
+    this.spawnWorker(slot, failure === null ? 'resize' : 'replacement').then(
       (w) => {
         this.restartFailures[slot] = 0;
         if (failure !== null) emitRecoveryEvent(this.mask, w, failure, failedPid, nowNs() - failedAtNs);
       },
-      (err: unknown) => {
-        if (this.lifecycle !== 'running' || slot >= this.targetSize) return;
-        const failures = ++this.restartFailures[slot]!;
-        const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
-        const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
-        emitErrorEvent(this.mask, this.name, e, { workerId: slot });
-        this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay }, `worker failed to start: ${e.message}`);
-        const t = setTimeout(() => {
-          this.restartTimers.delete(t);
-          if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, generation + 1, failure, failedPid, failedAtNs);
-        }, delay);
-        t.unref();
-        this.restartTimers.add(t);
-      },
+      (err: unknown) => this.retryLater(slot, failure, failedPid, failedAtNs, err),
     );
   }
 
-  /** Spawn a worker into `slot`; on ready it is released (idle, or straight to a queued call). */
-  private spawnWorker(slot: number, generation: number, reason: WorkerStartReason): Promise<PoolWorker> {
+  private retryLater(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number, err: unknown): void {
+    if (this.lifecycle !== 'running' || slot >= this.targetSize) return;
+    const failures = ++this.restartFailures[slot]!;
+    const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
+    const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
+    emitErrorEvent(this.mask, this.name, e, { workerId: slot });
+    this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay }, `worker failed to start: ${e.message}`);
+    const t = setTimeout(() => {
+      this.restartTimers.delete(t);
+      if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
+    }, delay);
+    t.unref();
+    this.restartTimers.add(t);
+  }
+
+  /** Spawn a worker into the empty `slot`; on ready it is released (idle, or straight to a queued call). */
+  private spawnWorker(slot: number, reason: WorkerStartReason): Promise<PoolWorker> {
+    const current = this.slots[slot];
+    if (current && !current.exited) {
+      // Invariant: one process per slot. Reaching this is a bug, not a user error.
+      return Promise.reject(new Error(`dspex: slot ${slot} of pool '${this.name}' is occupied by pid ${current.pid}`));
+    }
+    const generation = this.generations[slot]!++;
     const worker = new PoolWorker(this.name, slot, generation, this.hooks);
     this.slots[slot] = worker;
     return worker.start(this.spawnOptions).then(
@@ -908,6 +968,7 @@ export class SessionPool {
 
   private healthReply(worker: PoolWorker, call: Call, frame: Frame, durationNs: number): void {
     call.settled = true;
+    this.cleanup(call);
     const late = durationNs > this.options.healthCheckTimeoutMs * 1e6;
     if (frame['error'] !== undefined || late) {
       if (!late) this.healthFailed(worker, call, durationNs);
@@ -930,6 +991,7 @@ export class SessionPool {
     emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: false, durationNs, consecutiveFailures: worker.healthFailures });
     if (worker.healthFailures >= this.options.maxHealthFailures) {
       call.settled = true;
+      this.cleanup(call);
       worker.inflight = null;
       emitErrorEvent(
         this.mask,
@@ -952,6 +1014,9 @@ export class SessionPool {
     let hit = false;
     if (s) {
       hit = s.workerId === worker.workerId && s.pid === worker.pid;
+      // The session moved (its worker was busy): its state on the old worker is stale now, and
+      // would otherwise stay in that Python process for as long as it lives.
+      if (!hit) this.clearPythonSession(sessionId, s.workerId, s.pid);
       // Re-insert so the Map's order stays least-recently-used first (cheap expiry and eviction).
       this.sessions.delete(sessionId);
     } else {
@@ -982,21 +1047,28 @@ export class SessionPool {
     const s = this.sessions.get(sessionId);
     if (!s) return false;
     this.sessions.delete(sessionId);
-    const w = this.slots[s.workerId];
-    if (w && w.pid === s.pid && !w.exited && this.lifecycle === 'running') {
-      if (w.state === 'idle') {
-        const i = this.idle.indexOf(w);
-        if (i !== -1) {
-          this.idle.splice(i, 1);
-          this.runInternal(w, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, 10_000));
-        }
-      } else {
-        const list = this.pendingSessionEnds.get(w) ?? [];
-        if (list.length < 1024) list.push(sessionId);
-        this.pendingSessionEnds.set(w, list);
-      }
-    }
+    this.clearPythonSession(sessionId, s.workerId, s.pid);
     return true;
+  }
+
+  /**
+   * Drop a session's Python-side state on the worker that holds it: at once if that worker is
+   * idle, else right after its current call. Pending ends are bounded by maxSessions per worker.
+   */
+  private clearPythonSession(sessionId: string, workerId: number, pid: number): void {
+    const w = this.slots[workerId];
+    if (!w || w.pid !== pid || w.exited || this.lifecycle !== 'running') return;
+    if (w.state === 'idle') {
+      const i = this.idle.indexOf(w);
+      if (i !== -1) {
+        this.idle.splice(i, 1);
+        this.runInternal(w, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, 10_000));
+      }
+      return;
+    }
+    let set = this.pendingSessionEnds.get(w);
+    if (!set) this.pendingSessionEnds.set(w, (set = new Set()));
+    set.add(sessionId);
   }
 
   private expireSessions(): void {
@@ -1033,11 +1105,13 @@ export class SessionPool {
       const starts: Promise<unknown>[] = [];
       for (let slot = 0; slot < n; slot++) {
         const w = this.slots[slot];
-        if (w && w.retiring && !w.exited) {
-          w.retiring = false; // still running: keep it instead of starting another
+        if (w && !w.exited) {
+          // Retiring but not yet closing: keep it instead of starting another. One already closing
+          // is replaced when it exits (onExit sees the slot is wanted again).
+          if (w.retiring && w.state !== 'stopping') w.retiring = false;
           continue;
         }
-        if (w === null || w === undefined) starts.push(this.spawnWorker(slot, this.restartFailures[slot] ?? 0, 'resize').catch(() => this.replace(slot, 1, null, 0, nowNs())));
+        starts.push(this.spawnWorker(slot, 'resize').then(noop, (err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
       }
       await Promise.all(starts);
       return;

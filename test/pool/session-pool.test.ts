@@ -6,6 +6,20 @@ import { join } from 'node:path';
 import { PythonBridgeError, SessionPool } from '../../src/index.js';
 import { FIXTURES, recordingLogger, startPool, stopAll, uniqueName } from '../helpers/pools.js';
 import { expectAllGone, expectNoLeakedWorkers, isZombieOrGone } from '../helpers/processes.js';
+import { EventCollector } from '../helpers/events.js';
+import { OPERATION_CHANNEL } from '../../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { rmSync, symlinkSync } from 'node:fs';
+
+/** Counts, per command, the errors the pool published and the tracing `error` phases. */
+function settleCounter(pool: string): { stop(): void; errors(command: string): number; traced(command: string): number } {
+  const c = new EventCollector(['dspex:pool:error', OPERATION_CHANNEL], (p) => p['pool'] === pool);
+  return {
+    stop: () => c.stop(),
+    errors: (command) => c.of('dspex:pool:error').filter((e) => e['command'] === command).length,
+    traced: (command) => c.of(`${OPERATION_CHANNEL}:error`).filter((e) => e['command'] === command).length,
+  };
+}
 
 afterEach(async () => {
   await stopAll();
@@ -64,6 +78,8 @@ describe('start and stop', () => {
       [{ pythonModules: ['not a module'] }, 'pythonModules.0'],
       [{ bogus: 1 }, 'bogus'],
       [{ logger: { info: 1 } }, 'logger'],
+      [{ env: { X: 'a\u0000b' } }, 'env.X'],
+      [{ pythonPath: ['/tmp/a\u0000b'] }, 'pythonPath.0'],
     ];
     for (const [opts, option] of cases) {
       let err: unknown;
@@ -203,9 +219,8 @@ describe('bad replies from Python', () => {
     it(`${what}: rejects once with a worker error, the worker is replaced`, async () => {
       const pool = await startPool({ size: 1, pythonModules: ['misbehave'] });
       const before = pool.status().workers[0]!.pid;
-      let settled = 0;
-      const p = pool.executeAnonymous(commands[i]!, args).finally(() => settled++);
-      const err = await rejection(p);
+      const counter = settleCounter(pool.name);
+      const err = await rejection(pool.executeAnonymous(commands[i]!, args));
       expect(err.category).toBe('worker');
       expect(err.type).toBe(type);
       await waitFullyIdle(pool);
@@ -213,7 +228,10 @@ describe('bad replies from Python', () => {
       expect(after.pid).not.toBe(before);
       expect(after.generation).toBe(1);
       await expect(pool.executeAnonymous('echo', { next: i })).resolves.toEqual({ next: i });
-      expect(settled).toBe(1);
+      // Settled exactly once: one error published, one traced rejection, for this command.
+      expect(counter.errors(commands[i]!)).toBe(1);
+      expect(counter.traced(commands[i]!)).toBe(1);
+      counter.stop();
       await expectAllGone([before]);
     });
   });
@@ -233,8 +251,8 @@ describe('bad replies from Python', () => {
 describe('crashes, timeouts and aborts', () => {
   it('kill -9 of a busy worker: the call rejects once with worker/crashed, the pool recovers', async () => {
     const pool = await startPool({ size: 2 });
-    let settled = 0;
-    const p = pool.executeAnonymous('sleep', { ms: 5000 }).finally(() => settled++);
+    const counter = settleCounter(pool.name);
+    const p = pool.executeAnonymous('sleep', { ms: 5000 });
     await vi.waitFor(() => expect(pool.status().busy).toBe(1));
     const victim = pool.status().workers.find((w) => w.state === 'busy')!;
     process.kill(victim.pid, 'SIGKILL');
@@ -244,7 +262,9 @@ describe('crashes, timeouts and aborts', () => {
     await waitFullyIdle(pool);
     expect(pool.status().workers.find((w) => w.id === victim.id)!.generation).toBe(1);
     await expect(pool.executeAnonymous('echo', { a: 1 })).resolves.toEqual({ a: 1 });
-    expect(settled).toBe(1);
+    expect(counter.errors('sleep')).toBe(1);
+    expect(counter.traced('sleep')).toBe(1);
+    counter.stop();
   });
 
   it('kill -9 of an idle worker: replaced, later calls succeed', async () => {
@@ -405,6 +425,65 @@ describe('health checks and resizing', () => {
     expect(pool.status().size).toBe(1);
     await expect(pool.executeAnonymous('echo', { one: 1 })).resolves.toEqual({ one: 1 });
     expect((await rejection(pool.resize(5))).message).toContain('1..4');
+  });
+});
+
+describe('review regressions', () => {
+  it('a replacement that cannot start is retried with backoff, not in a hot loop, and recovers', async () => {
+    const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-py-'));
+    const link = join(dir, 'python3');
+    symlinkSync(real, link);
+    const pool = await startPool({ size: 2, python: link });
+    const c = new EventCollector(['dspex:pool:error'], (p) => p['pool'] === pool.name && p['type'] === 'start_failed');
+    try {
+      rmSync(link);
+      const victim = pool.status().workers[0]!;
+      process.kill(victim.pid, 'SIGKILL');
+      await c.waitFor('dspex:pool:error', (e) => e.length >= 2);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      // Backoff 100, 200, 400, 800 ms...: a handful of attempts a second, not thousands.
+      const perSecond = c.of('dspex:pool:error').length / ((performance.now() - t0 + 300) / 1000);
+      expect(perSecond).toBeLessThan(10);
+      symlinkSync(real, link);
+      await waitFullyIdle(pool, 10_000);
+      await expect(pool.executeAnonymous('echo', { back: true })).resolves.toEqual({ back: true });
+    } finally {
+      c.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a session that moves to another worker has its state cleared on the old one', async () => {
+    const pool = await startPool({ size: 2, pythonModules: ['flaky'] });
+    await pool.executeInSession('s', 'session_set', { key: 'k', value: 'old' });
+    const first = pool.getSession('s')!.pid;
+    // LIFO: the worker released last (the session's) takes the next anonymous call.
+    const busy = pool.executeAnonymous('sleep', { ms: 300 });
+    await vi.waitFor(() => expect(pool.status().workers.find((w) => w.pid === first)?.state).toBe('busy'));
+    await pool.executeInSession('s', 'session_set', { key: 'k', value: 'new' });
+    const second = pool.getSession('s')!.pid;
+    expect(second).not.toBe(first);
+    await busy;
+    const held = (await Promise.all([pool.executeAnonymous('flaky.held_sessions'), pool.executeAnonymous('flaky.held_sessions')])) as { pid: number; sessions: string[] }[];
+    const byPid = new Map(held.map((h) => [h.pid, h.sessions]));
+    expect(byPid.get(first)).toEqual([]);
+    expect(byPid.get(second)).toEqual(['s']);
+  });
+
+  it('a call rejected while queued reports how long it waited', async () => {
+    const pool = await startPool({ size: 1, checkoutTimeoutMs: 120 });
+    const c = new EventCollector([OPERATION_CHANNEL], (p) => p['pool'] === pool.name);
+    try {
+      const busy = pool.executeAnonymous('sleep', { ms: 400 });
+      await expect(pool.executeAnonymous('echo', {})).rejects.toMatchObject({ type: 'checkout' });
+      const ctx = c.of(`${OPERATION_CHANNEL}:error`).find((e) => e['command'] === 'echo');
+      expect(ctx?.['queueWaitNs'] as number).toBeGreaterThanOrEqual(115e6);
+      await busy;
+    } finally {
+      c.stop();
+    }
   });
 });
 
