@@ -37,6 +37,7 @@ import {
   operationChannel,
   telemetryMask,
   wallMsAt,
+  wallNowMs,
   type OperationContext,
   type TelemetryMask,
   type WorkerStartReason,
@@ -948,7 +949,7 @@ export class SessionPool {
 
   private healthTick(): void {
     if (this.lifecycle !== 'running') return;
-    const now = Date.now();
+    const now = wallNowMs();
     const interval = this.options.healthCheckIntervalMs;
     for (const w of this.slots) {
       if (!w) continue;

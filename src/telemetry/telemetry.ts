@@ -383,7 +383,7 @@ export function emitWorkerEvent<K extends WorkerEventName>(
   payload.workerId = worker.workerId;
   payload.pid = worker.pid;
   payload.generation = worker.generation;
-  payload.timestampMs = atNs === undefined ? Date.now() : wallMsAt(atNs);
+  payload.timestampMs = atNs === undefined ? wallNowMs() : wallMsAt(atNs);
   channels[name].publish(payload);
 }
 
@@ -419,7 +419,7 @@ export function emitCheckout(
 ): void {
   const payload: WorkerCheckoutEvent = {
     pool: worker.pool,
-    timestampMs: performance.timeOrigin + atNs / 1e6,
+    timestampMs: wallAnchorMs + atNs / 1e6,
     workerId: worker.workerId,
     pid: worker.pid,
     generation: worker.generation,
@@ -436,7 +436,7 @@ export function emitCheckout(
 export function emitCheckin(worker: WorkerRef, command: string, sessionId: string | null, result: CheckinResult, busyNs: number, atNs: number): void {
   const payload: WorkerCheckinEvent = {
     pool: worker.pool,
-    timestampMs: performance.timeOrigin + atNs / 1e6,
+    timestampMs: wallAnchorMs + atNs / 1e6,
     workerId: worker.workerId,
     pid: worker.pid,
     generation: worker.generation,
@@ -449,12 +449,26 @@ export function emitCheckin(worker: WorkerRef, command: string, sessionId: strin
 }
 
 /**
+ * Wall-clock time at monotonic zero: `Date.now() - performance.now()`, re-read whenever an
+ * infrequent event reads `Date.now()` anyway, so timestamps derived from monotonic readings
+ * (checkout, checkin) follow wall-clock adjustments (NTP) instead of drifting since process start.
+ */
+let wallAnchorMs = performance.timeOrigin;
+
+/** Re-anchor derived timestamps to the wall clock; returns `Date.now()`. */
+export function wallNowMs(): number {
+  const now = Date.now();
+  wallAnchorMs = now - performance.now();
+  return now;
+}
+
+/**
  * Wall-clock milliseconds of a {@link nowNs} reading. Hot call sites that already read the
  * monotonic clock pass that reading (`atNs`) instead of paying for a `Date.now()` too: on virtual
  * machines without a vDSO clock, each clock read costs ~50 ns, as much as the whole emit.
  */
 export function wallMsAt(atNs: number): number {
-  return performance.timeOrigin + atNs / 1e6;
+  return wallAnchorMs + atNs / 1e6;
 }
 
 /** Publish a pool-level event (init, terminate, resize, queue, session). */
@@ -467,7 +481,7 @@ export function emitPoolEvent<K extends Exclude<TelemetryEventName, WorkerEventN
   if (!observed(mask, name)) return;
   const payload = fields as TelemetryEventMap[K];
   payload.pool = pool;
-  payload.timestampMs = Date.now();
+  payload.timestampMs = wallNowMs();
   channels[name].publish(payload);
 }
 
@@ -491,7 +505,7 @@ export function emitErrorEvent(mask: TelemetryMask, pool: string, error: ErrorLi
   if (!observed(mask, 'dspex:pool:error')) return;
   const payload: PoolErrorEvent = {
     pool,
-    timestampMs: Date.now(),
+    timestampMs: wallNowMs(),
     category: error.category,
     type: error.type,
     message: error.message,
@@ -517,7 +531,7 @@ export function emitRecoveryEvent(
     workerId: worker.workerId,
     pid: worker.pid,
     generation: worker.generation,
-    timestampMs: Date.now(),
+    timestampMs: wallNowMs(),
     failure,
     failedPid,
     recoveryNs,
