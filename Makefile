@@ -7,7 +7,7 @@ APT_NEEDS := python3:python3 tmux:tmux promtool:prometheus
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo MISSING))
 
-.PHONY: help deps apt-deps node-deps build typecheck lint test test-unit demo bench bench-quick soak clean
+.PHONY: help deps apt-deps node-deps build typecheck lint test demo bench soak clean
 
 help:
 	@echo "make demo   live dashboard over a real pool under load (the main job)"

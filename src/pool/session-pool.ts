@@ -269,7 +269,7 @@ export class SessionPool {
       onProtocolError: (w, e) => this.onProtocolError(w, e),
       onExit: (w) => this.onExit(w),
       onOutput: (w, stream, line) => {
-        const fields = { pool: this.name, workerId: w.workerId, pid: w.pid, stream };
+        const fields = { pool: this.name, workerId: w.workerId, workerPid: w.pid, stream };
         if (stream === 'stderr') this.logger.warn(fields, line);
         else this.logger.info(fields, line);
       },
@@ -780,7 +780,7 @@ export class SessionPool {
     const call = worker.inflight as Call | null;
     worker.inflight = null;
     worker.kill('protocol_error');
-    this.logger.error({ pool: this.name, workerId: worker.workerId, pid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
+    this.logger.error({ pool: this.name, workerId: worker.workerId, workerPid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
     const type = err.kind === 'frame_too_large' ? 'reply_too_large' : 'malformed_reply';
     const error = new PythonBridgeError('worker', type, `worker ${worker.workerId} (pid ${worker.pid}) sent an invalid reply: ${err.message}; it was killed and is being replaced`, {
       cause: err,
@@ -835,7 +835,7 @@ export class SessionPool {
     });
     if (reason === 'crash') {
       this.logger.warn(
-        { pool: this.name, workerId: worker.workerId, pid: worker.pid, exitCode: worker.exitCode, signal: worker.signal },
+        { pool: this.name, workerId: worker.workerId, workerPid: worker.pid, exitCode: worker.exitCode, signal: worker.signal },
         'worker exited unexpectedly; replacing it',
       );
     }

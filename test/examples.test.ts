@@ -1,0 +1,27 @@
+/**
+ * The documented examples run as written (README usage → examples/quickstart.mjs; the guide's
+ * monitoring setup → examples/monitoring.mjs), importing the built package by its name.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const run = (file: string): string => execFileSync(process.execPath, [file], { cwd: root, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe('examples', () => {
+  it('quickstart: a custom module, a session, a typed timeout', () => {
+    expect(existsSync(`${root}/dist/index.js`), 'run `npm run build` first').toBe(true);
+    const out = run('examples/quickstart.mjs');
+    expect(out).toContain('predict: {"label":"positive","score":0.1}');
+    expect(out).toContain('remember: ["lang"]');
+    expect(out).toContain('error: timeout operation');
+  });
+
+  it('monitoring: metrics, resources and a scrape of /metrics', () => {
+    const out = run('examples/monitoring.mjs');
+    expect(out).toMatch(/ops 200, p50 \d+ µs, p99 \d+ µs, health \d+/);
+    expect(out).toContain('dspex_pool_operations_total{pool="api",command="echo",result="ok"} 200');
+  });
+});
