@@ -124,11 +124,17 @@ export interface ProcStatus {
   peakRssBytes: number | null;
   swapBytes: number | null;
   threads: number | null;
+  /**
+   * `NSpid`: the pid in each PID namespace the process belongs to, from the namespace of this procfs
+   * mount down to the process's own (one entry when they are the same). Null when the line is absent
+   * (kernels before 4.1) or malformed.
+   */
+  nsPids: number[] | null;
 }
 
 /** Parse `/proc/PID/status`. Never null: absent lines are null fields (a zombie has no Vm* lines). */
 export function parseStatus(text: string): ProcStatus {
-  const out: ProcStatus = { name: null, state: null, rssBytes: null, peakRssBytes: null, swapBytes: null, threads: null };
+  const out: ProcStatus = { name: null, state: null, rssBytes: null, peakRssBytes: null, swapBytes: null, threads: null, nsPids: null };
   for (const line of text.split('\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
@@ -152,6 +158,9 @@ export function parseStatus(text: string): ProcStatus {
         break;
       case 'Threads':
         out.threads = toInt(value);
+        break;
+      case 'NSpid':
+        out.nsPids = parseNsPids(value);
         break;
     }
   }
@@ -282,18 +291,53 @@ export type OwnerObservation =
   /** It exists but could not be read (permissions): assume alive. */
   | { kind: 'unreadable' };
 
+/**
+ * Whether a process shares this process's PID namespace, as far as `/proc` can prove it:
+ * - `same`: its `ns/pid` link equals `/proc/self/ns/pid`, and its `NSpid` (when the kernel reports
+ *   it) is exactly its pid in this procfs. Only then do the pids in its run id, the pids in this
+ *   procfs and the pids `kill()` takes all mean the same processes.
+ * - `other`: the links differ (a process in a container, or in the host seen from a container).
+ *   The owner pid in its run id names a process of ITS namespace; looked up here it is absent or
+ *   some unrelated process.
+ * - `unverifiable`: a link or its status could not be read (another user's process without
+ *   ptrace access, a process exiting), a link is not `pid:[N]`, or `NSpid` disagrees (more than one
+ *   level: this procfs belongs to an ancestor namespace, so its pids are not ours).
+ */
+export type PidNamespaceCheck = 'same' | 'other' | 'unverifiable';
+
+const PID_NS_LINK_RE = /^pid:\[[0-9]+\]$/;
+
+/**
+ * Compare a process's PID namespace with this process's (pure; see {@link PidNamespaceCheck}).
+ * `selfNs` and `processNs` are the `ns/pid` links of `self` and of `pid`; `status` is the process's
+ * parsed `/proc/PID/status` (for `NSpid`).
+ */
+export function comparePidNamespace(pid: number, selfNs: ProcResult<string>, processNs: ProcResult<string>, status: ProcResult<ProcStatus>): PidNamespaceCheck {
+  if (!selfNs.ok || !processNs.ok || !PID_NS_LINK_RE.test(selfNs.value) || !PID_NS_LINK_RE.test(processNs.value)) return 'unverifiable';
+  if (selfNs.value !== processNs.value) return 'other';
+  if (!status.ok) return 'unverifiable';
+  const nsPids = status.value.nsPids;
+  if (nsPids !== null && (nsPids.length !== 1 || nsPids[0] !== pid)) return 'unverifiable';
+  return 'same';
+}
+
 /** Whose a recognised worker is. */
 export type Ownership = 'self' | 'foreign' | 'orphan';
 
 /**
  * Decide whether a recognised worker belongs to this Node process (`self`), to another live Node
- * process (`foreign`: never reported as an orphan, never signalled), or to nobody (`orphan`).
+ * process or to another PID namespace (`foreign`: never reported as an orphan, never signalled),
+ * or to nobody (`orphan`).
  *
- * Orphan iff the owner is gone, is a zombie, or its pid was reused (the process now holding the pid
- * started after the worker did). When in doubt (unreadable owner, equal start ticks) the answer is
- * `foreign`: the conservative side for a function whose answer may lead to a kill.
+ * A worker whose PID namespace is not proven to be ours (`pidNamespace` other than `same`) is
+ * `foreign` whatever its run id says: the owner pid in the run id is a pid of the worker's own
+ * namespace, so looking it up in this one proves nothing. Otherwise: orphan iff the owner is gone,
+ * is a zombie, or its pid was reused (the process now holding the pid started after the worker
+ * did). When in doubt (unreadable owner, equal start ticks) the answer is `foreign`: the
+ * conservative side for a function whose answer may lead to a kill.
  */
-export function classifyOwnership(identity: WorkerIdentity, workerStartTicks: number, selfPid: number, owner: OwnerObservation): Ownership {
+export function classifyOwnership(identity: WorkerIdentity, workerStartTicks: number, selfPid: number, owner: OwnerObservation, pidNamespace: PidNamespaceCheck): Ownership {
+  if (pidNamespace !== 'same') return 'foreign';
   if (identity.ownerPid === selfPid) return 'self';
   if (owner.kind === 'absent') return 'orphan';
   if (owner.kind === 'unreadable') return 'foreign';
@@ -330,6 +374,16 @@ function toInt(s: string | undefined): number | null {
     if (c < 48 || c > 57) return null;
   }
   return Number(s);
+}
+
+function parseNsPids(value: string): number[] | null {
+  const out: number[] = [];
+  for (const p of value.split(/\s+/)) {
+    const n = toInt(p);
+    if (n === null) return null;
+    out.push(n);
+  }
+  return out.length > 0 ? out : null;
 }
 
 function parseKb(value: string): number | null {
@@ -416,6 +470,29 @@ export class ProcReader {
         }
       }
     }
+  }
+
+  /** Read a symbolic link under the root (`rel` like `123/ns/pid`). A missing or unreadable link comes back as an error result. */
+  readLink(rel: string): ProcResult<string> {
+    const path = `${this.root}/${rel}`;
+    try {
+      return { ok: true, value: fs.readlinkSync(path) };
+    } catch (err) {
+      return { ok: false, error: toProcError(err, path) };
+    }
+  }
+
+  /** The `ns/pid` link of a process (`pid:[4026531836]`), or of `self`: the reading process. */
+  readPidNamespace(pid: number | 'self'): ProcResult<string> {
+    return this.readLink(`${pid}/ns/pid`);
+  }
+
+  /** Compare the PID namespace of `pid` with `selfNs` (this process's, from `readPidNamespace('self')`); see {@link comparePidNamespace}. */
+  checkPidNamespace(pid: number, selfNs: ProcResult<string>): PidNamespaceCheck {
+    const ns = this.readPidNamespace(pid);
+    // The status (for NSpid) only matters when the links agree.
+    if (!ns.ok || !selfNs.ok || ns.value !== selfNs.value) return comparePidNamespace(pid, selfNs, ns, { ok: true, value: parseStatus('') });
+    return comparePidNamespace(pid, selfNs, ns, this.readStatus(pid));
   }
 
   /** Numeric entries of the root: every visible pid. */

@@ -13,10 +13,12 @@
  *
  * Which Python processes: the workers the registered pools list (by pid), plus every process whose
  * argv marks it as a dspex worker (see {@link identifyWorker}) that belongs to this Node process or
- * to no live Node process (an orphan). Workers of another live Node process are only counted
- * (`foreignWorkers`). Children forked by a worker are listed on the worker (`childPids`,
- * `zombieChildPids`), not as workers; one that keeps the worker's argv and outlives the worker is
- * listed on its own (pool null), and is an orphan once the owner is gone too.
+ * to no live Node process (an orphan). Workers of another live Node process, and workers in another
+ * PID namespace or whose namespace cannot be read (a container's workers seen from the host: their
+ * run id names a pid of the container), are only counted (`foreignWorkers`). Children forked by a
+ * worker are listed on the worker (`childPids`, `zombieChildPids`), not as workers; one that keeps
+ * the worker's argv and outlives the worker is listed on its own (pool null), and is an orphan once
+ * the owner is gone too.
  *
  * Sampling is synchronous (about 2–3 ms with 64 workers; see proc.ts for why) and never throws:
  * unreadable files, permission errors and processes vanishing mid-read become `warnings` or
@@ -38,6 +40,7 @@ import {
   inferPageSizeBytes,
   parseStatm,
   type OwnerObservation,
+  type PidNamespaceCheck,
   type ProcError,
   type ProcResult,
   type ProcStat,
@@ -269,8 +272,11 @@ export class ResourceMonitor {
   /** pid -> startTicks of processes cleanupOrphans signalled (their disappearance is not a crash). */
   private readonly endedByCleanup = new Map<number, number>();
   private prevSystem: SystemStat | null = null;
-  /** Scan verdicts by pid (identity null: not a worker), so a tick re-reads only new and due pids. */
-  private readonly scanCache = new Map<number, { identity: WorkerIdentity | null; startTicks: number; seenTick: number }>();
+  /**
+   * Scan verdicts by pid (identity null: not a worker), so a tick re-reads only new and due pids. A
+   * process's PID namespace never changes, so a worker's namespace check is kept with its identity.
+   */
+  private readonly scanCache = new Map<number, { identity: WorkerIdentity | null; startTicks: number; seenTick: number; pidNamespace: PidNamespaceCheck }>();
   private readonly scanRecheckTicks: number;
 
   constructor(options: ResourceMonitorOptions = {}) {
@@ -398,9 +404,10 @@ export class ResourceMonitor {
 
   /**
    * End orphans of this library: SIGTERM, then SIGKILL to those still alive after `graceMs`. Only
-   * processes classified as orphans are touched, and each one's identity (pid, start time, run id)
-   * is checked again right before every signal, so a pid reused in between is never signalled.
-   * Workers of this process or of another live Node process are never signalled.
+   * processes classified as orphans are touched, and each one's identity (pid, start time, run id,
+   * PID namespace) is checked again right before every signal, so a pid reused in between is never
+   * signalled. Workers of this process, of another live Node process, or of another PID namespace
+   * (or one that cannot be read) are never signalled.
    */
   async cleanupOrphans(options: CleanupOrphansOptions = {}): Promise<CleanupOrphansResult> {
     const t0 = performance.now();
@@ -679,6 +686,8 @@ export class ResourceMonitor {
         warnings.push(errorText(pids.error));
       } else {
         const owners = new Map<number, OwnerObservation>();
+        const selfNs = this.reader.readPidNamespace('self');
+        if (!selfNs.ok) warnings.push(`cannot read this process's PID namespace (${errorText(selfNs.error)}): no worker outside the pools is treated as ours`);
         const spread = this.scanRecheckTicks;
         for (const pid of pids.value) {
           if (pid === this.selfPid || processes.has(pid)) continue;
@@ -688,11 +697,13 @@ export class ResourceMonitor {
           if (cached && cached.identity === null && pid % spread !== this.tick % spread) continue;
           let identity: WorkerIdentity | null;
           let s: ProcResult<ProcStat> | null = null;
+          let pidNamespace: PidNamespaceCheck | null = null;
           if (cached && cached.identity !== null) {
             s = this.reader.readStat(pid);
             // Same process (start time) and not exited (a zombie has no argv any more, so it is no worker).
             identity = s.ok && s.value.startTicks === cached.startTicks && s.value.state !== 'Z' && s.value.state !== 'X' ? cached.identity : null;
             if (identity === null) s = null; // a different process now, or a dead one: read its argv
+            else if (cached.pidNamespace !== 'unverifiable') pidNamespace = cached.pidNamespace;
           } else {
             identity = null;
           }
@@ -705,7 +716,7 @@ export class ResourceMonitor {
             }
             identity = identifyWorker(c.value);
             if (!identity) {
-              if (useCache) this.scanCache.set(pid, { identity: null, startTicks: 0, seenTick: this.tick });
+              if (useCache) this.scanCache.set(pid, { identity: null, startTicks: 0, seenTick: this.tick, pidNamespace: 'unverifiable' });
               continue;
             }
           }
@@ -715,13 +726,19 @@ export class ResourceMonitor {
             if (useCache) this.scanCache.delete(pid);
             continue;
           }
-          if (useCache) this.scanCache.set(pid, { identity, startTicks: s.value.startTicks, seenTick: this.tick });
+          pidNamespace ??= this.reader.checkPidNamespace(pid, selfNs);
+          if (useCache) this.scanCache.set(pid, { identity, startTicks: s.value.startTicks, seenTick: this.tick, pidNamespace });
+          if (pidNamespace !== 'same') {
+            // Its run id names a pid of another namespace (or we cannot tell): never ours, never an orphan.
+            foreign++;
+            continue;
+          }
           let owner = owners.get(identity.ownerPid);
           if (!owner) {
             owner = this.reader.observeOwner(identity.ownerPid);
             owners.set(identity.ownerPid, owner);
           }
-          const ownership = classifyOwnership(identity, s.value.startTicks, this.selfPid, owner);
+          const ownership = classifyOwnership(identity, s.value.startTicks, this.selfPid, owner, pidNamespace);
           if (ownership === 'foreign') {
             foreign++;
             continue;
@@ -764,7 +781,7 @@ export class ResourceMonitor {
     return { childPids: c.value, zombieChildPids };
   }
 
-  /** True when `pid` is still the same process (start ticks), still a worker with `runId`, and still an orphan. */
+  /** True when `pid` is still the same process (start ticks), still a worker with `runId`, still in our PID namespace, and still an orphan. */
   private stillSameOrphan(pid: number, startTicks: number, runId: string): boolean {
     const s = this.reader.readStat(pid);
     if (!s.ok || s.value.startTicks !== startTicks || s.value.state === 'Z' || s.value.state === 'X') return false;
@@ -772,7 +789,8 @@ export class ResourceMonitor {
     if (!c.ok) return false;
     const identity = identifyWorker(c.value);
     if (!identity || identity.runId !== runId) return false;
-    return classifyOwnership(identity, startTicks, this.selfPid, this.reader.observeOwner(identity.ownerPid)) === 'orphan';
+    const pidNamespace = this.reader.checkPidNamespace(pid, this.reader.readPidNamespace('self'));
+    return classifyOwnership(identity, startTicks, this.selfPid, this.reader.observeOwner(identity.ownerPid), pidNamespace) === 'orphan';
   }
 
   /** Poll /proc until every process has ended (gone, zombie, or pid reused) or the deadline passes; returns the survivors. */

@@ -123,8 +123,9 @@ export interface ResourceSample {
   /** How long taking this sample took, ms (the event loop was busy for that long). Added field: always set by the ResourceMonitor. */
   sampleDurationMs?: number;
   /**
-   * dspex workers of OTHER live Node processes seen on the machine: counted, never reported in
-   * `python`, never signalled. Added field: always set by the ResourceMonitor.
+   * dspex workers of OTHER live Node processes seen on the machine, and workers in another PID
+   * namespace (a container's, seen from the host) or whose namespace cannot be read: counted, never
+   * reported in `python`, never signalled. Added field: always set by the ResourceMonitor.
    */
   foreignWorkers?: number;
 }

@@ -3,7 +3,7 @@
  * record of every pid a test started so it can assert none is left behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -177,4 +177,44 @@ export function cmdlineOf(pid: number): string[] {
   } catch {
     return [];
   }
+}
+
+/** The `ns/pid` link every process of the fixture tree shares with `self` (pid 100). */
+export const FIXTURE_PID_NS = 'pid:[4026531836]';
+
+/**
+ * The shared fixture /proc tree (test/fixtures/proc, see its README) copied to a temp dir and
+ * completed with what a real /proc has for every process and the checked-in tree lacks: `self`
+ * (-> 100, the `selfPid` of the fixture tests), an `ns/pid` link (all in {@link FIXTURE_PID_NS}),
+ * and a `status` with `NSpid` where the tree has no status. `addProcess` adds cases of a test's own.
+ */
+export function fixtureProcTree(): {
+  root: string;
+  addProcess(pid: number, files: { stat: string; cmdline: string[]; status?: string; pidNs?: string | null }): void;
+  remove(): void;
+} {
+  const root = join(mkdtempSync(join(tmpdir(), 'dspex-proc-')), 'proc');
+  cpSync(fileURLToPath(new URL('../fixtures/proc', import.meta.url)), root, { recursive: true });
+  symlinkSync('100', join(root, 'self'));
+  for (const name of readdirSync(root)) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    mkdirSync(join(root, name, 'ns'));
+    symlinkSync(FIXTURE_PID_NS, join(root, name, 'ns', 'pid'));
+    if (!existsSync(join(root, name, 'status'))) writeFileSync(join(root, name, 'status'), `NSpid:\t${name}\n`);
+  }
+  return {
+    root,
+    addProcess(pid, files) {
+      const d = join(root, String(pid));
+      mkdirSync(join(d, 'fd'), { recursive: true });
+      writeFileSync(join(d, 'stat'), files.stat);
+      writeFileSync(join(d, 'cmdline'), files.cmdline.join('\0') + '\0');
+      writeFileSync(join(d, 'status'), files.status ?? `NSpid:\t${pid}\n`);
+      if (files.pidNs !== null) {
+        mkdirSync(join(d, 'ns'));
+        symlinkSync(files.pidNs ?? FIXTURE_PID_NS, join(d, 'ns', 'pid'));
+      }
+    },
+    remove: () => rmSync(join(root, '..'), { recursive: true, force: true }),
+  };
 }

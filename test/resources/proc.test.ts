@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { rmSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   ProcReader,
   ResourceMonitor,
   classifyOwnership,
+  comparePidNamespace,
   cpuPercent,
   identifyWorker,
   inferPageSizeBytes,
@@ -15,11 +16,16 @@ import {
   parseSystemStat,
   parseUptimeS,
   toProcError,
+  type ProcResult,
   type ProcStat,
+  type ProcStatus,
 } from '../../src/resources/index.js';
-import { FakePool } from './helpers.js';
+import { FIXTURE_PID_NS, FakePool, fixtureProcTree } from './helpers.js';
 
-const fixtureRoot = fileURLToPath(new URL('../fixtures/proc', import.meta.url));
+// A copy of test/fixtures/proc with `self`, `ns/pid` links and NSpid (see fixtureProcTree).
+const tree = fixtureProcTree();
+const fixtureRoot = tree.root;
+afterAll(() => tree.remove());
 
 const realStat =
   '3719 (cat) R 3714 3714 2919 0 -1 4194304 100 0 0 0 7 3 0 0 20 0 1 0 32307 3133440 359 18446744073709551615 94279907979264 94279907999145 140724889981248 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 94279908015152 94279908016768 94280785215488 140724889987808 140724889987828 140724889987828 140724889989099 0\n';
@@ -71,11 +77,18 @@ describe('other parsers', () => {
 
   it('status: VmRSS and friends; a zombie has no Vm lines', () => {
     const s = parseStatus('Name:\tpython3\nState:\tS (sleeping)\nVmHWM:\t   30000 kB\nVmRSS:\t   20000 kB\nVmSwap:\t      12 kB\nThreads:\t2\n');
-    expect(s).toEqual({ name: 'python3', state: 'S', rssBytes: 20000 * 1024, peakRssBytes: 30000 * 1024, swapBytes: 12 * 1024, threads: 2 });
+    expect(s).toEqual({ name: 'python3', state: 'S', rssBytes: 20000 * 1024, peakRssBytes: 30000 * 1024, swapBytes: 12 * 1024, threads: 2, nsPids: null });
     const z = parseStatus('Name:\tpython3\nState:\tZ (zombie)\nThreads:\t1\n');
     expect(z.state).toBe('Z');
     expect(z.rssBytes).toBeNull();
     expect(parseStatus('').rssBytes).toBeNull();
+  });
+
+  it('status: NSpid lists the pid in each namespace, outermost first', () => {
+    expect(parseStatus('Name:\tpython3\nNSpid:\t4242\n').nsPids).toEqual([4242]);
+    expect(parseStatus('NSpid:\t4242\t17\n').nsPids).toEqual([4242, 17]);
+    expect(parseStatus('NSpid:\t4242\tx\n').nsPids).toBeNull();
+    expect(parseStatus('Name:\tpython3\n').nsPids).toBeNull(); // kernels before 4.1
   });
 
   it('cmdline: NUL-separated, trailing NUL, empty for zombies', () => {
@@ -151,13 +164,47 @@ describe('classifyOwnership', () => {
   const id = { runId: '200.ab', ownerPid: 200, workerId: 0, script: 'dspex_worker.py' };
   const ownerStat = (state: string, startTicks: number): ProcStat => ({ pid: 200, comm: 'node', state, ppid: 1, utimeTicks: 0, stimeTicks: 0, threads: 1, startTicks, vsizeBytes: 0, rssPages: 0 });
   it('self, foreign, orphan', () => {
-    expect(classifyOwnership({ ...id, ownerPid: 100 }, 5000, 100, { kind: 'absent' })).toBe('self');
-    expect(classifyOwnership(id, 5000, 100, { kind: 'absent' })).toBe('orphan');
-    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 4000) })).toBe('foreign');
-    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 5000) })).toBe('foreign'); // same tick: in doubt
-    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 6000) })).toBe('orphan'); // pid reused
-    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('Z', 4000) })).toBe('orphan');
-    expect(classifyOwnership(id, 5000, 100, { kind: 'unreadable' })).toBe('foreign');
+    expect(classifyOwnership({ ...id, ownerPid: 100 }, 5000, 100, { kind: 'absent' }, 'same')).toBe('self');
+    expect(classifyOwnership(id, 5000, 100, { kind: 'absent' }, 'same')).toBe('orphan');
+    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 4000) }, 'same')).toBe('foreign');
+    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 5000) }, 'same')).toBe('foreign'); // same tick: in doubt
+    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 6000) }, 'same')).toBe('orphan'); // pid reused
+    expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('Z', 4000) }, 'same')).toBe('orphan');
+    expect(classifyOwnership(id, 5000, 100, { kind: 'unreadable' }, 'same')).toBe('foreign');
+  });
+
+  it('a worker in another PID namespace, or one whose namespace is unproven, is foreign whatever its owner pid says', () => {
+    for (const ns of ['other', 'unverifiable'] as const) {
+      expect(classifyOwnership(id, 5000, 100, { kind: 'absent' }, ns)).toBe('foreign');
+      expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('S', 6000) }, ns)).toBe('foreign');
+      expect(classifyOwnership(id, 5000, 100, { kind: 'present', stat: ownerStat('Z', 4000) }, ns)).toBe('foreign');
+      expect(classifyOwnership({ ...id, ownerPid: 100 }, 5000, 100, { kind: 'absent' }, ns)).toBe('foreign'); // its pid 100 is not ours
+    }
+  });
+});
+
+describe('comparePidNamespace', () => {
+  const ok = <T,>(value: T): ProcResult<T> => ({ ok: true, value });
+  const err = (errno: string): ProcResult<never> => ({ ok: false, error: { code: errno === 'ENOENT' ? 'gone' : 'permission', errno, path: '/proc/x', message: errno } });
+  const status = (nspid: string | null): ProcResult<ProcStatus> => ok(parseStatus(nspid === null ? 'Name:\tpython3\n' : `Name:\tpython3\nNSpid:\t${nspid}\n`));
+  const SELF = ok('pid:[4026531836]');
+  it('same only when the links agree and NSpid (if present) is exactly the pid', () => {
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531836]'), status('4242'))).toBe('same');
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531836]'), status(null))).toBe('same'); // no NSpid line (old kernel)
+  });
+  it('other when the links differ', () => {
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531999]'), status('4242\t7'))).toBe('other');
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531999]'), err('ENOENT'))).toBe('other');
+  });
+  it('unverifiable when a link or the status cannot be read, a link is malformed, or NSpid disagrees', () => {
+    expect(comparePidNamespace(4242, SELF, err('EACCES'), status('4242'))).toBe('unverifiable'); // another user's process
+    expect(comparePidNamespace(4242, SELF, err('ENOENT'), status('4242'))).toBe('unverifiable');
+    expect(comparePidNamespace(4242, err('ENOENT'), ok('pid:[4026531836]'), status('4242'))).toBe('unverifiable');
+    expect(comparePidNamespace(4242, SELF, ok('garbage'), status('4242'))).toBe('unverifiable');
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531836]'), err('ENOENT'))).toBe('unverifiable');
+    // Same namespace, but this procfs belongs to an ancestor namespace: its pid 4242 is not the pid kill() takes (7).
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531836]'), status('4242\t7'))).toBe('unverifiable');
+    expect(comparePidNamespace(4242, SELF, ok('pid:[4026531836]'), status('4243'))).toBe('unverifiable');
   });
 });
 
@@ -191,6 +238,22 @@ describe('ProcReader on the fixture tree', () => {
     expect(reader.observeOwner(999)).toEqual({ kind: 'absent' });
     expect(reader.observeOwner(200).kind).toBe('present');
     expect(new ProcReader('/nonexistent-proc-root').listPids()).toMatchObject({ ok: false, error: { code: 'gone' } });
+  });
+
+  it('namespace links: read as data, a missing or non-link entry is an error result, never a throw', () => {
+    expect(reader.readPidNamespace('self')).toEqual({ ok: true, value: FIXTURE_PID_NS });
+    expect(reader.readPidNamespace(1003)).toEqual({ ok: true, value: FIXTURE_PID_NS });
+    expect(reader.readPidNamespace(424242)).toMatchObject({ ok: false, error: { code: 'gone', errno: 'ENOENT' } });
+    expect(reader.readLink('1003/stat')).toMatchObject({ ok: false, error: { code: 'io', errno: 'EINVAL' } }); // a regular file
+    expect(reader.checkPidNamespace(1003, reader.readPidNamespace('self'))).toBe('same');
+    expect(reader.checkPidNamespace(424242, reader.readPidNamespace('self'))).toBe('unverifiable');
+  });
+
+  it('real /proc: this process is in its own namespace by every check', () => {
+    const real = new ProcReader('/proc');
+    const self = real.readPidNamespace('self');
+    expect(self.ok && self.value).toMatch(/^pid:\[[0-9]+\]$/);
+    expect(real.checkPidNamespace(process.pid, self)).toBe('same');
   });
 });
 
@@ -267,5 +330,72 @@ describe('ResourceMonitor on the fixture tree', () => {
     // Fixture processes never die: SIGTERM, then SIGKILL after the grace, then "survived".
     expect(sent.sort()).toEqual([[1003, 'SIGKILL'], [1003, 'SIGTERM'], [1009, 'SIGKILL'], [1009, 'SIGTERM']]);
     expect(res.orphans.map((o) => o.action)).toEqual(['survived', 'survived']);
+  });
+});
+
+describe('ResourceMonitor on the fixture tree: PID namespaces', () => {
+  // Workers whose run id names an owner that is absent here (7, 999): by the run id alone, orphans.
+  const stat = (pid: number): string => `${pid} (python3) S 1 1 1 0 -1 4194304 100 0 0 0 1 1 0 0 20 0 1 0 7000 100000000 1000 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n`;
+  const argv = (runId: string): string[] => ['python3', '/opt/app/python/dspex_worker.py', `--dspex-run-id=${runId}`, '--dspex-worker-id=0'];
+  const nsTree = fixtureProcTree();
+  // A container's live worker seen from the host: another namespace; its owner is pid 7 of the container.
+  nsTree.addProcess(1020, { stat: stat(1020), cmdline: argv('7.c0ffee'), status: 'Name:\tpython3\nNSpid:\t1020\t12\n', pidNs: 'pid:[4026531999]' });
+  // No ns/pid link to read (e.g. another user's process without ptrace access): cannot prove it is ours.
+  nsTree.addProcess(1021, { stat: stat(1021), cmdline: argv('999.abc1'), pidNs: null });
+  // Same link but NSpid two levels deep: this procfs is an ancestor namespace's (the host's /proc mounted into a container).
+  nsTree.addProcess(1022, { stat: stat(1022), cmdline: argv('999.abc2'), status: 'Name:\tpython3\nNSpid:\t1022\t3\n' });
+  afterAll(() => nsTree.remove());
+  const monitorOn = (root: string, signalProcess?: (pid: number, sig: NodeJS.Signals) => void): ResourceMonitor =>
+    new ResourceMonitor({ procRoot: root, selfPid: 100, now: () => 1_700_000_000_000, ...(signalProcess ? { signalProcess } : {}) });
+
+  it('a worker in another PID namespace, or in one that cannot be verified, is foreign and never signalled by cleanupOrphans', async () => {
+    const m = monitorOn(nsTree.root);
+    const sample = m.sampleNow();
+    const pids = sample.python.map((p) => p.pid);
+    for (const pid of [1020, 1021, 1022]) expect(pids).not.toContain(pid);
+    expect(sample.foreignWorkers).toBe(4); // 1004 (live owner) + 1020, 1021, 1022
+    const listed = m.getPythonProcesses().map((p) => p.pid);
+    for (const pid of [1020, 1021, 1022]) expect(listed).not.toContain(pid);
+    // Cached verdicts hold on later ticks.
+    expect(m.sampleNow().foreignWorkers).toBe(4);
+
+    const sent: [number, string][] = [];
+    const res = await monitorOn(nsTree.root, (pid, sig) => sent.push([pid, sig])).cleanupOrphans({ graceMs: 10, killTimeoutMs: 10 });
+    expect(res.orphans.map((o) => o.pid).sort()).toEqual([1003, 1009, 1010]); // the same-namespace orphans still are
+    for (const [pid] of sent) expect([1003, 1009, 1010]).toContain(pid);
+    expect(sent).toHaveLength(6);
+  });
+
+  it('the namespace is checked again right before every signal (no SIGKILL once it no longer proves to be ours)', async () => {
+    const t = fixtureProcTree();
+    try {
+      const sent: [number, string][] = [];
+      const m = monitorOn(t.root, (pid, sig) => {
+        sent.push([pid, sig]);
+        // After the SIGTERM, 1009's NSpid no longer matches: the SIGKILL re-check must refuse it.
+        if (pid === 1009) writeFileSync(`${t.root}/1009/status`, 'NSpid:\t1009\t5\n');
+      });
+      const res = await m.cleanupOrphans({ graceMs: 10, killTimeoutMs: 10, only: (o) => o.pid === 1009 });
+      expect(sent).toEqual([[1009, 'SIGTERM']]);
+      expect(res.orphans).toEqual([expect.objectContaining({ pid: 1009, signals: ['SIGTERM'] })]);
+    } finally {
+      t.remove();
+    }
+  });
+
+  it('when this process\'s own namespace cannot be read, no worker outside the pools is an orphan', async () => {
+    const t = fixtureProcTree();
+    try {
+      rmSync(`${t.root}/self`);
+      const sent: number[] = [];
+      const m = monitorOn(t.root, (pid) => sent.push(pid));
+      const sample = m.sampleNow();
+      expect(sample.python.filter((p) => p.orphan)).toEqual([]);
+      expect(sample.warnings.some((w) => w.includes('PID namespace'))).toBe(true);
+      expect((await m.cleanupOrphans({ graceMs: 0 })).orphans).toEqual([]);
+      expect(sent).toEqual([]);
+    } finally {
+      t.remove();
+    }
   });
 });

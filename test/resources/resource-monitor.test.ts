@@ -313,20 +313,27 @@ describe('the Node process', () => {
     expect(m.sampleNow().node.eventLoopDelayUs.max).toBeGreaterThanOrEqual(250_000);
   });
 
-  it('counts CPU and GC pauses', async () => {
+  it('counts CPU, the heap the garbage occupies, and GC pauses', async () => {
     const m = newMonitor(undefined, { scanProcesses: false });
     m.start();
-    m.sampleNow();
-    let junk: unknown[] = [];
-    const t = performance.now();
-    while (performance.now() - t < 200) junk.push(new Array(1000).fill({ a: 1 }));
-    junk = [];
-    expect(m.sampleNow().node.cpuPercent).toBeGreaterThan(50);
+    const before = m.sampleNow();
+    // 200 ms of allocation; the arrays stay referenced until the sample right after, then become garbage.
+    const churn = (): { arrays: number; during: ResourceSample } => {
+      const junk: unknown[][] = [];
+      const t = performance.now();
+      while (performance.now() - t < 200) junk.push(new Array(1000).fill({ a: 1 }));
+      return { arrays: junk.length, during: m.sampleNow() };
+    };
+    const { arrays, during } = churn();
+    expect(during.node.cpuPercent).toBeGreaterThan(50);
+    // The live arrays (1000 slots of at least 4 bytes each) show in the sampled heap.
+    expect(arrays).toBeGreaterThan(100);
+    expect(during.node.heapUsedBytes - before.node.heapUsedBytes).toBeGreaterThan(arrays * 4000);
     await vi.waitFor(() => {
       const s = m.sampleNow();
       expect(s.node.gcCount).toBeGreaterThan(0);
+      expect(s.node.gcPauseMs).toBeGreaterThan(0); // the pauses themselves, not only their number
     }, { timeout: 5000, interval: 50 });
-    expect(junk).toHaveLength(0);
   });
 });
 
