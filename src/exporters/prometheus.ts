@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { CommandTotals, CumulativeHistogram, ErrorTotal, PoolGauges, PoolTotals } from '../metrics/types.js';
+import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type ErrorTotal, type PoolGauges, type PoolTotals } from '../metrics/types.js';
 import type { PoolStatus } from '../pool/types.js';
 import type { ResourceSample } from '../resources/types.js';
 import type { SnapshotAlert } from './snapshot.js';
@@ -44,6 +44,7 @@ export interface MetricFamily {
 
 /** The lifetime figures of one worker slot. */
 export interface WorkerExport {
+  /** The slot, or `OVERFLOW_WORKER_ID` for the one slot ids beyond the collector's cap share (`worker_id="overflow"`). */
   workerId: number;
   /** Operations the slot served over its lifetime (all its processes). */
   operations: number;
@@ -260,7 +261,7 @@ function addPool(fs: FamilySet, p: PoolExport): void {
   }
 
   for (const w of p.workers) {
-    const wl: readonly Label[] = [pool, ['worker_id', String(w.workerId)]];
+    const wl: readonly Label[] = [pool, ['worker_id', w.workerId === OVERFLOW_WORKER_ID ? 'overflow' : String(w.workerId)]];
     fs.add('dspex_worker_operations_total', wl, w.operations);
     fs.add('dspex_worker_errors_total', wl, w.errors);
   }
@@ -369,9 +370,14 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
     }
     const workers: WorkerExport[] = [];
     if (status !== null) {
+      // Ids beyond the collector's cap all answer for the overflow slot (m.workerId): export it once.
+      const seen = new Set<number>();
       for (const w of status.workers) {
         const m = safely(() => c.getWorkerMetrics(name, w.id), null);
-        if (m) workers.push({ workerId: w.id, operations: m.operations, errors: m.errors });
+        if (m && !seen.has(m.workerId)) {
+          seen.add(m.workerId);
+          workers.push({ workerId: m.workerId, operations: m.operations, errors: m.errors });
+        }
       }
     }
     pools.push({

@@ -97,9 +97,14 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
     }
     const workers: WorkerMetrics[] = [];
     const ids = status !== null ? status.workers.map((w) => w.id) : (safely(() => c.getWorkerIds?.(name), null) ?? []);
+    // Ids beyond the collector's cap all answer for the overflow slot (m.workerId): keep it once.
+    const seen = new Set<number>();
     for (const id of ids) {
       const m = safely(() => c.getWorkerMetrics(name, id, window), null);
-      if (m) workers.push(m);
+      if (m && !seen.has(m.workerId)) {
+        seen.add(m.workerId);
+        workers.push(m);
+      }
     }
     pools.push({
       name,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LogHistogram } from './log-histogram.js';
+import { keyValueNs, type LogHistogram } from './log-histogram.js';
 import type { CumulativeHistogram, LatencyBucket } from './types.js';
 
 /**
@@ -16,15 +16,18 @@ export const LATENCY_BUCKETS_S: readonly number[] = [
 ];
 
 /**
- * A Prometheus cumulative histogram from a sketch. A sketch bucket counts under the first bound its
- * read-back value does not exceed, so a value within 0.99% of a bound may land on either side of it;
- * `count` and `sumS` are exact.
+ * A Prometheus cumulative histogram from a sketch. A sketch key counts under the first bound its
+ * representative value ({@link keyValueNs}, not clamped to the histogram's min/max) does not exceed,
+ * so a value within 0.99% of a bound may land on either side of it, but always on the same side:
+ * a key's bucket never changes as values are added, so no cumulative count ever decreases between
+ * scrapes (Prometheus `rate()` reads a decrease as a counter reset). `count` (the `+Inf` bucket) and
+ * `sumS` are exact.
  */
 export function cumulativeHistogram(h: LogHistogram, boundsS: readonly number[] = LATENCY_BUCKETS_S): CumulativeHistogram {
   const perBucket = new Array<number>(boundsS.length).fill(0);
   let b = 0;
-  h.forEachBucket((_lo, _hi, count, valueNs) => {
-    const valueS = valueNs / 1e9;
+  h.forEachBucket((_lo, _hi, count, _valueNs, key) => {
+    const valueS = key < 0 ? 0 : keyValueNs(key) / 1e9;
     while (b < boundsS.length && valueS > boundsS[b]!) b++;
     if (b < boundsS.length) perBucket[b]! += count;
   });

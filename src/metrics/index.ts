@@ -6,7 +6,7 @@
 export * from './types.js';
 export { MetricsCollector, collectorChannels, type MetricsCollectorOptions } from './metrics-collector.js';
 export { ManualClock, systemClock, type MetricsClock } from './clock.js';
-export { DEFAULT_POOL_LIMITS, MAX_NAME_LENGTH, PoolMetrics, poolMemoryBound, type PoolLimits, type TrackablePool } from './pool-metrics.js';
+export { DEFAULT_POOL_LIMITS, MAX_NAME_LENGTH, MAX_WORKER_SLOTS, PoolMetrics, poolMemoryBound, type PoolLimits, type TrackablePool } from './pool-metrics.js';
 export {
   KEY_COUNT,
   LogHistogram,

@@ -271,16 +271,18 @@ export class LogHistogram {
   }
 
   /**
-   * Visit every non-empty bucket in ascending order: `(lowerNs, upperNs, count, valueNs)` where
-   * `valueNs` is what the bucket reads back as (clamped to min/max). Zeros come first as the bucket
-   * `[0, 0]`. Used to derive Prometheus and dashboard histograms.
+   * Visit every non-empty bucket in ascending order: `(lowerNs, upperNs, count, valueNs, key)` where
+   * `valueNs` is what the bucket reads back as (clamped to min/max, so it moves as min/max change)
+   * and `key` its sketch key (fixed: {@link keyValueNs} gives its unclamped representative value).
+   * Zeros come first as the bucket `[0, 0]` with key -1. Used to derive Prometheus and dashboard
+   * histograms; a view that must not move a bucket between reads places it by `key`.
    */
-  forEachBucket(fn: (lowerNs: number, upperNs: number, count: number, valueNs: number) => void): void {
-    if (this.zeroCount > 0) fn(0, 0, this.zeroCount, 0);
+  forEachBucket(fn: (lowerNs: number, upperNs: number, count: number, valueNs: number, key: number) => void): void {
+    if (this.zeroCount > 0) fn(0, 0, this.zeroCount, 0, -1);
     const counts = this.counts;
     for (let k = this.lo; k <= this.hi; k++) {
       const c = counts[k - this.offset]!;
-      if (c !== 0) fn(k === 0 ? 0 : KEY_UPPER_NS[k - 1]!, KEY_UPPER_NS[k]!, c, this.clampValue(k));
+      if (c !== 0) fn(k === 0 ? 0 : KEY_UPPER_NS[k - 1]!, KEY_UPPER_NS[k]!, c, this.clampValue(k), k);
     }
   }
 

@@ -164,22 +164,21 @@ export class MetricsCollector {
 
   /**
    * Sample this pool's gauges from `pool.status()` each second (exact size/busy/idle/starting/queue
-   * depth; without it they are estimated from worker and queue events). Returns the function that
-   * stops tracking.
+   * depth; without it they are estimated from worker and queue events). The pool's `maxSize` sizes
+   * its worker slots (see {@link PoolLimits.maxWorkerSlots}). Tracking ends by itself when the pool
+   * stops (`dspex:pool:terminate`, or a `'stopped'` lifecycle when sampled); tracking another pool
+   * under the same name replaces it. Returns the function that stops tracking this pool (it does
+   * nothing once another pool is tracked under the name).
    */
   trackPool(pool: TrackablePool): () => void {
     const p = this.poolFor(pool.name, true);
-    if (p !== null) p.tracked = pool;
-    return () => this.untrackPool(pool.name);
+    if (p !== null) p.track(pool);
+    return () => this.poolsByName.get(pool.name)?.untrack(pool);
   }
 
-  /** Stop sampling a pool's `status()`; its figures stay until it is forgotten. */
+  /** Stop sampling a pool's `status()` (whichever pool is tracked under `name`); its figures stay until it is forgotten. */
   untrackPool(name: string): void {
-    const p = this.poolsByName.get(name);
-    if (p !== undefined) {
-      p.tracked = null;
-      p.touch();
-    }
+    this.poolsByName.get(name)?.untrack();
   }
 
   /** Names of the pools with figures. */
@@ -223,14 +222,21 @@ export class MetricsCollector {
     return r;
   }
 
-  /** One worker slot: lifetime counts and latency over `window` (default `'1m'`; 10-second edges). */
+  /**
+   * One worker slot: lifetime counts and latency over `window` (default `'1m'`; 10-second edges).
+   * An id sharing the overflow slot answers with the overflow's figures and `workerId`
+   * `OVERFLOW_WORKER_ID` (-1): keep one entry per returned `workerId`.
+   */
   getWorkerMetrics(pool: string, workerId: number, window: WindowName = '1m'): WorkerMetrics {
     const w = this.read(pool).workerMetrics(workerId, window);
     w.pool = pool;
     return w;
   }
 
-  /** Worker slots seen in a pool, ascending (the overflow slot is `limits.maxWorkerSlots`). */
+  /**
+   * Worker slots seen in a pool: the ids kept apart, ascending, then `OVERFLOW_WORKER_ID` (-1) once
+   * when ids beyond them were seen (those ids are never listed: they share the overflow's figures).
+   */
   getWorkerIds(pool: string): number[] {
     return this.read(pool).workerIds();
   }
@@ -303,9 +309,15 @@ export class MetricsCollector {
     return bytes;
   }
 
-  /** The most bytes one pool's figures can hold with this collector's caps. */
-  memoryBoundPerPool(): number {
-    return poolMemoryBound(this.limits);
+  /**
+   * The most bytes one pool's figures can hold with this collector's caps: for `pool`, with its
+   * current worker slots (a tracked pool keeps up to `min(maxSize, MAX_WORKER_SLOTS)` apart);
+   * without, for a pool whose size is unknown (`limits.maxWorkerSlots`). The worst case of any
+   * pool is `poolMemoryBound(limits, MAX_WORKER_SLOTS)`.
+   */
+  memoryBoundPerPool(pool?: string): number {
+    const p = pool === undefined ? undefined : this.poolsByName.get(pool);
+    return p !== undefined ? p.memoryBound() : poolMemoryBound(this.limits);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { healthScore } from './health-score.js';
 import { emptyLatencySummary, keyOf, LogHistogram, MAX_HISTOGRAM_BYTES, MAX_WIDE_HISTOGRAM_BYTES } from './log-histogram.js';
 import {
   OVERFLOW_NAME,
+  OVERFLOW_WORKER_ID,
   windowSeconds,
   type CommandMetrics,
   type CommandTotals,
@@ -34,14 +35,30 @@ import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, Tie
 /** What the collector needs of a live pool to sample its gauges (the real SessionPool fits). */
 export interface TrackablePool {
   readonly name: string;
-  status(): { size: number; busy: number; idle: number; starting: number; queueDepth: number };
+  /** The pool's options, when it exposes them: `maxSize` sizes the worker slots as soon as it is tracked. */
+  readonly options?: { readonly maxSize?: number };
+  status(): {
+    size: number;
+    busy: number;
+    idle: number;
+    starting: number;
+    queueDepth: number;
+    /** The most workers the pool runs: worker ids 0..maxSize-1 are kept apart (up to {@link MAX_WORKER_SLOTS}). */
+    maxSize?: number;
+    /** `'stopped'` ends the tracking: a stopped pool is no longer sampled. */
+    lifecycle?: string;
+  };
 }
 
 /** Caps that bound the memory of one pool. */
 export interface PoolLimits {
   /** Distinct commands kept apart; more are counted under {@link OVERFLOW_NAME}. */
   maxCommands: number;
-  /** Worker slots kept apart (ids 0..n-1); higher ids are counted in one overflow slot. */
+  /**
+   * Worker slots kept apart (ids 0..n-1) when the pool's size is unknown; a tracked pool raises it
+   * to its `maxSize` (at most {@link MAX_WORKER_SLOTS}). Higher ids are counted in one overflow
+   * slot, reported as {@link OVERFLOW_WORKER_ID}.
+   */
   maxWorkerSlots: number;
   /** Distinct error `category:type` pairs kept apart; more count as `category:(other)`. */
   maxErrorTypes: number;
@@ -50,10 +67,16 @@ export interface PoolLimits {
 /** Default caps. */
 export const DEFAULT_POOL_LIMITS: Readonly<PoolLimits> = { maxCommands: 64, maxWorkerSlots: 32, maxErrorTypes: 64 };
 
+/**
+ * The most worker slots a pool keeps apart when sized from a tracked pool's `maxSize` (each slot
+ * may hold up to {@link TieredSketch.maxBytes} of `DETAIL_TIERS`, about 122 kB in the worst case).
+ */
+export const MAX_WORKER_SLOTS = 1024;
+
 /** Names longer than this (commands, error types) are cut: a name is kept per distinct value. */
 export const MAX_NAME_LENGTH = 128;
 
-/** Seconds of per-second counters kept: the longest 15-minute span (929 s) and then some. */
+/** Seconds of per-second counters kept: the longest 15-minute span (930 s) and then some. */
 export const SECOND_SLOTS = 960;
 /** Minutes of per-minute counters kept: the 1-hour trend plus the minute in progress. */
 export const MINUTE_SLOTS = 61;
@@ -86,10 +109,16 @@ const ERROR_CATEGORY_COUNT = 7;
 
 /**
  * The most bytes one pool's metrics can hold with these caps, by construction: every histogram
- * slot full over the whole key range, every command, worker slot and error type in use, the spare
- * list full. Independent of event count and uptime.
+ * slot full over the whole key range, every command, worker slot (plus the overflow slot) and error
+ * type in use, the spare list full. Independent of event count and uptime.
+ *
+ * `workerSlots` is the number of worker ids kept apart: `limits.maxWorkerSlots` for a pool whose
+ * size is unknown (the default), `max(limits.maxWorkerSlots, min(maxSize, MAX_WORKER_SLOTS))` for
+ * a tracked pool ({@link PoolMetrics.memoryBound} gives a pool's own). The worst case of any pool
+ * is `poolMemoryBound(limits, MAX_WORKER_SLOTS)` (with the default caps about 136 MB, against about
+ * 15 MB for 32 slots: each slot kept apart adds a detail sketch, about 122 kB at worst).
  */
-export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS): number {
+export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS, workerSlots: number = limits.maxWorkerSlots): number {
   const poolSketch = TieredSketch.maxBytes(POOL_TIERS, true);
   const detailSketch = TieredSketch.maxBytes(DETAIL_TIERS, false);
   const counter = new TieredCounter(DETAIL_TIERS, 0).byteSize();
@@ -97,7 +126,7 @@ export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS): numbe
   const series = (SECOND_SLOTS + MINUTE_SLOTS) * FIELDS * 8 + 256;
   // per command: windowed sketch and its lifetime, queue wait of the second in progress and lifetime
   const commands = (limits.maxCommands + 1) * (detailSketch + MAX_HISTOGRAM_BYTES + 2 * MAX_WIDE_HISTOGRAM_BYTES + counter + ENTRY_BYTES);
-  const workers = (limits.maxWorkerSlots + 1) * (detailSketch + ENTRY_BYTES);
+  const workers = (workerSlots + 1) * (detailSketch + ENTRY_BYTES) + 8 * workerSlots;
   const errorTypes = (limits.maxErrorTypes + ERROR_CATEGORY_COUNT) * (poolCounter + ENTRY_BYTES);
   const spares = SPARE_HISTOGRAMS * MAX_HISTOGRAM_BYTES;
   const scratch = 2 * MAX_WIDE_HISTOGRAM_BYTES;
@@ -151,7 +180,10 @@ export class PoolMetrics {
   private readonly seconds: SeriesRing;
   private readonly minutes: SeriesRing;
   private readonly commands = new Map<string, CommandState>();
+  /** Worker slots kept apart, by id (ids 0..length-1); grows to a tracked pool's maxSize. */
   private readonly workers: (WorkerState | undefined)[];
+  /** The slot every higher id shares, reported as {@link OVERFLOW_WORKER_ID}. */
+  private overflowWorker: WorkerState | undefined = undefined;
   private readonly errorTypes = new Map<string, ErrorTypeState>();
   private readonly scratch = new LogHistogram(true);
   private readonly scratch2 = new LogHistogram(true);
@@ -200,7 +232,7 @@ export class PoolMetrics {
     this.queueWait = new TieredSketch(POOL_TIERS, this.spares, startSec, true);
     this.seconds = new SeriesRing(SECOND_SLOTS, FIELDS, startSec);
     this.minutes = new SeriesRing(MINUTE_SLOTS, FIELDS, Math.floor(startSec / 60));
-    this.workers = new Array<WorkerState | undefined>(limits.maxWorkerSlots + 1);
+    this.workers = new Array<WorkerState | undefined>(limits.maxWorkerSlots).fill(undefined);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -232,7 +264,8 @@ export class PoolMetrics {
     }
     if (workerId >= 0 || queueWaitNs > 0) c.queueWaitCur.record(queueWaitNs);
     if (workerId >= 0) {
-      const w = this.workers[workerId < this.limits.maxWorkerSlots ? workerId : this.limits.maxWorkerSlots] ?? this.workerFor(workerId);
+      const ws = this.workers;
+      const w = (workerId < ws.length ? ws[workerId] : this.overflowWorker) ?? this.workerFor(workerId);
       w.op.cur.recordKey(kd, durationNs);
       w.ops++;
       if (failed) w.errors++;
@@ -301,8 +334,12 @@ export class PoolMetrics {
     this.lastHeardSec = this.sec;
   }
 
-  /** An error on `dspex:pool:error`. */
+  /**
+   * An error on `dspex:pool:error`. Types are cut to {@link MAX_NAME_LENGTH} before they are keyed,
+   * so two long types with the same prefix are one entry (and one series), never two with one label.
+   */
   recordError(category: ErrorCategory, type: string): void {
+    type = cut(type);
     let key = category + ':' + type;
     let e = this.errorTypes.get(key);
     if (e === undefined) {
@@ -312,7 +349,7 @@ export class PoolMetrics {
         e = this.errorTypes.get(key);
       }
       if (e === undefined) {
-        e = { category, type: cut(type), counter: new TieredCounter(POOL_TIERS, this.sec) };
+        e = { category, type, counter: new TieredCounter(POOL_TIERS, this.sec) };
         this.errorTypes.set(key, e);
       }
     }
@@ -320,8 +357,22 @@ export class PoolMetrics {
     this.lastHeardSec = this.sec;
   }
 
-  /** The pool stopped: its event-estimated gauges drop to zero. */
+  /**
+   * A pool of this name stopped: the event-estimated gauges drop to zero and the tracked pool is no
+   * longer sampled — unless it is a different, live pool tracked under the same name (its status
+   * says so: any lifecycle but `'stopped'`). A tracked pool without a lifecycle is let go.
+   */
   recordPoolTerminate(): void {
+    const t = this.tracked;
+    if (t !== null) {
+      let lifecycle: string | undefined;
+      try {
+        lifecycle = t.status().lifecycle;
+      } catch {
+        lifecycle = undefined;
+      }
+      if (lifecycle === undefined || lifecycle === 'stopped') this.tracked = null;
+    }
     this.liveWorkers = 0;
     this.busyWorkers = 0;
     this.lastQueueDepth = 0;
@@ -378,6 +429,7 @@ export class PoolMetrics {
       }
     }
     for (const w of this.workers) w?.op.endSecond();
+    this.overflowWorker?.op.endSecond();
     for (const e of this.errorTypes.values()) e.counter.endSecond();
 
     // Per-second quantiles for the range query (the fine slot just pushed is this second).
@@ -416,6 +468,7 @@ export class PoolMetrics {
         c.errors.reset(sec);
       }
       for (const w of this.workers) w?.op.reset(sec);
+      this.overflowWorker?.op.reset(sec);
       for (const e of this.errorTypes.values()) e.counter.reset(sec);
       this.seconds.advanceTo(sec);
       this.minutes.advanceTo(Math.floor(sec / 60));
@@ -549,17 +602,21 @@ export class PoolMetrics {
   }
 
   /**
-   * Points over `[fromMs, toMs)`: per second when the span is at most 15 minutes and still held
-   * per second, per minute otherwise (the last hour; the minute in progress included with its
-   * completed seconds). Only periods since the pool was first heard from and already (partly)
-   * complete are returned.
+   * Points over `[fromMs, toMs)`: per second when the span asked for is at most 15 minutes
+   * (`floor(toMs/1000) − floor(fromMs/1000) ≤ 900`) and still held per second, per minute otherwise
+   * (the last hour; the minute in progress included with its completed seconds). Only periods since
+   * the pool was first heard from and already complete (per second) or partly complete (per
+   * minute) are returned, so a 15-minute range not aligned on seconds gives 900 or 901 points. The
+   * resolution depends only on the range asked for, not on how far the clock moved since the caller
+   * read it.
    */
   range(fromMs: number, toMs: number): MetricsRange {
     let fromSec = Math.floor(fromMs / 1000);
     let toSec = Math.min(Math.ceil(toMs / 1000), this.sec);
+    const spanS = Math.floor(toMs / 1000) - fromSec;
     fromSec = Math.max(fromSec, this.firstSec);
     const points: RangePoint[] = [];
-    const perSecond = toSec - Math.floor(fromMs / 1000) <= 900 && fromSec >= this.seconds.oldest;
+    const perSecond = spanS <= 900 && fromSec >= this.seconds.oldest;
     if (perSecond) {
       const s = this.seconds;
       for (let t = fromSec; t < toSec; t++) {
@@ -610,9 +667,15 @@ export class PoolMetrics {
     return { pool: this.name, fromMs, toMs, resolutionS: 60, points };
   }
 
-  /** One worker slot, latency over `window` (10-second edges). */
+  /**
+   * One worker slot, latency over `window` (10-second edges). An id beyond the slots kept apart
+   * (or {@link OVERFLOW_WORKER_ID}) answers for the overflow slot it shares, with `workerId`
+   * {@link OVERFLOW_WORKER_ID}.
+   */
   workerMetrics(workerId: number, window: WindowName): WorkerMetrics {
-    const w = this.workers[workerId >= 0 && workerId < this.limits.maxWorkerSlots ? workerId : this.limits.maxWorkerSlots];
+    const own = workerId >= 0 && workerId < this.workers.length;
+    const w = own ? this.workers[workerId] : this.overflowWorker;
+    if (!own) workerId = OVERFLOW_WORKER_ID;
     const L = windowSeconds[window];
     if (w === undefined) {
       return { pool: this.name, workerId, pid: 0, generation: 0, operations: 0, errors: 0, latencyUs: summaryOf(null), lastSeenMs: 0, window, coveredS: 0 };
@@ -634,11 +697,49 @@ export class PoolMetrics {
     };
   }
 
-  /** Worker slots seen, ascending (the overflow slot as `maxWorkerSlots`). */
+  /**
+   * Worker slots seen: the ids kept apart, ascending, then {@link OVERFLOW_WORKER_ID} once when any
+   * id beyond them was seen (never those ids themselves: they share the overflow's figures).
+   */
   workerIds(): number[] {
     const ids: number[] = [];
     for (let i = 0; i < this.workers.length; i++) if (this.workers[i] !== undefined) ids.push(i);
+    if (this.overflowWorker !== undefined) ids.push(OVERFLOW_WORKER_ID);
     return ids;
+  }
+
+  /**
+   * Keep worker ids `0..maxSize-1` apart (a tracked pool's `maxSize`), at most
+   * {@link MAX_WORKER_SLOTS}; never shrinks. Ids that counted in the overflow before keep their
+   * past figures there.
+   */
+  fitWorkerSlots(maxSize: number): void {
+    if (!(maxSize > 0)) return;
+    const n = Math.min(Math.floor(maxSize), MAX_WORKER_SLOTS);
+    while (this.workers.length < n) this.workers.push(undefined);
+  }
+
+  /** The most bytes this pool's figures can hold with its caps and current worker slots. */
+  memoryBound(): number {
+    return poolMemoryBound(this.limits, this.workers.length);
+  }
+
+  /**
+   * Sample `pool.status()` each second (see {@link TrackablePool}). The pool's `maxSize` sizes the
+   * worker slots: from `pool.options` now, else from the first sample.
+   */
+  track(pool: TrackablePool): void {
+    this.tracked = pool;
+    const maxSize = pool.options?.maxSize;
+    if (maxSize !== undefined) this.fitWorkerSlots(maxSize);
+    this.touch();
+  }
+
+  /** Stop sampling `pool` — only if it is still the one tracked (a newer pool may have replaced it). */
+  untrack(pool?: TrackablePool): void {
+    if (pool !== undefined && this.tracked !== pool) return;
+    this.tracked = null;
+    this.touch();
   }
 
   /** Every command over `window`, most operations first. */
@@ -749,7 +850,9 @@ export class PoolMetrics {
     for (const c of this.commands.values()) {
       bytes += c.op.byteSize() + c.queueWaitCur.byteSize() + c.queueWait.byteSize() + c.errors.byteSize() + ENTRY_BYTES;
     }
+    bytes += 8 * this.workers.length;
     for (const w of this.workers) if (w) bytes += w.op.byteSize() + ENTRY_BYTES;
+    if (this.overflowWorker) bytes += this.overflowWorker.op.byteSize() + ENTRY_BYTES;
     for (const e of this.errorTypes.values()) bytes += e.counter.byteSize() + ENTRY_BYTES;
     return bytes;
   }
@@ -771,6 +874,14 @@ export class PoolMetrics {
       } catch {
         // A stopped or failing pool must not break the collector's timer: keep the estimates.
         st = null;
+      }
+      if (st !== null && st.lifecycle === 'stopped') {
+        // Stopped without a terminate event (pool events masked): stop sampling the dead pool.
+        this.tracked = null;
+        this.touch();
+        st = null;
+      } else if (st !== null && st.maxSize !== undefined && st.maxSize > this.workers.length) {
+        this.fitWorkerSlots(st.maxSize);
       }
       if (st !== null) {
         ({ size, busy, idle, starting, queueDepth } = st);
@@ -821,13 +932,12 @@ export class PoolMetrics {
   }
 
   private workerFor(workerId: number): WorkerState {
-    const slot = workerId >= 0 && workerId < this.limits.maxWorkerSlots ? workerId : this.limits.maxWorkerSlots;
-    let w = this.workers[slot];
-    if (w === undefined) {
-      w = { workerId: slot, pid: 0, generation: 0, lastSeenMs: 0, ops: 0, errors: 0, op: new TieredSketch(DETAIL_TIERS, this.spares, this.sec) };
-      this.workers[slot] = w;
-    }
-    return w;
+    if (workerId >= 0 && workerId < this.workers.length) return (this.workers[workerId] ??= this.newWorker(workerId));
+    return (this.overflowWorker ??= this.newWorker(OVERFLOW_WORKER_ID));
+  }
+
+  private newWorker(workerId: number): WorkerState {
+    return { workerId, pid: 0, generation: 0, lastSeenMs: 0, ops: 0, errors: 0, op: new TieredSketch(DETAIL_TIERS, this.spares, this.sec) };
   }
 
   private touchWorker(workerId: number, pid: number, generation: number, timestampMs: number): void {
@@ -835,7 +945,7 @@ export class PoolMetrics {
     if (workerId < 0) return;
     const w = this.workerFor(workerId);
     // A late event of a replaced process (older generation) must not bring its pid back.
-    if (workerId < this.limits.maxWorkerSlots && generation >= w.generation) {
+    if (workerId < this.workers.length && generation >= w.generation) {
       w.pid = pid;
       w.generation = generation;
     }

@@ -134,6 +134,7 @@ export interface MetricsRange {
 /** `getWorkerMetrics(pool, workerId)`: one worker slot. */
 export interface WorkerMetrics {
   pool: string;
+  /** The slot answered for: the id asked for, or {@link OVERFLOW_WORKER_ID} when that id shares the overflow slot. */
   workerId: number;
   pid: number;
   generation: number;
@@ -181,6 +182,14 @@ export interface CumulativeHistogram {
  * (memory is bounded per pool: see docs/MONITORING_GUIDE.md).
  */
 export const OVERFLOW_NAME = '(other)';
+
+/**
+ * The pseudo worker id of the overflow slot: every worker id beyond the slots a pool keeps apart
+ * counts there. `getWorkerIds` lists it (once) instead of the ids that share it, and
+ * `getWorkerMetrics` answers with it for any such id, so a consumer keeping one entry per returned
+ * `workerId` counts each operation once. Prometheus exports it as `worker_id="overflow"`.
+ */
+export const OVERFLOW_WORKER_ID = -1;
 
 /** Which latency distribution: the whole call (`operation`, queue wait included) or the wait for a worker. */
 export type LatencyKind = 'operation' | 'queue_wait';

@@ -14,10 +14,12 @@
  *
  * A window of `L` seconds is answered by the finest tier that spans it, at that tier's granularity
  * `g` ({@link windowSpan}): the accumulator's `p = endSec mod g` seconds plus the `k` newest full
- * slots, `k = round((L − p) / g)`. So a 1-minute pool window is exactly the last 60 complete
- * seconds; a 1-minute command window is 56..65 s; 5- and 15-minute windows are within ±30 s of their
- * length (271..330 s, 871..929 s). Every structure of one pool computes the same span for the same
- * window, so counts, rates and latency quantiles of a window always describe the same seconds.
+ * slots, `k = round((L − p) / g)` with halves rounding up. So a 1-minute pool window is exactly the
+ * last 60 complete seconds; a 1-minute command window is 56..65 s (`60 + p` for `p ≤ 5`, else
+ * `50 + p`); 5- and 15-minute windows are `L + p` for `p ≤ 30`, else `L − 60 + p`: 271..330 s and
+ * 871..930 s, within −29..+30 s of their length. The longest, 930 s at `p = 30`, takes all 15 minute
+ * slots kept. Every structure of one pool computes the same span for the same window, so counts,
+ * rates and latency quantiles of a window always describe the same seconds.
  *
  * @module
  */

@@ -3,8 +3,8 @@
  * query API. No synthetic events.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { channels, MetricsCollector, operationChannel } from '../../src/index.js';
-import { startPool, stopAll } from '../helpers/pools.js';
+import { channels, ManualClock, MetricsCollector, operationChannel } from '../../src/index.js';
+import { startPool, stopAll, uniqueName } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
 
 const collectors: MetricsCollector[] = [];
@@ -78,12 +78,64 @@ describe('metrics from a real pool', () => {
     for (const w of status.workers) {
       await vi.waitFor(() => expect(collector.getWorkerMetrics(pool.name, w.id).pid).toBe(w.pid));
     }
-    // Gauges equal the pool's own status once sampled (both read in the same synchronous step).
+    // Gauges equal the pool's own status once sampled. Sampling happens at second boundaries, so
+    // the sample may predate the replacement worker becoming idle: poll until one after it.
     await vi.waitFor(() => expect(pool.status().idle).toBe(2));
-    const st = pool.status();
-    collector.tick();
-    const g = collector.getCurrentMetrics(pool.name).gauges;
-    expect({ size: g.size, busy: g.busy, idle: g.idle, queueDepth: g.queueDepth }).toEqual({ size: st.size, busy: st.busy, idle: st.idle, queueDepth: st.queueDepth });
+    await vi.waitFor(
+      () => {
+        collector.tick();
+        const st = pool.status();
+        const g = collector.getCurrentMetrics(pool.name).gauges;
+        expect({ size: g.size, busy: g.busy, idle: g.idle, queueDepth: g.queueDepth }).toEqual({ size: st.size, busy: st.busy, idle: st.idle, queueDepth: st.queueDepth });
+      },
+      { timeout: 3000, interval: 50 },
+    );
+  });
+
+  it('stops sampling a stopped pool; a pool tracked later under the same name is the one sampled; an old untrack leaves it alone', async () => {
+    // Injected clock: seconds complete on tick, and an untracked pool silent for 5 s is forgotten,
+    // which shows whether a pool is still tracked (tracked pools are never forgotten).
+    const clock = new ManualClock(Date.now());
+    const collector = new MetricsCollector({ clock, forgetAfterS: 5 });
+    collectors.push(collector);
+    collector.start();
+    const name = uniqueName('retrack');
+    const gauges = (): { size: number; busy: number; idle: number } => {
+      const { size, busy, idle } = collector.getCurrentMetrics(name).gauges;
+      return { size, busy, idle };
+    };
+
+    const first = await startPool({ name, size: 2 });
+    const untrackFirst = collector.trackPool(first);
+    clock.advance(1000);
+    expect(gauges()).toEqual({ size: 2, busy: 0, idle: 2 });
+
+    await first.stop();
+    expect(first.status()).toMatchObject({ lifecycle: 'stopped', size: 2 }); // what sampling the dead pool would report
+    clock.advance(1000);
+    expect(gauges()).toEqual({ size: 0, busy: 0, idle: 0 });
+    clock.advance(10_000);
+    expect(collector.pools()).not.toContain(name); // no longer tracked: forgotten after 5 s of silence
+
+    const second = await startPool({ name, size: 3 });
+    collector.trackPool(second);
+    clock.advance(1000);
+    expect(gauges()).toEqual({ size: 3, busy: 0, idle: 3 });
+    untrackFirst(); // the first pool's closure must not untrack the second
+    clock.advance(10_000);
+    expect(collector.pools()).toContain(name);
+    expect(gauges()).toEqual({ size: 3, busy: 0, idle: 3 });
+
+    // A replacement tracked while the old pool still runs: the old pool's terminate leaves it tracked.
+    const third = await startPool({ name, size: 1 });
+    collector.trackPool(third);
+    await second.stop();
+    clock.advance(10_000);
+    expect(collector.pools()).toContain(name);
+    expect(gauges()).toEqual({ size: 1, busy: 0, idle: 1 });
+    await third.stop();
+    clock.advance(1000);
+    expect(gauges()).toEqual({ size: 0, busy: 0, idle: 0 });
   });
 
   it('stop() unsubscribes from every channel', () => {

@@ -3,8 +3,7 @@ import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { KEY_COUNT, MIN_TRACKED_NS } from '../../src/metrics/log-histogram.js';
 import { DEFAULT_POOL_LIMITS, PoolMetrics, poolMemoryBound, type TrackablePool } from '../../src/metrics/pool-metrics.js';
-import { OVERFLOW_NAME, windowSeconds, type WindowName } from '../../src/metrics/types.js';
-import { DETAIL_TIERS, POOL_TIERS, windowSpan } from '../../src/metrics/window-ring.js';
+import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type WindowName } from '../../src/metrics/types.js';
 import { exactQuantile, logNormalNs, prng, relErr } from './helpers.js';
 
 const MINUTE = 1_700_000_040; // a minute boundary, in seconds
@@ -54,6 +53,25 @@ function checkSummary(got: Record<(typeof QS)[number][0] | 'count' | 'min' | 'ma
   }
 }
 
+/** Every window of `pm` against the ops of its span, given as a length in seconds ending at `pm.sec`. */
+function check(pm: PoolMetrics, log: Op[], spansS: Record<WindowName, number>): void {
+  for (const w of ['1m', '5m', '15m'] as WindowName[]) {
+    const startSec = pm.sec - spansS[w];
+    const ops = log.filter((o) => o.sec >= startSec && o.sec < pm.sec);
+    const s = pm.windowSummary(w);
+    expect(s.window).toBe(w);
+    expect(s.coveredS).toBe(spansS[w]);
+    expect(s.ops).toBe(ops.length);
+    expect(s.errors).toBe(ops.filter((o) => o.failed).length);
+    expect(s.errorRate).toBeCloseTo(s.errors / s.ops, 12);
+    expect(s.throughputPerS).toBeCloseTo(ops.length / s.coveredS, 12);
+    checkSummary(s.latencyUs, ops.map((o) => o.durationNs));
+    checkSummary(s.queueWaitUs, ops.map((o) => o.queueWaitNs));
+    expect(s.healthScore).toBeGreaterThanOrEqual(0);
+    expect(s.healthScore).toBeLessThanOrEqual(100);
+  }
+}
+
 const traffic = (sec: number, rand: () => number): Omit<Op, 'sec'>[] =>
   Array.from({ length: 5 + (sec % 11) }, (_, i) => ({
     command: ['embed', 'predict', 'tokenize'][i % 3]!,
@@ -66,23 +84,14 @@ const traffic = (sec: number, rand: () => number): Omit<Op, 'sec'>[] =>
 describe('PoolMetrics windows', () => {
   it('summarises 1m, 5m and 15m windows exactly over their spans (counts) and within 1% (quantiles)', () => {
     const pm = new PoolMetrics('p', MINUTE - 17);
-    const log = feed(pm, 1000, traffic);
-    for (const w of ['1m', '5m', '15m'] as WindowName[]) {
-      const span = windowSpan(windowSeconds[w], pm.sec, POOL_TIERS);
-      const ops = log.filter((o) => o.sec >= span.startSec && o.sec < span.endSec);
-      const s = pm.windowSummary(w);
-      expect(s.window).toBe(w);
-      expect(s.coveredS).toBe(span.endSec - span.startSec);
-      expect(s.ops).toBe(ops.length);
-      expect(s.errors).toBe(ops.filter((o) => o.failed).length);
-      expect(s.errorRate).toBeCloseTo(s.errors / s.ops, 12);
-      expect(s.throughputPerS).toBeCloseTo(ops.length / s.coveredS, 12);
-      checkSummary(s.latencyUs, ops.map((o) => o.durationNs));
-      checkSummary(s.queueWaitUs, ops.map((o) => o.queueWaitNs));
-      expect(s.healthScore).toBeGreaterThanOrEqual(0);
-      expect(s.healthScore).toBeLessThanOrEqual(100);
-    }
-    expect(pm.windowSummary('1m').coveredS).toBe(60);
+    const log = feed(pm, 1007, traffic);
+    // Documented spans (window-ring.ts): 60 s; p completed seconds of the minute plus the nearest
+    // whole number of minutes. At p = 30 (MINUTE + 990) the longest: 330 s and 930 s.
+    expect(pm.sec).toBe(MINUTE + 990);
+    check(pm, log, { '1m': 60, '5m': 330, '15m': 930 });
+    // One second later (p = 31) the shortest: 271 s and 871 s.
+    log.push(...feed(pm, 1, traffic, 2));
+    check(pm, log, { '1m': 60, '5m': 271, '15m': 871 });
   });
 
   it('covers only the seconds since the pool was first heard from', () => {
@@ -162,19 +171,25 @@ describe('PoolMetrics details', () => {
     const start = MINUTE + 3;
     const pm = new PoolMetrics('p', start);
     const log = feed(pm, 400, traffic);
+    // Ends at MINUTE + 403. Documented detail spans: a minute is p = 403 mod 10 = 3 seconds plus
+    // 6 ten-second slots = 63 s; 5 and 15 minutes are p = 403 mod 60 = 43 seconds plus 4 and 14
+    // minutes = 283 s and 883 s, of which the pool has 400 s.
+    expect(pm.sec).toBe(MINUTE + 403);
+    const spansS: Record<WindowName, number> = { '1m': 63, '5m': 283, '15m': 883 };
+    const coveredS: Record<WindowName, number> = { '1m': 63, '5m': 283, '15m': 400 };
     for (const w of ['1m', '5m', '15m'] as WindowName[]) {
-      const span = windowSpan(windowSeconds[w], pm.sec, DETAIL_TIERS);
+      const startSec = pm.sec - spansS[w];
       const cmds = pm.commandMetrics(w);
       expect(cmds.map((c) => c.command).sort()).toEqual(['embed', 'predict', 'tokenize']);
       for (const c of cmds) {
-        const ops = log.filter((o) => o.command === c.command && o.sec >= span.startSec && o.sec < span.endSec);
+        const ops = log.filter((o) => o.command === c.command && o.sec >= startSec && o.sec < pm.sec);
         expect(c.ops).toBe(ops.length);
         expect(c.errors).toBe(ops.filter((o) => o.failed).length);
-        expect(c.coveredS).toBe(span.endSec - Math.max(span.startSec, start));
+        expect(c.coveredS).toBe(coveredS[w]);
         checkSummary(c.latencyUs, ops.map((o) => o.durationNs));
       }
       const wm = pm.workerMetrics(2, w);
-      const wops = log.filter((o) => o.workerId === 2 && o.sec >= span.startSec && o.sec < span.endSec);
+      const wops = log.filter((o) => o.workerId === 2 && o.sec >= startSec && o.sec < pm.sec);
       checkSummary(wm.latencyUs, wops.map((o) => o.durationNs));
       expect(wm.window).toBe(w);
       expect(wm.operations).toBe(log.filter((o) => o.workerId === 2).length);
@@ -193,13 +208,27 @@ describe('PoolMetrics details', () => {
     expect(names).toHaveLength(5);
     expect(names).toContain(OVERFLOW_NAME);
     expect(pm.commandTotals().find((c) => c.command === OVERFLOW_NAME)?.operations).toBe(6);
-    expect(pm.workerIds()).toEqual([0, 1, 2]);
-    expect(pm.workerMetrics(7, '1m').operations).toBe(8); // slots 2..9 share the overflow slot
+    expect(pm.workerIds()).toEqual([0, 1, OVERFLOW_WORKER_ID]); // ids 2..9 share the overflow slot: listed once
+    expect(pm.workerMetrics(7, '1m')).toMatchObject({ workerId: OVERFLOW_WORKER_ID, operations: 8 });
     const types = pm.errorTotals();
     expect(types).toHaveLength(4);
     expect(types.find((t) => t.type === OVERFLOW_NAME)).toEqual({ category: 'python', type: OVERFLOW_NAME, count: 3 });
     pm.recordOperation('x'.repeat(10_000), 0, 1e6, 0, false, 0);
     expect(pm.commandNames().every((n) => n.length <= 128)).toBe(true);
+  });
+
+  it('counts two long error types with the same 128-character prefix as one entry', () => {
+    const pm = new PoolMetrics('p', MINUTE, { ...DEFAULT_POOL_LIMITS, maxErrorTypes: 2 });
+    const prefix = 'E'.repeat(128);
+    pm.recordError('python', prefix + 'a'.repeat(72));
+    pm.recordError('python', prefix + 'b'.repeat(72));
+    pm.recordError('python', 'KeyError'); // a second entry fits: the long types took one slot
+    pm.endSecond();
+    expect(pm.errorTotals()).toEqual([
+      { category: 'python', type: prefix, count: 2 },
+      { category: 'python', type: 'KeyError', count: 1 },
+    ]);
+    expect(pm.errorRates('1m').byType.filter((t) => t.type === prefix)).toEqual([{ category: 'python', type: prefix, count: 2, rate: 0 }]);
   });
 
   it('counts errors by category and type over windows', () => {

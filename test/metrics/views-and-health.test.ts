@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { healthScore, type HealthInputs } from '../../src/metrics/health-score.js';
 import { cumulativeHistogram, LATENCY_BUCKETS_S, logBuckets } from '../../src/metrics/histogram-views.js';
@@ -48,6 +49,42 @@ describe('cumulativeHistogram', () => {
     expect(at(0.1)).toBe(7);
     expect(at(1)).toBe(8);
     expect(at(60)).toBe(8); // 90 s only in +Inf (count)
+  });
+
+  it('keeps a bucket where it was when a larger maximum lands in the same sketch key (99.13 ms, then 101.1 ms)', () => {
+    // Both values share one key, which straddles le="0.1": it may count on either side (0.99%
+    // accuracy), but the side must not change when the larger value arrives.
+    const h = new LogHistogram(true);
+    h.record(99.13e6);
+    const before = cumulativeHistogram(h).cumulativeCounts;
+    h.record(101.1e6);
+    const after = cumulativeHistogram(h);
+    expect(after.cumulativeCounts[LATENCY_BUCKETS_S.indexOf(0.1)]).toBe(before[LATENCY_BUCKETS_S.indexOf(0.1)]);
+    for (let i = 0; i < before.length; i++) expect(after.cumulativeCounts[i]).toBeGreaterThanOrEqual(before[i]!);
+    expect(after.count).toBe(2);
+  });
+
+  it('never lowers a cumulative count as values are added, and +Inf (count) counts every value (property)', () => {
+    // Half the values sit within ±3% of a bound, where one sketch key can straddle an `le`.
+    const nearBound = fc
+      .tuple(fc.integer({ min: 0, max: LATENCY_BUCKETS_S.length - 1 }), fc.double({ min: 0.97, max: 1.03, noNaN: true }))
+      .map(([i, f]) => LATENCY_BUCKETS_S[i]! * 1e9 * f);
+    const anywhere = fc.double({ min: 0, max: 1e11, noNaN: true });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(nearBound, anywhere), { minLength: 1, maxLength: 300 }), (valuesNs) => {
+        const h = new LogHistogram(true);
+        let prev = cumulativeHistogram(h).cumulativeCounts;
+        for (let n = 0; n < valuesNs.length; n++) {
+          h.record(valuesNs[n]!);
+          const c = cumulativeHistogram(h);
+          for (let i = 0; i < prev.length; i++) expect(c.cumulativeCounts[i]).toBeGreaterThanOrEqual(prev[i]!);
+          expect(c.count).toBe(n + 1);
+          expect(c.cumulativeCounts.at(-1)).toBeLessThanOrEqual(c.count);
+          prev = c.cumulativeCounts;
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('has ~20 log-spaced bounds from 100 µs to 60 s', () => {

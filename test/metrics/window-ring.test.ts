@@ -15,6 +15,27 @@ import { exactQuantile, prng, logNormalNs, QUANTILES, relErr } from './helpers.j
 
 const T0 = 1_700_000_000; // a minute boundary: 1_700_000_000 % 60 === 20, so offsets below are explicit
 
+/**
+ * The documented span lengths (module note of window-ring.ts), written out per case rather than
+ * computed the way the code does: `p` completed seconds of the slot in progress plus the nearest
+ * whole number of full slots, a half rounding up.
+ * - pool minute (1-second slots): 60 s;
+ * - detail minute (10-second slots), p = end mod 10: p ≤ 5 → 60 + p (60..65), else 50 + p (56..59);
+ * - 5 minutes, p = end mod 60: p ≤ 30 → 300 + p (300..330), else 240 + p (271..299);
+ * - 15 minutes: p ≤ 30 → 900 + p (900..930), else 840 + p (871..899).
+ */
+function documentedSpanS(lengthS: number, endSec: number, detail: boolean): number {
+  if (lengthS === 60) {
+    if (!detail) return 60;
+    const p = endSec % 10;
+    return p <= 5 ? 60 + p : 50 + p;
+  }
+  const p = endSec % 60;
+  if (lengthS === 300) return p <= 30 ? 300 + p : 240 + p;
+  if (lengthS === 900) return p <= 30 ? 900 + p : 840 + p;
+  throw new Error(`no documented span for ${lengthS} s`);
+}
+
 describe('windowSpan', () => {
   it('answers a pool minute with exactly the last 60 complete seconds', () => {
     for (const end of [T0, T0 + 1, T0 + 37]) {
@@ -22,29 +43,39 @@ describe('windowSpan', () => {
     }
   });
 
-  it('answers 5 and 15 minutes from minute slots, within ±30 s of the length', () => {
+  it('answers 5 and 15 minutes from minute slots: 271..330 s and 871..930 s', () => {
     const minute = 1_700_000_040; // % 60 === 0
     expect(minute % 60).toBe(0);
     expect(windowSpan(300, minute, POOL_TIERS)).toMatchObject({ startSec: minute - 300, fine: false, partialS: 0, slots: 5 });
     expect(windowSpan(300, minute + 29, POOL_TIERS)).toMatchObject({ startSec: minute - 300, partialS: 29, slots: 5 });
+    expect(windowSpan(300, minute + 30, POOL_TIERS)).toMatchObject({ startSec: minute - 300, partialS: 30, slots: 5 });
     expect(windowSpan(300, minute + 31, POOL_TIERS)).toMatchObject({ startSec: minute - 240, partialS: 31, slots: 4 });
+    expect(windowSpan(900, minute, POOL_TIERS)).toMatchObject({ startSec: minute - 900, partialS: 0, slots: 15 });
+    expect(windowSpan(900, minute + 29, POOL_TIERS)).toMatchObject({ startSec: minute - 900, partialS: 29, slots: 15 });
+    // The longest span: 30 s of the minute in progress plus all 15 minute slots kept = 930 s.
+    expect(windowSpan(900, minute + 30, POOL_TIERS)).toEqual({ startSec: minute - 900, endSec: minute + 30, fine: false, partialS: 30, slots: 15 });
+    // The shortest: 31 s plus 14 slots = 871 s.
+    expect(windowSpan(900, minute + 31, POOL_TIERS)).toEqual({ startSec: minute - 840, endSec: minute + 31, fine: false, partialS: 31, slots: 14 });
+    const lengths: Record<number, number[]> = { 300: [], 900: [] };
     for (let p = 0; p < 60; p++) {
       for (const L of [300, 900]) {
         const s = windowSpan(L, minute + p, POOL_TIERS);
-        const len = s.endSec - s.startSec;
-        expect(Math.abs(len - L)).toBeLessThanOrEqual(30);
-        expect(s.slots).toBeLessThanOrEqual(COARSE_SLOTS);
+        expect(s.endSec - s.startSec, `L=${L} p=${p}`).toBe(documentedSpanS(L, minute + p, false));
         expect(s.startSec % 60).toBe(0);
+        lengths[L]!.push(s.endSec - s.startSec);
       }
     }
+    expect([Math.min(...lengths[300]!), Math.max(...lengths[300]!)]).toEqual([271, 330]);
+    expect([Math.min(...lengths[900]!), Math.max(...lengths[900]!)]).toEqual([871, 930]);
+    expect(COARSE_SLOTS).toBe(15);
   });
 
   it('gives detail (per-command, per-worker) minutes 10-second edges: 56..65 s', () => {
+    const expected = [60, 61, 62, 63, 64, 65, 56, 57, 58, 59]; // by p = end mod 10 (T0 % 10 === 0)
     for (let p = 0; p < 10; p++) {
       const s = windowSpan(60, T0 + p, DETAIL_TIERS);
       expect(s.fine).toBe(true);
-      expect(s.endSec - s.startSec).toBeGreaterThanOrEqual(56);
-      expect(s.endSec - s.startSec).toBeLessThanOrEqual(65);
+      expect(s.endSec - s.startSec, `p=${p}`).toBe(expected[p]);
       expect(s.startSec % 10).toBe(0);
     }
   });
@@ -70,12 +101,19 @@ describe('TieredSketch', () => {
   it('answers each window with exactly the seconds of its span (count, min, max, quantiles)', () => {
     const rand = prng(7);
     for (const tiers of [POOL_TIERS, DETAIL_TIERS]) {
-      const { t, log } = drive(tiers, 1000, (sec) => Array.from({ length: (sec % 7) + 1 }, () => logNormalNs(rand, 1e6 + (sec % 50) * 1e5, 0.8)));
-      for (const L of [60, 300, 900]) {
-        const span = windowSpan(L, t.endSec, tiers);
+      // 1030 seconds from T0 (≡ 20 mod 60): the windows end at p = 30 of a minute, where the
+      // 5- and 15-minute spans are longest (330 s and 930 s); the detail minute ends at p = 0 (60 s).
+      const { t, log } = drive(tiers, 1030, (sec) => Array.from({ length: (sec % 7) + 1 }, () => logNormalNs(rand, 1e6 + (sec % 50) * 1e5, 0.8)));
+      const end = T0 + 1030;
+      expect(t.endSec).toBe(end);
+      for (const [L, spanS] of [
+        [60, 60],
+        [300, 330],
+        [900, 930],
+      ] as const) {
         const out = new LogHistogram(true);
-        expect(t.windowInto(out, L)).toEqual(span);
-        const inSpan = log.filter(([s]) => s >= span.startSec && s < span.endSec).map(([, v]) => v);
+        expect(t.windowInto(out, L)).toMatchObject({ startSec: end - spanS, endSec: end });
+        const inSpan = log.filter(([s]) => s >= end - spanS && s < end).map(([, v]) => v);
         expect(out.count).toBe(inSpan.length);
         const sorted = Float64Array.from(inSpan).sort();
         expect(out.minNs).toBe(sorted[0]);
@@ -94,10 +132,10 @@ describe('TieredSketch', () => {
         (perSecond, L) => {
           let i = 0;
           const { t, log } = drive(POOL_TIERS, perSecond.length, () => perSecond[i++]!);
-          const span = windowSpan(L, t.endSec, POOL_TIERS);
+          const startSec = t.endSec - documentedSpanS(L, t.endSec, false);
           const out = new LogHistogram(true);
           t.windowInto(out, L);
-          const inSpan = log.filter(([s]) => s >= span.startSec && s < span.endSec).map(([, v]) => v);
+          const inSpan = log.filter(([s]) => s >= startSec && s < t.endSec).map(([, v]) => v);
           expect(out.count).toBe(inSpan.length);
           if (inSpan.length === 0) return;
           const sorted = Float64Array.from(inSpan).sort();
