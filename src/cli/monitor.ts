@@ -8,6 +8,11 @@
  * - `--once`: print one frame to stdout and exit; `--headless` (with `--demo`): no terminal UI, run
  *   until SIGINT / SIGTERM (for a browser or a Prometheus to watch).
  *
+ * A crash (an uncaught exception or an unhandled rejection anywhere in the process) still cleans
+ * up: the terminal is restored, the demo stack (load, server, pool and its Python workers, log) is
+ * stopped — bounded by {@link CRASH_CLEANUP_TIMEOUT_MS} — and the process exits 1 with the error on
+ * stderr.
+ *
  * @module
  */
 import os from 'node:os';
@@ -22,11 +27,11 @@ import { ResourceMonitor } from '../resources/resource-monitor.js';
 import { MonitoringServer, DEFAULT_MONITORING_PORT } from '../exporters/http-server.js';
 import { snapshotProvider, isWindowName, type SnapshotProvider } from '../exporters/snapshot.js';
 import { HttpSnapshotSource } from '../exporters/client.js';
-import { colorEnabled, renderOnce, startDashboard } from '../dashboard/performance-dashboard.js';
+import { colorEnabled, renderOnce, startDashboard, type PerformanceDashboard } from '../dashboard/performance-dashboard.js';
 import type { WindowName } from '../metrics/types.js';
 
 const usage = `usage: dspex monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless]
-       dspex monitor --url URL [--token TOKEN]
+       dspex monitor --url URL [--token TOKEN]   (prefer DSPEX_TOKEN=TOKEN: argv is readable by all users via /proc)
 common: [--once] [--refresh MS] [--window 1m|5m|15m] [--no-color]
 `;
 
@@ -41,7 +46,59 @@ interface DemoStack {
   stop(): Promise<void>;
 }
 
-async function startDemo(f: Record<string, string>, serve: boolean): Promise<DemoStack> {
+/** How long a crash waits for the demo stack to stop before exiting anyway, ms. */
+export const CRASH_CLEANUP_TIMEOUT_MS = 5000;
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err);
+}
+
+/**
+ * Install the process-wide crash path for one `runMonitor` run; returns its uninstaller. On an
+ * uncaught exception or unhandled rejection: give the terminal back (`restore`), write the error
+ * to stderr, await `cleanup` for at most `timeoutMs`, then exit 1. Installing an
+ * `uncaughtException` listener is what keeps Node from exiting before the async cleanup is done.
+ */
+function installCrashHandler(restore: () => void, cleanup: () => Promise<void>, timeoutMs = CRASH_CLEANUP_TIMEOUT_MS): { crashed: () => boolean; uninstall: () => void } {
+  let crashed = false;
+  const onCrash = (err: unknown): void => {
+    if (crashed) {
+      // A second failure while cleaning up: report it, keep waiting for the first cleanup's bound.
+      process.stderr.write(`dspex monitor: another error while stopping: ${describeError(err)}\n`);
+      return;
+    }
+    crashed = true;
+    process.exitCode = 1;
+    try {
+      restore();
+    } catch {
+      // the terminal may be gone; the report below still goes to stderr
+    }
+    process.stderr.write(`dspex monitor crashed: ${describeError(err)}\n`);
+    let timer: NodeJS.Timeout | null = null;
+    const bound = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    void Promise.race([cleanup().then(() => 'done' as const, (e: unknown) => e), bound]).then((r) => {
+      if (timer) clearTimeout(timer);
+      if (r === 'timeout') process.stderr.write(`dspex monitor: cleanup did not finish within ${timeoutMs} ms; exiting anyway\n`);
+      else if (r !== 'done') process.stderr.write(`dspex monitor: cleanup failed: ${describeError(r)}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  return {
+    crashed: () => crashed,
+    uninstall: () => {
+      process.removeListener('uncaughtException', onCrash);
+      process.removeListener('unhandledRejection', onCrash);
+    },
+  };
+}
+
+/** Start the demo stack; `onCreated` gets it before anything starts, so a crash meanwhile can stop it. */
+async function startDemo(f: Record<string, string>, serve: boolean, onCreated: (stack: DemoStack) => void): Promise<DemoStack> {
   const size = numberFlag(f, 'pool-size', 4, 1, 256);
   const opsPerS = numberFlag(f, 'load', 300, 0, 1_000_000);
   const port = numberFlag(f, 'port', DEFAULT_MONITORING_PORT, 0, 65535);
@@ -75,6 +132,7 @@ async function startDemo(f: Record<string, string>, serve: boolean): Promise<Dem
       return stopped;
     },
   };
+  onCreated(stack);
   try {
     await pool.start();
     resources.start();
@@ -117,66 +175,87 @@ export async function runMonitor(args: ParsedArgs): Promise<number> {
   const size = { columns: process.stdout.columns ?? 100, rows: process.stdout.rows ?? 30 };
 
   let stack: DemoStack | null = null;
-  let source: SnapshotProvider;
-  if (demo) {
-    stack = await startDemo(f, !once);
-    source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources });
-  } else {
-    source = new HttpSnapshotSource({ url: url as string, token: f['token'] ?? process.env['DSPEX_TOKEN'] ?? null });
+  let dashboard: PerformanceDashboard | null = null;
+  const crash = installCrashHandler(
+    () => dashboard?.stop(),
+    async () => {
+      if (!stack) return;
+      await stack.stop();
+      process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
+    },
+  );
+  try {
+    return await run();
+  } finally {
+    // On a crash the handler stays until it exits the process.
+    if (!crash.crashed()) crash.uninstall();
   }
 
-  if (once) {
-    try {
-      // A demo needs a moment of load before there is anything to show.
-      if (stack) await new Promise((r) => setTimeout(r, numberFlag(f, 'warmup', 2500, 0, 60_000)));
-      const snap = await source.snapshot(window);
-      process.stdout.write(renderOnce(snap, size, { color }));
+  async function run(): Promise<number> {
+    let source: SnapshotProvider;
+    if (demo) {
+      stack = await startDemo(f, !once, (s) => {
+        stack = s;
+      });
+      source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources });
+    } else {
+      source = new HttpSnapshotSource({ url: url as string, token: f['token'] ?? process.env['DSPEX_TOKEN'] ?? null });
+    }
+
+    if (once) {
+      try {
+        // A demo needs a moment of load before there is anything to show.
+        if (stack) await new Promise((r) => setTimeout(r, numberFlag(f, 'warmup', 2500, 0, 60_000)));
+        const snap = await source.snapshot(window);
+        process.stdout.write(renderOnce(snap, size, { color }));
+        return 0;
+      } finally {
+        await stack?.stop();
+      }
+    }
+
+    if (headless) {
+      const demoStack = stack;
+      if (!demoStack) {
+        process.stderr.write('dspex monitor: --headless goes with --demo\n');
+        return 2;
+      }
+      process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.server.url} (/metrics, /api/snapshot, /api/events); logs in ${demoStack.logPath}; Ctrl-C to stop\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await demoStack.stop();
       return 0;
-    } finally {
-      await stack?.stop();
     }
-  }
 
-  if (headless) {
-    if (!stack) {
-      process.stderr.write('dspex monitor: --headless goes with --demo\n');
-      return 2;
+    if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+      process.stderr.write('dspex monitor: not a terminal; printing one frame (use --once for scripts, --headless for a server)\n');
+      try {
+        process.stdout.write(renderOnce(await source.snapshot(window), size, { color }));
+      } finally {
+        await stack?.stop();
+      }
+      return 0;
     }
-    process.stdout.write(`dspex demo: pool 'demo' (${stack.pool.status().size} workers) under load; monitoring at ${stack.server.url} (/metrics, /api/snapshot, /api/events); logs in ${stack.logPath}; Ctrl-C to stop\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+
+    return new Promise<number>((resolve) => {
+      dashboard = startDashboard({
+        source,
+        refreshMs,
+        color,
+        window,
+        onExit: (reason) => {
+          // A crash (the dashboard saw it first, through `uncaughtExceptionMonitor`) is the crash
+          // handler's to finish: stop the stack, report, exit 1.
+          if (reason === 'crash' || crash.crashed()) return;
+          void (async () => {
+            await stack?.stop();
+            if (stack) process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
+            resolve(0);
+          })();
+        },
+      });
     });
-    await stack.stop();
-    return 0;
   }
-
-  if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
-    process.stderr.write('dspex monitor: not a terminal; printing one frame (use --once for scripts, --headless for a server)\n');
-    try {
-      process.stdout.write(renderOnce(await source.snapshot(window), size, { color }));
-    } finally {
-      await stack?.stop();
-    }
-    return 0;
-  }
-
-  return new Promise<number>((resolve) => {
-    startDashboard({
-      source,
-      refreshMs,
-      color,
-      window,
-      onExit: (reason, detail) => {
-        void (async () => {
-          await stack?.stop();
-          if (stack) process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
-          if (reason === 'crash') {
-            process.stderr.write(`dspex monitor crashed: ${detail instanceof Error ? (detail.stack ?? detail.message) : String(detail)}\n`);
-            resolve(1);
-          } else resolve(0);
-        })();
-      },
-    });
-  });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ErrorRates, RangePoint } from '../metrics/types.js';
-import { painter, visibleWidth } from './ansi.js';
+import { painter, sanitizeText, visibleWidth } from './ansi.js';
 import { formatCompact, formatPercent } from './format.js';
 import { renderLineChart } from './line-chart.js';
 import { clampLines, titleLine } from './panel.js';
@@ -41,7 +41,7 @@ export function renderErrorTrends(points: readonly RangePoint[], errors: ErrorRa
       : `${paint(rateColor, formatPercent(rate))} ${paint('gray', `(${formatCompact(errs)} of ${formatCompact(ops)} ops)`)}`;
 
   const types = [...(errors?.byType ?? [])].sort((a, b) => b.count - a.count);
-  const entries = types.map((t) => `${paint('red', `${t.category}:${t.type}`)} ${formatCompact(t.count)} ${paint('gray', formatPercent(t.rate))}`);
+  const entries = types.map((t) => `${paint('red', sanitizeText(`${t.category}:${t.type}`))} ${formatCompact(t.count)} ${paint('gray', formatPercent(t.rate))}`);
   const packed: string[] = [];
   for (const e of entries) {
     const cur = packed[packed.length - 1];

@@ -17,12 +17,13 @@
  */
 import type { MonitoringSnapshot, PoolSnapshot } from '../exporters/snapshot.js';
 import { windowSeconds } from '../metrics/types.js';
-import { painter, trimEndVisible, truncateVisible } from './ansi.js';
+import { painter, sanitizeText, trimEndVisible, truncateVisible } from './ansi.js';
 import { renderErrorTrends } from './error-trends.js';
 import { renderLatencyHistogram } from './latency-histogram.js';
 import { fitBlock, hstack } from './panel.js';
 import { renderAlerts, renderFooter, renderHeader, renderHelp, renderRecommendations } from './panels.js';
 import { renderResourceGauges } from './resource-gauges.js';
+import { sanitizeSnapshot } from './sanitize.js';
 import { renderThroughputChart } from './throughput-chart.js';
 import type { ViewState } from './view-state.js';
 import { joinWorkerRows, renderWorkerTable } from './worker-table.js';
@@ -55,9 +56,11 @@ export function selectPool(snapshot: MonitoringSnapshot, view: ViewState): PoolS
 
 /**
  * Compose one frame. Always exactly `size.rows` lines (none for `rows` ≤ 0), each at most
- * `size.columns` visible characters; with `color` false, no escape sequence at all.
+ * `size.columns` terminal columns; with `color` false, no escape sequence at all, with `color`
+ * true only SGR colors. Every string of the snapshot and the error text is sanitized first
+ * ({@link sanitizeSnapshot}): a producer's text never reaches the terminal as control characters.
  */
-export function renderFrame(snapshot: MonitoringSnapshot, view: ViewState, size: TerminalSize, color: boolean, extras: FrameExtras = {}): string[] {
+export function renderFrame(rawSnapshot: MonitoringSnapshot, view: ViewState, size: TerminalSize, color: boolean, extras: FrameExtras = {}): string[] {
   const cols = Math.max(0, Math.floor(size.columns));
   const rows = Math.max(0, Math.floor(size.rows));
   if (rows === 0) return [];
@@ -67,6 +70,7 @@ export function renderFrame(snapshot: MonitoringSnapshot, view: ViewState, size:
     out[0] = truncateVisible(msg, cols);
     return out;
   }
+  const snapshot = sanitizeSnapshot(rawSnapshot);
   const pool = selectPool(snapshot, view);
   const header = renderHeader(
     {
@@ -78,7 +82,7 @@ export function renderFrame(snapshot: MonitoringSnapshot, view: ViewState, size:
       timestampMs: snapshot.timestampMs,
       paused: view.paused,
       refreshMs: view.refreshMs,
-      error: extras.error ?? null,
+      error: extras.error == null ? null : sanitizeText(extras.error),
     },
     { width: cols, color },
   );

@@ -5,7 +5,8 @@
  * @module
  */
 export type { RenderOptions } from './types.js';
-export { painter, stripAnsi, visibleWidth, truncateVisible, type ColorName, type Paint } from './ansi.js';
+export { painter, stripAnsi, visibleWidth, truncateVisible, sanitizeText, codePointWidth, type ColorName, type Paint } from './ansi.js';
+export { sanitizeSnapshot } from './sanitize.js';
 export { formatBytes, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';
 export { renderThroughputChart, type TimeChartOptions } from './throughput-chart.js';
 export { renderLatencyHistogram, type LatencyMarks } from './latency-histogram.js';

@@ -5,7 +5,7 @@
  */
 import type { PoolSnapshot, SnapshotAlert, SnapshotRecommendation } from '../exporters/snapshot.js';
 import type { WindowName } from '../metrics/types.js';
-import { painter, visibleWidth, type ColorName } from './ansi.js';
+import { painter, sanitizeText as safe, visibleWidth, type ColorName } from './ansi.js';
 import { errorRateThresholds } from './error-trends.js';
 import { formatAgo, formatClock, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';
@@ -65,14 +65,14 @@ export function renderHeader(info: HeaderInfo, opts: RenderOptions): string[] {
   const lifeColor: ColorName = life === 'running' ? 'green' : life === 'starting' ? 'yellow' : 'red';
   const left = [
     paint('bold', 'dspex'),
-    pool ? `${paint('gray', 'pool')} ${paint('bold', pool.name)}${info.poolCount > 1 ? paint('gray', ` (${(info.poolIndex % info.poolCount) + 1}/${info.poolCount}, tab)`) : ''}` : paint('gray', 'no pool yet'),
-    life ? paint(lifeColor, life) : '',
+    pool ? `${paint('gray', 'pool')} ${paint('bold', safe(pool.name))}${info.poolCount > 1 ? paint('gray', ` (${(info.poolIndex % info.poolCount) + 1}/${info.poolCount}, tab)`) : ''}` : paint('gray', 'no pool yet'),
+    life ? paint(lifeColor, safe(life)) : '',
     `${paint('gray', 'window')} ${paint('bold', info.window)}${info.window !== info.snapshotWindow ? paint('gray', ' (loading)') : ''}`,
     paint('gray', formatClock(info.timestampMs)),
     `${paint('gray', 'every')} ${formatRefresh(info.refreshMs)}`,
   ];
   const right: string[] = [];
-  if (info.error) right.push(paint('red', `source error: ${info.error}`));
+  if (info.error) right.push(paint('red', `source error: ${safe(info.error)}`));
   if (info.paused) right.push(paint('inverse', ' PAUSED '));
   const rightText = right.join(' ');
   const leftText = joinFit(left, Math.max(0, opts.width - visibleWidth(rightText) - 1));
@@ -145,8 +145,8 @@ export function renderAlerts(alerts: readonly SnapshotAlert[], opts: AlertPanelO
   const shown = sorted.length > room ? Math.max(0, room - 1) : sorted.length;
   for (const a of sorted.slice(0, shown)) {
     const tag = a.severity === 'critical' ? 'CRIT' : a.severity === 'warning' ? 'WARN' : 'INFO';
-    const where = [a.pool, formatAgo(Math.max(0, opts.nowMs - a.sinceMs))].filter(Boolean).join(', ');
-    lines.push(`${paint(severityColor[a.severity], tag)} ${paint('bold', a.name)}  ${a.message}  ${paint('gray', `(${where})`)}`);
+    const where = [a.pool === null ? null : safe(a.pool), formatAgo(Math.max(0, opts.nowMs - a.sinceMs))].filter(Boolean).join(', ');
+    lines.push(`${paint(severityColor[a.severity], tag)} ${paint('bold', safe(a.name))}  ${safe(a.message)}  ${paint('gray', `(${where})`)}`);
   }
   if (shown < sorted.length && room > 0) lines.push(paint('gray', `+${sorted.length - shown} more`));
   return clampLines(lines, opts.width, opts.height);
@@ -161,7 +161,7 @@ export function renderRecommendations(recs: readonly SnapshotRecommendation[], o
   const room = (opts.height ?? sorted.length + 1) - 1;
   for (const r of sorted.slice(0, Math.max(0, room))) {
     const color: ColorName = r.score >= 0.7 ? 'yellow' : 'cyan';
-    lines.push(`${paint(color, '▸')} ${paint('bold', r.title)} ${paint('gray', '—')} ${r.detail}`);
+    lines.push(`${paint(color, '▸')} ${paint('bold', safe(r.title))} ${paint('gray', '—')} ${safe(r.detail)}`);
   }
   return clampLines(lines, opts.width, opts.height);
 }

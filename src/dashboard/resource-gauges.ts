@@ -6,7 +6,7 @@
  */
 import type { PoolGauges } from '../metrics/types.js';
 import type { ResourceSample } from '../resources/types.js';
-import { painter, type ColorName, type Paint } from './ansi.js';
+import { painter, sanitizeText, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatPercent, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';
 import type { RenderOptions } from './types.js';
@@ -145,7 +145,7 @@ export function renderResourceGauges(resources: ResourceSample | null, gauges: P
     lines.push(`${paint('gray', 'host'.padEnd(labelW))}${s.cpuCount} cpu  ${paint('gray', 'used mem')} ${formatPercent(1 - s.freeMemBytes / Math.max(1, s.totalMemBytes))}`);
   }
   if (resources && resources.warnings.length > 0 && height > lines.length) {
-    lines.push(paint('yellow', `! ${resources.warnings[0] ?? ''}`));
+    lines.push(paint('yellow', `! ${sanitizeText(resources.warnings[0] ?? '')}`));
   }
   return clampLines(lines, opts.width, height);
 }

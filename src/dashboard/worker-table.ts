@@ -8,7 +8,7 @@
 import type { WorkerMetrics } from '../metrics/types.js';
 import type { PoolStatus, WorkerState } from '../pool/types.js';
 import type { PythonProcessResources } from '../resources/types.js';
-import { painter, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';
+import { codePointWidth, painter, sanitizeText, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatCompact, formatUs } from './format.js';
 import { clampLines, hstack, titleLine } from './panel.js';
 import type { RenderOptions } from './types.js';
@@ -100,9 +100,10 @@ interface Column {
 const stateColor: Record<WorkerState, ColorName> = { busy: 'green', idle: 'gray', starting: 'yellow', stopping: 'magenta' };
 
 function stateCell(r: WorkerRow, paint: Paint): string {
-  if (r.procState === 'Z' || r.procState === 'D' || r.procState === 'T') return paint('red', `${r.state ?? '?'}/${r.procState}`);
+  if (r.procState === 'Z' || r.procState === 'D' || r.procState === 'T') return paint('red', `${sanitizeText(r.state ?? '?')}/${r.procState}`);
   if (r.state === null) return paint('gray', '—');
-  return paint(stateColor[r.state], r.state);
+  // A state this version does not know (a newer or hostile producer) is shown uncolored.
+  return paint(stateColor[r.state] ?? 'gray', sanitizeText(r.state));
 }
 
 const columns: Column[] = [
@@ -196,7 +197,8 @@ export function renderWorkerTable(rows: readonly WorkerRow[], opts: WorkerTableO
   return clampLines([title, ...body.map(trimEndVisible)], opts.width, height);
 }
 
-// Keep the first `n` visible columns of a line (used to append into the last column group).
+// Keep the first `n` columns of a line (used to append into the last column group); a wide
+// character that would straddle column `n` is left out and the gap padded.
 function sliceStart(line: string, n: number): string {
   let out = '';
   let seen = 0;
@@ -209,9 +211,13 @@ function sliceStart(line: string, n: number): string {
       i = end + 1;
       continue;
     }
-    out += line[i];
-    i++;
-    seen++;
+    const cp = line.codePointAt(i) ?? 0;
+    const ch = String.fromCodePoint(cp);
+    const w = codePointWidth(cp);
+    if (seen + w > n) break;
+    out += ch;
+    i += ch.length;
+    seen += w;
   }
   return out.padEnd(out.length + (n - seen));
 }

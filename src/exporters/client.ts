@@ -11,7 +11,11 @@ import type { MonitoringSnapshot, SnapshotProvider } from './snapshot.js';
 export interface FetchSnapshotOptions {
   /** Window of the series, latency and errors (default `1m`). */
   window?: WindowName;
-  /** The server's bearer token, if it requires one (sent as `Authorization: Bearer …`, never shown in errors). */
+  /**
+   * The server's bearer token, if it requires one (sent as `Authorization: Bearer …`, never shown
+   * in errors). User info in the URL (`http://user:pass@host`, for a proxy doing Basic auth) is sent
+   * as `Authorization: Basic …` instead, and never shown either; giving both is an error.
+   */
   token?: string | null;
   /** Give up after this long, ms (default 5000). */
   timeoutMs?: number;
@@ -30,11 +34,59 @@ export class MonitoringHttpError extends Error {
   }
 }
 
-/** `base` (a server URL, possibly with a path prefix) joined with a route path. */
+/**
+ * `base` (a server URL, possibly with a path prefix) joined with a route path. User info in `base`
+ * (`http://user:pass@host`) is kept; {@link fetchSnapshot} moves it into a header. Throws a
+ * `TypeError` that does not echo `base` (it may hold credentials) when it is not a URL.
+ */
 export function apiUrl(base: string, route: string, query: Record<string, string> = {}): URL {
-  const u = new URL(route.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
+  let u: URL;
+  try {
+    u = new URL(route.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
+  } catch {
+    throw new TypeError('not a valid http(s) URL (e.g. http://127.0.0.1:9568)');
+  }
   for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
   return u;
+}
+
+/** The longest server error message kept in a {@link MonitoringHttpError} (characters). */
+const MAX_SERVER_MESSAGE = 200;
+
+/**
+ * Text from the other side made safe to print: C0 / C1 control characters and DEL (escape
+ * sequences, line breaks) become `?`, and it is cut to `max` characters.
+ */
+function safeText(text: string, max = MAX_SERVER_MESSAGE): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+/** Any `scheme://user[:pass]@` in a text (an error message of the HTTP stack) with the user info removed. */
+function redactUrls(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1');
+}
+
+/**
+ * Split user info off a URL: the URL without it, and the `Authorization: Basic …` value it
+ * stands for (RFC 7617; percent-decoded), or null when there is none. `fetch` refuses URLs with
+ * credentials, and its error message would echo them.
+ */
+function splitCredentials(u: URL): { url: URL; basic: string | null } {
+  if (u.username === '' && u.password === '') return { url: u, basic: null };
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const basic = `Basic ${Buffer.from(`${decode(u.username)}:${decode(u.password)}`, 'utf8').toString('base64')}`;
+  const url = new URL(u.href);
+  url.username = '';
+  url.password = '';
+  return { url, basic };
 }
 
 function isSnapshot(v: unknown): v is MonitoringSnapshot {
@@ -49,17 +101,24 @@ function isSnapshot(v: unknown): v is MonitoringSnapshot {
  * message) or a body that is not a snapshot.
  */
 export async function fetchSnapshot(url: string, opts: FetchSnapshotOptions = {}): Promise<MonitoringSnapshot> {
-  const target = apiUrl(url, '/api/snapshot', { window: opts.window ?? '1m' });
+  const { url: target, basic } = splitCredentials(apiUrl(url, '/api/snapshot', { window: opts.window ?? '1m' }));
+  // Never the user info, never the query: what errors may show.
+  const where = `GET ${target.origin}${target.pathname}`;
+  if (basic && opts.token) {
+    throw new MonitoringHttpError(`${where}: the URL has user info and a token was given; both would set the Authorization header, pass only one`, null);
+  }
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 5000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
+  if (basic) headers['authorization'] = basic;
+  else if (opts.token) headers['authorization'] = `Bearer ${opts.token}`;
   let res: Response;
   try {
     res = await fetch(target, { headers, signal });
   } catch (err) {
-    const why = timeout.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
-    throw new MonitoringHttpError(`GET ${target.origin}${target.pathname}: ${why}`, null, { cause: err });
+    // The cause is kept only as text, redacted: an error of the HTTP stack may quote a URL.
+    const why = timeout.aborted ? 'timed out' : safeText(redactUrls(err instanceof Error ? describe(err) : String(err)), 300);
+    throw new MonitoringHttpError(`${where}: ${why}`, null);
   }
   const text = await res.text();
   if (!res.ok) {
@@ -70,16 +129,26 @@ export async function fetchSnapshot(url: string, opts: FetchSnapshotOptions = {}
     } catch {
       // not JSON: keep the status text
     }
-    throw new MonitoringHttpError(`GET ${target.origin}${target.pathname}: ${res.status} ${message}`, res.status);
+    throw new MonitoringHttpError(`${where}: ${res.status} ${safeText(redactUrls(message))}`, res.status);
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
-  } catch (err) {
-    throw new MonitoringHttpError(`GET ${target.origin}${target.pathname}: the response is not JSON`, res.status, { cause: err });
+  } catch {
+    throw new MonitoringHttpError(`${where}: the response is not JSON`, res.status);
   }
-  if (!isSnapshot(body)) throw new MonitoringHttpError(`GET ${target.origin}${target.pathname}: the response is not a monitoring snapshot`, res.status);
+  if (!isSnapshot(body)) throw new MonitoringHttpError(`${where}: the response is not a monitoring snapshot`, res.status);
   return body;
+}
+
+/** `fetch failed` says little: add the cause's code or message (`ECONNREFUSED`, …). */
+function describe(err: Error): string {
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof Error) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return `${err.message} (${code ?? cause.message})`;
+  }
+  return err.message;
 }
 
 /** Options of {@link HttpSnapshotSource}. */

@@ -4,70 +4,27 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isZombieOrGone } from '../helpers/processes.js';
+import { hostileSnapshot } from '../dashboard/helpers.js';
+import { CLI, capture, checkRawFrames, expectExit, killSessions, paneInfo, startSession, tmux, waitForScreen } from './terminal.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
-const sessions: string[] = [];
 const children: ChildProcess[] = [];
+const servers: Server[] = [];
+const tmp = mkdtempSync(join(tmpdir(), 'dspex-tmux-'));
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
+const expectCleanExit = (session: string): Promise<string> => expectExit(session, 0);
 
-function capture(session: string): string {
-  return tmux('capture-pane', '-p', '-t', session);
-}
-
-function paneInfo(session: string, format: string): string {
-  return tmux('display-message', '-p', '-t', session, format).trim();
-}
-
-/**
- * Start `command` in a detached 120x40 tmux session. A shell wraps it and stays alive afterwards
- * (tmux reports no cursor state for a dead pane), printing the exit status.
- */
-function startSession(command: string): string {
-  const name = `dspex-test-${process.pid}-${sessions.length}`;
-  tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `sh -c '${command}; echo "EXIT=$?"; sleep 60'`);
-  sessions.push(name);
-  return name;
-}
-
-async function waitForScreen(session: string, pattern: RegExp, timeout = 15_000): Promise<string> {
-  let screen = '';
-  await vi.waitFor(
-    () => {
-      screen = capture(session);
-      expect(screen).toMatch(pattern);
-    },
-    { timeout, interval: 100 },
-  );
-  return screen;
-}
-
-/** Assert the CLI exited 0 with the terminal restored: main screen, cursor shown, colors reset. */
-async function expectCleanExit(session: string): Promise<void> {
-  const screen = await waitForScreen(session, /EXIT=\d+/, 10_000);
-  expect(screen).toMatch(/EXIT=0/);
-  expect(paneInfo(session, '#{alternate_on}')).toBe('0');
-  expect(paneInfo(session, '#{cursor_flag}')).toBe('1');
-  // Colors reset: the shell's own line is drawn with default attributes.
-  const last = tmux('capture-pane', '-p', '-e', '-t', session).split('\n').find((l) => l.includes('EXIT=')) ?? '';
-  expect(last.slice(0, last.indexOf('EXIT=')).includes('\u001b[')).toBe(false);
-}
-
-afterEach(() => {
-  for (const s of sessions.splice(0)) {
-    try {
-      tmux('kill-session', '-t', s);
-    } catch {
-      /* already gone */
-    }
-  }
+afterEach(async () => {
+  killSessions();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => { s.closeAllConnections(); s.close(() => r()); })));
 });
 afterAll(async () => {
+  rmSync(tmp, { recursive: true, force: true });
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   await vi.waitFor(() => expect(children.every((c) => c.exitCode !== null || c.signalCode !== null)).toBe(true), { timeout: 10_000 });
 });
@@ -75,13 +32,12 @@ afterAll(async () => {
 describe('dspex monitor in a terminal', () => {
   it('--demo: draws the dashboard, p pauses, 5 switches the window, q exits 0 and restores the terminal', async () => {
     expect(existsSync(CLI), 'run `npm run build` first').toBe(true);
-    const s = startSession(`node ${CLI} monitor --demo --port 0 --pool-size 2 --load 150`);
-    const first = await waitForScreen(s, /Throughput[\s\S]*Workers/);
+    const rawPath = join(tmp, 'demo.raw');
+    const s = startSession(`node ${CLI} monitor --demo --port 0 --pool-size 2 --load 150`, { rawPath });
+    // The first frames come before the first snapshot ("no pool yet"): wait for the pool.
+    const first = await waitForScreen(s, /pool demo[\s\S]*Throughput[\s\S]*Workers/);
     expect(first).toMatch(/window 1m/);
-    expect(first).toMatch(/pool demo/);
     expect(paneInfo(s, '#{alternate_on}')).toBe('1');
-    // Frames keep within the terminal: 40 rows, none wider than 120 columns.
-    expect(first.split('\n').every((l) => l.length <= 120)).toBe(true);
 
     tmux('send-keys', '-t', s, 'p');
     await waitForScreen(s, /PAUSED/);
@@ -89,11 +45,47 @@ describe('dspex monitor in a terminal', () => {
     await waitForScreen(s, /^(?![\s\S]*PAUSED)/);
 
     tmux('send-keys', '-t', s, '5');
-    const five = await waitForScreen(s, /window 5m/);
-    expect(five).toMatch(/-5m/);
+    // The header follows the key at once ("window 5m (loading)"); the axis once the 5m snapshot is in.
+    await waitForScreen(s, /window 5m[\s\S]*-5m/);
 
     tmux('send-keys', '-t', s, 'q');
     await expectCleanExit(s);
+    // What the program wrote, before tmux clips anything to the pane: every line drawn from a
+    // cursor position fits in 120 columns, and only the dashboard's own sequences were sent.
+    const report = checkRawFrames(readFileSync(rawPath, 'utf8'));
+    expect(report.segments).toBeGreaterThan(40);
+    expect(report.maxWidth).toBeLessThanOrEqual(120);
+    expect(report.maxWidth).toBeGreaterThan(100); // the measure is real: the header spans the width
+    expect(report.foreignEscapes).toEqual([]);
+    expect(report.controls).toEqual([]);
+  });
+
+  it('--url: a hostile server cannot inject escape sequences or overflow lines', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(hostileSnapshot()));
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const rawPath = join(tmp, 'hostile.raw');
+    const s = startSession(`node ${CLI} monitor --url ${url} --refresh 250`, { rawPath });
+    // Several hostile snapshots drawn (the request after a frame comes once that frame is written).
+    await vi.waitFor(() => expect(requests).toBeGreaterThanOrEqual(4), { timeout: 15_000, interval: 50 });
+    const screen = capture(s);
+    const title = paneInfo(s, '#{pane_title}');
+    tmux('send-keys', '-t', s, 'q');
+    await expectCleanExit(s);
+    const report = checkRawFrames(readFileSync(rawPath, 'utf8'));
+    expect(report.foreignEscapes).toEqual([]);
+    expect(report.controls).toEqual([]);
+    expect(report.maxWidth).toBeLessThanOrEqual(120);
+    // The text is there, neutralised; the title OSC in the pool name did not reach the terminal.
+    expect(screen).toMatch(/表格名称[\s\S]*Workers/);
+    expect(screen).toContain('?]52;c;');
+    expect(title).not.toContain('pwned');
   });
 
   it('Ctrl-C also exits cleanly', async () => {

@@ -5,7 +5,7 @@ import { renderFrame } from '../../src/dashboard/frame.js';
 import { emptySnapshot, sampleSnapshot } from '../../src/dashboard/sample.js';
 import { initialViewState } from '../../src/dashboard/view-state.js';
 import type { MonitoringSnapshot } from '../../src/exporters/snapshot.js';
-import { NOW, hasEscapes, maxWidth } from './helpers.js';
+import { NOW, checkTerminalLines, hasEscapes, independentCheck, maxWidth } from './helpers.js';
 
 const sizes = [
   { columns: 80, rows: 24 },
@@ -23,12 +23,17 @@ describe('renderFrame', () => {
           expect(lines).toHaveLength(size.rows);
           expect(maxWidth(lines)).toBeLessThanOrEqual(size.columns);
           expect(hasEscapes(lines)).toBe(color);
+          // Measured independently of the width function renderFrame cuts with.
+          const check = independentCheck(lines);
+          expect(check.maxWidth).toBeLessThanOrEqual(size.columns);
+          expect(check.controls).toEqual([]);
         }
       });
     }
   }
 
   it('holds for any size, worker count and data shape (property)', () => {
+    const frames: { columns: number; lines: string[] }[] = [];
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 260 }),
@@ -51,10 +56,21 @@ describe('renderFrame', () => {
           const lines = renderFrame(snap, initialViewState(), { columns, rows }, color);
           expect(lines).toHaveLength(rows);
           expect(maxWidth(lines)).toBeLessThanOrEqual(columns);
+          frames.push({ columns, lines });
         },
       ),
       { numRuns: 150 },
     );
+    // The same frames, measured independently of the renderers' width function (one Python run).
+    const checks = checkTerminalLines(frames.flatMap((f) => f.lines));
+    let k = 0;
+    for (const f of frames) {
+      for (const line of f.lines) {
+        const c = checks[k++]!;
+        expect(c.width, JSON.stringify(line)).toBeLessThanOrEqual(f.columns);
+        expect(c.controls).toEqual([]);
+      }
+    }
   });
 
   it('shows a one-line message when smaller than 80x24', () => {

@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderOnce } from '../../src/dashboard/performance-dashboard.js';
 import {
@@ -139,6 +140,68 @@ describe('fetchSnapshot and HttpSnapshotSource', () => {
     const closedUrl = s.url;
     await s.stop();
     await expect(fetchSnapshot(closedUrl)).rejects.toMatchObject({ name: 'MonitoringHttpError', status: null });
+  });
+
+  it('never puts URL credentials in an error: user info is sent as Basic auth, not echoed', async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await plainServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"error":"busy"}');
+    });
+    const secret = 's3cret-pw%2Fx';
+    const withCreds = url.replace('http://', `http://alice:${secret}@`);
+    const check = (err: unknown): void => {
+      const shown = `${String(err)}\n${inspect(err, { depth: 8 })}`;
+      expect(shown).not.toContain('s3cret');
+      expect(shown).not.toContain('alice:');
+    };
+
+    const err = await fetchSnapshot(withCreds).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MonitoringHttpError);
+    expect((err as MonitoringHttpError).status).toBe(503);
+    expect((err as Error).message).toContain('busy');
+    check(err);
+    // The credentials reached the server, percent-decoded, as RFC 7617 Basic auth.
+    expect(seen).toEqual([`Basic ${Buffer.from('alice:s3cret-pw/x').toString('base64')}`]);
+    await expect(new HttpSnapshotSource({ url: withCreds }).snapshot('1m')).rejects.toMatchObject({ status: 503 });
+
+    // No response at all (a closed port): the message names the origin without user info.
+    const s = await serve();
+    const closed = s.url.replace('http://', `http://alice:${secret}@`);
+    await s.stop();
+    const refused = await fetchSnapshot(closed).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'MonitoringHttpError', status: null });
+    check(refused);
+
+    // Credentials and a token would both set Authorization: refused, without echoing either.
+    const both = await fetchSnapshot(withCreds, { token: 'tkn-xyz' }).catch((e: unknown) => e);
+    expect(both).toBeInstanceOf(MonitoringHttpError);
+    expect((both as Error).message).toMatch(/user info.*token/);
+    check(both);
+    expect(String(both)).not.toContain('tkn-');
+    // A malformed URL with credentials: the error does not carry the input.
+    let bad: unknown = null;
+    try {
+      new HttpSnapshotSource({ url: `http://alice:${secret}@[::1` });
+    } catch (e) {
+      bad = e;
+    }
+    expect(bad).toBeInstanceOf(Error);
+    check(bad);
+  });
+
+  it("strips control characters from the server's error message", async () => {
+    const url = await plainServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `\u001b]52;c;${Buffer.from('pwned').toString('base64')}\u0007bad\r\nthing\u009b2J${'x'.repeat(1000)}` }));
+    });
+    const err = (await fetchSnapshot(url).catch((e: unknown) => e)) as MonitoringHttpError;
+    expect(err.status).toBe(500);
+    // eslint-disable-next-line no-control-regex
+    expect(err.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(err.message).toContain('bad?');
+    expect(err.message.length).toBeLessThan(400);
   });
 
   it('joins routes under a base URL with a path prefix', () => {
