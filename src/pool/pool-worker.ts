@@ -56,8 +56,10 @@ export class PoolWorker implements WorkerRef {
   /** Operations served / failed by this process. */
   operations = 0;
   errors = 0;
-  readonly startedAt = Date.now();
-  lastUsedAt: number | null = null;
+  readonly startedAtMs = Date.now();
+  lastUsedAtMs: number | null = null;
+  /** When it last answered anything (calls, health pings, control calls), ms since the epoch. */
+  lastActiveAtMs: number | null = null;
   /** The call in flight (owned by the pool), or null. */
   inflight: unknown = null;
   /** Health checks failed in a row. */

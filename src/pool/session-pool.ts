@@ -73,8 +73,8 @@ export interface SessionInfo {
   /** The pid of that worker when it served the session. */
   pid: number;
   operations: number;
-  createdAt: number;
-  lastActivityAt: number;
+  createdAtMs: number;
+  lastActivityAtMs: number;
 }
 
 type CallKind = 'user' | 'health' | 'control';
@@ -634,19 +634,21 @@ export class SessionPool {
     call.timer = null;
     const doneNs = nowNs();
     const busyNs = doneNs - call.dispatchedNs;
-    worker.lastUsedAt = wallMsAt(doneNs);
+    const doneMs = wallMsAt(doneNs);
+    worker.lastActiveAtMs = doneMs;
     if (call.kind === 'health') {
       this.healthReply(worker, call, frame, busyNs);
       return;
     }
-    worker.operations++;
     const err = frame['error'];
-    let failure: PythonBridgeError | null = null;
-    if (err !== undefined) {
-      worker.errors++;
-      failure = this.replyError(worker, call, err);
+    const failure = err === undefined ? null : this.replyError(worker, call, err);
+    if (call.kind === 'user') {
+      // Control calls (session ends) are the pool's own work: not the user's operations.
+      worker.lastUsedAtMs = doneMs;
+      worker.operations++;
+      if (failure) worker.errors++;
+      if (checkinObserved(this.mask)) emitCheckin(worker, call.command, call.sessionId, failure ? 'python_error' : 'ok', busyNs, doneNs);
     }
-    if (call.kind === 'user' && checkinObserved(this.mask)) emitCheckin(worker, call.command, call.sessionId, failure ? 'python_error' : 'ok', busyNs, doneNs);
     if (failure) this.settleError(call, failure);
     else this.settleValue(call, frame['result']);
     this.release(worker);
@@ -830,7 +832,7 @@ export class SessionPool {
       reason,
       exitCode: worker.exitCode,
       signal: worker.signal,
-      uptimeMs: Date.now() - worker.startedAt,
+      uptimeMs: Date.now() - worker.startedAtMs,
       operations: worker.operations,
     });
     if (reason === 'crash') {
@@ -959,7 +961,7 @@ export class SessionPool {
         this.healthFailed(w, call, nowNs() - call.dispatchedNs);
         continue;
       }
-      if (w.state !== 'idle' || now - (w.lastUsedAt ?? w.startedAt) < interval * 0.5) continue;
+      if (w.state !== 'idle' || now - (w.lastActiveAtMs ?? w.startedAtMs) < interval * 0.5) continue;
       const i = this.idle.indexOf(w);
       if (i === -1) continue;
       this.idle.splice(i, 1);
@@ -1021,7 +1023,7 @@ export class SessionPool {
       // Re-insert so the Map's order stays least-recently-used first (cheap expiry and eviction).
       this.sessions.delete(sessionId);
     } else {
-      s = { id: sessionId, workerId: worker.workerId, pid: worker.pid, operations: 0, createdAt: now, lastActivityAt: now };
+      s = { id: sessionId, workerId: worker.workerId, pid: worker.pid, operations: 0, createdAtMs: now, lastActivityAtMs: now };
       if (this.sessions.size >= this.options.maxSessions) {
         const oldest = this.sessions.keys().next().value;
         if (oldest !== undefined) void this.endSession(oldest);
@@ -1030,7 +1032,7 @@ export class SessionPool {
     s.workerId = worker.workerId;
     s.pid = worker.pid;
     s.operations++;
-    s.lastActivityAt = now;
+    s.lastActivityAtMs = now;
     this.sessions.set(sessionId, s);
     return hit;
   }
@@ -1075,9 +1077,9 @@ export class SessionPool {
   private expireSessions(): void {
     const cutoff = Date.now() - this.options.sessionTtlMs;
     for (const s of this.sessions.values()) {
-      if (s.lastActivityAt > cutoff) break; // LRU order: the rest are younger
+      if (s.lastActivityAtMs > cutoff) break; // LRU order: the rest are younger
       void this.endSession(s.id);
-      emitPoolEvent(this.mask, 'dspex:session:expire', this.name, { sessionId: s.id, idleMs: Date.now() - s.lastActivityAt, operations: s.operations });
+      emitPoolEvent(this.mask, 'dspex:session:expire', this.name, { sessionId: s.id, idleMs: Date.now() - s.lastActivityAtMs, operations: s.operations });
     }
   }
 
@@ -1140,7 +1142,7 @@ export class SessionPool {
       if (w.state === 'busy') busy++;
       else if (w.state === 'idle') idle++;
       else if (w.state === 'starting') starting++;
-      workers.push({ id: w.workerId, pid: w.pid, state: w.state, operations: w.operations, errors: w.errors, startedAt: w.startedAt, lastUsedAt: w.lastUsedAt, generation: w.generation });
+      workers.push({ id: w.workerId, pid: w.pid, state: w.state, operations: w.operations, errors: w.errors, startedAtMs: w.startedAtMs, lastUsedAtMs: w.lastUsedAtMs, generation: w.generation });
     }
     return {
       name: this.name,

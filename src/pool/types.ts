@@ -19,9 +19,9 @@ export interface WorkerStatus {
   /** Operations of this process that failed. */
   errors: number;
   /** When this process started, ms since the epoch. */
-  startedAt: number;
+  startedAtMs: number;
   /** When it last finished a call, ms since the epoch, or null. */
-  lastUsedAt: number | null;
+  lastUsedAtMs: number | null;
   /** Processes this slot had before the current one (restarts). */
   generation: number;
 }
