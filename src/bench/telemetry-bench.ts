@@ -82,7 +82,7 @@ const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
-  const n = opts.quick ? 500_000 : 5_000_000;
+  const n = opts.quick ? 2_000_000 : 5_000_000;
   const reps = opts.quick ? 5 : 11;
   const rows: BenchRow[] = [];
 

@@ -114,6 +114,8 @@ export class PerformanceDashboard {
   readonly #fallback: TerminalSize;
   #view: ViewState;
   #snapshot: MonitoringSnapshot | null = null;
+  /** The last snapshot that rendered without error. */
+  #lastDrawn: MonitoringSnapshot | null = null;
   #error: string | null = null;
   #running = false;
   #ended = false;
@@ -278,7 +280,17 @@ export class PerformanceDashboard {
     this.#dirty = false;
     const size = this.#size();
     const snapshot = this.#snapshot ?? emptySnapshot(Date.now(), this.#view.window);
-    const lines = renderFrame(snapshot, this.#view, size, this.#color, { error: this.#error });
+    let lines: string[];
+    try {
+      lines = renderFrame(snapshot, this.#view, size, this.#color, { error: this.#error });
+      this.#lastDrawn = snapshot;
+    } catch (err) {
+      // A snapshot the renderers cannot draw (an incompatible or hostile server sent a badly
+      // shaped one): keep showing the last one that drew, say why, and try again next tick.
+      this.#error = `unusable snapshot: ${message(err)}`;
+      this.#snapshot = this.#lastDrawn;
+      lines = renderFrame(this.#lastDrawn ?? emptySnapshot(Date.now(), this.#view.window), this.#view, size, this.#color, { error: this.#error });
+    }
     const prev = this.#prev && this.#prev.length === lines.length ? this.#prev : null;
     let out = '';
     for (let i = 0; i < lines.length; i++) {

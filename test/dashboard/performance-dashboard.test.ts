@@ -73,6 +73,25 @@ describe('PerformanceDashboard', () => {
     expect(dash.running).toBe(false);
   });
 
+  it('a badly shaped snapshot (e.g. from a hostile server) is reported, not fatal; the last good one stays', async () => {
+    let n = 0;
+    const source: SnapshotSource = {
+      snapshot(window: WindowName): MonitoringSnapshot {
+        n++;
+        const good = sampleSnapshot({ window });
+        return n === 1 ? good : ({ ...good, pools: [{ ...good.pools[0], series: 'not a list' }] } as unknown as MonitoringSnapshot);
+      },
+    };
+    const { stdin, stdout, dash, exits } = setup({ source });
+    dash.start();
+    await vi.waitFor(() => expect(stdout.written).toContain('pool demo'));
+    await vi.waitFor(() => expect(stdout.written).toContain('unusable snapshot'), { timeout: 3000 });
+    expect(dash.running).toBe(true);
+    expect(exits).toEqual([]);
+    stdin.write('q');
+    await vi.waitFor(() => expect(exits).toEqual(['quit']));
+  });
+
   it('quits on Ctrl-C, and restores once even when stopped again', async () => {
     const { stdin, stdout, dash, exits } = setup();
     dash.start();
