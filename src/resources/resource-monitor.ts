@@ -451,8 +451,8 @@ export class ResourceMonitor {
     const survivors = await this.waitUntilEnded(termed, graceMs);
     for (const e of termed) if (!survivors.includes(e)) e.entry.action = 'terminated';
     const killed = survivors.filter((e) => send(e, 'SIGKILL'));
-    const stubborn = await this.waitUntilEnded(killed, Math.max(0, options.killTimeoutMs ?? 2000));
-    for (const e of killed) e.entry.action = stubborn.includes(e) ? 'survived' : 'killed';
+    const unkillable = await this.waitUntilEnded(killed, Math.max(0, options.killTimeoutMs ?? 2000));
+    for (const e of killed) e.entry.action = unkillable.includes(e) ? 'survived' : 'killed';
     return { orphans: entries.map((e) => e.entry), durationMs: performance.now() - t0 };
   }
 
