@@ -487,6 +487,41 @@ describe('review regressions', () => {
   });
 });
 
+describe('lifecycle edges', () => {
+  it('calls made while the pool starts are queued and served once workers are ready', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 2, pythonPath: [FIXTURES], pythonModules: ['slow_import'], logger: recordingLogger(), healthCheckIntervalMs: 0 });
+    const started = pool.start();
+    const early = pool.executeAnonymous('slow_import.hello', { name: 'early' });
+    expect(pool.status().lifecycle).toBe('starting');
+    await started;
+    await expect(early).resolves.toBe('hello early');
+    await pool.stop();
+  });
+
+  it('stop() during start() rejects the start and leaves no process behind', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 2, pythonPath: [FIXTURES], pythonModules: ['slow_import'], logger: recordingLogger(), healthCheckIntervalMs: 0 });
+    const started = rejection(pool.start());
+    const queued = rejection(pool.executeAnonymous('echo', {}));
+    await pool.stop({ mode: 'reject' });
+    expect((await started).category).toBe('pool_unavailable');
+    expect((await queued).category).toBe('pool_unavailable');
+    expect(pool.status().lifecycle).toBe('stopped');
+    await expectNoLeakedWorkers();
+  });
+
+  it('beyond maxSessions the least recently used session is ended', async () => {
+    const pool = await startPool({ size: 1, maxSessions: 3 });
+    for (const id of ['a', 'b', 'c']) await pool.executeInSession(id, 'session_set', { key: 'k', value: id });
+    await pool.executeInSession('a', 'echo', {}); // a is now the most recent
+    await pool.executeInSession('d', 'echo', {});
+    expect(pool.getSession('b')).toBeUndefined();
+    expect(['a', 'c', 'd'].map((id) => pool.getSession(id)?.id)).toEqual(['a', 'c', 'd']);
+    expect(pool.status().sessions).toBe(3);
+    // b's Python-side state was cleared too.
+    await vi.waitFor(async () => expect(await pool.executeInSession('b', 'session_get', { key: 'k' })).toBeNull());
+  });
+});
+
 describe('orphans', () => {
   it('kill -9 of the Node process: all its Python processes are gone within 2 s', async () => {
     const script = `
