@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {
@@ -66,6 +67,20 @@ describe('the catalog', () => {
       operationChannel.unsubscribe(handlers);
     }
     expect(seen).toEqual(['start', 'end', 'asyncStart', 'asyncEnd:true', 'start', 'end', 'error:boom:true', 'asyncStart', 'asyncEnd:true']);
+  });
+
+  it('stores bound to the start phase (AsyncLocalStorage) are active inside the operation, as with tracePromise', async () => {
+    const als = new AsyncLocalStorage<string>();
+    operationChannel.start.bindStore(als, (ctx) => `traced:${ctx.command}`);
+    try {
+      const seen = await executePoolOperation(telemetryMask(), { pool: 'x', command: 'cmd', sessionId: null, workerId: -1, pid: 0, timestampMs: 0, queueWaitNs: 0, durationNs: 0 }, async () => {
+        await Promise.resolve();
+        return als.getStore();
+      });
+      expect(seen).toBe('traced:cmd');
+    } finally {
+      operationChannel.start.unbindStore(als);
+    }
   });
 
   it('emit helpers build nothing when nobody listens', () => {
