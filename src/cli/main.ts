@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `dspex` command. Subcommands: `monitor` (the main job), `bench NAME`, `status`.
+ * The `dspex` command. Subcommands: `monitor` (the main job) and `bench NAME`.
  *
  * @module
  */

@@ -33,6 +33,7 @@ import type { WindowName } from '../metrics/types.js';
 const usage = `usage: dspex monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless]
        dspex monitor --url URL [--token TOKEN]   (prefer DSPEX_TOKEN=TOKEN: argv is readable by all users via /proc)
 common: [--once] [--refresh MS] [--window 1m|5m|15m] [--no-color]
+        --once with --demo: [--warmup MS] (load before the frame, default 2500)
 `;
 
 /** The running demo stack: everything `stop()` must release. */

@@ -9,11 +9,11 @@
  * |---|---|---|
  * | `timeout` | a deadline passed | `checkout` (no worker became free in time), `operation` (Python did not answer in time; the worker was killed and replaced) |
  * | `python` | the Python code raised | the exception class name, e.g. `ValueError`; `details.traceback` holds the traceback |
- * | `worker` | the Python process failed | `crashed` (exited while serving the call), `malformed_reply` (a frame that is not valid protocol), `reply_too_large`, `start_failed` (the worker could not start; `details.traceback` when Python said why) |
+ * | `worker` | the Python process failed | `crashed` (exited while serving the call), `malformed_reply` (a frame that is not valid protocol), `reply_too_large`, `start_failed` (the worker could not start; `details.traceback` when Python said why), `health_check` (published on `dspex:pool:error` only: a worker replaced after failed pings; no call rejects with it) |
  * | `overloaded` | the queue is full | `queue_full` |
  * | `aborted` | the caller's `AbortSignal` fired | `aborted` |
  * | `invalid_request` | the call cannot be served as asked | `unknown_command`, `bad_args`, `not_serializable` (args or result not JSON), `request_too_large`, `invalid_options` (bad pool options) |
- * | `pool_unavailable` | the pool is not running | `not_started`, `stopping`, `stopped` |
+ * | `pool_unavailable` | the pool is not running | `not_started`, `starting` (`resize()` before `start()` finished), `stopping`, `stopped`, `already_started` (`start()` called twice) |
  *
  * @module
  */

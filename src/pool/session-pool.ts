@@ -881,7 +881,7 @@ export class SessionPool {
     const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
     const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
     emitErrorEvent(this.mask, this.name, e, { workerId: slot });
-    this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay }, `worker failed to start: ${e.message}`);
+    this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, `worker failed to start: ${e.message}`);
     const t = setTimeout(() => {
       this.restartTimers.delete(t);
       if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
