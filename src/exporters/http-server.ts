@@ -130,7 +130,8 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-const PLACEHOLDER_HTML = `<!doctype html>
+/** `GET /`: an index of the endpoints (the live web dashboard is a later issue). */
+const INDEX_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dspex monitoring</title></head>
 <body><h1>dspex monitoring</h1>
 <ul>
@@ -300,7 +301,7 @@ export class MonitoringServer {
       const head = req.method === 'HEAD';
       switch (route) {
         case '/':
-          return this.send(res, 200, 'text/html; charset=utf-8', PLACEHOLDER_HTML, head);
+          return this.send(res, 200, 'text/html; charset=utf-8', INDEX_HTML, head);
         case '/metrics':
           return this.send(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(collectPrometheusInput(this.sources)), head);
         case '/api/snapshot': {
