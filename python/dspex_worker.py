@@ -413,6 +413,9 @@ def _parse_argv(argv):
             RUN_ID = arg.split("=", 1)[1]
         elif arg.startswith("--dspex-worker-id="):
             WORKER_ID = arg.split("=", 1)[1]
+    # User modules (imported after this) can read their slot from the environment, as documented.
+    if WORKER_ID:
+        os.environ["DSPEX_WORKER_ID"] = WORKER_ID
 
 
 def _start_watchdog():

@@ -304,6 +304,8 @@ export class SessionPool {
       throw new PythonBridgeError('pool_unavailable', 'stopped', `pool '${this.name}' was stopped while starting`, { details: { pool: this.name } });
     }
     this.lifecycle = 'running';
+    // A slot whose replacement gave up while the pool was still starting: refill it now.
+    for (let slot = 0; slot < this.targetSize; slot++) if (this.slots[slot] === null) this.replace(slot, null, 0, nowNs());
     const o = this.options;
     if (o.healthCheckIntervalMs > 0) {
       this.healthTimer = setInterval(() => this.healthTick(), o.healthCheckIntervalMs);
@@ -323,6 +325,8 @@ export class SessionPool {
   private async startInitial(slot: number): Promise<void> {
     let lastErr: unknown = null;
     for (let attempt = 0; attempt < this.options.startAttempts; attempt++) {
+      if (this.lifecycle !== 'starting') return;
+      await this.whenSlotFree(slot);
       if (this.lifecycle !== 'starting') return;
       try {
         await this.spawnWorker(slot, 'initial');
@@ -733,7 +737,7 @@ export class SessionPool {
     }
     // The process may still answer later: kill it so that answer can never reach another call.
     worker.inflight = null;
-    worker.errors++;
+    if (call.kind === 'user') worker.errors++;
     worker.kill('timeout');
     this.settleError(
       call,
@@ -781,6 +785,9 @@ export class SessionPool {
   private onProtocolError(worker: PoolWorker, err: Pick<FrameError, 'kind' | 'message'>): void {
     const call = worker.inflight as Call | null;
     worker.inflight = null;
+    // A stray frame can come from an idle worker: it must not be handed another call meanwhile.
+    const idleAt = this.idle.indexOf(worker);
+    if (idleAt !== -1) this.idle.splice(idleAt, 1);
     worker.kill('protocol_error');
     this.logger.error({ pool: this.name, workerId: worker.workerId, workerPid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
     const type = err.kind === 'frame_too_large' ? 'reply_too_large' : 'malformed_reply';
@@ -790,7 +797,7 @@ export class SessionPool {
     });
     if (call && !call.settled) {
       if (call.timer) clearTimeout(call.timer);
-      worker.errors++;
+      if (call.kind === 'user') worker.errors++;
       this.settleError(call, error);
       this.checkinFailed(worker, call);
     } else {
@@ -818,7 +825,7 @@ export class SessionPool {
     if (call && !call.settled) {
       if (call.timer) clearTimeout(call.timer);
       call.timer = null;
-      worker.errors++;
+      if (call.kind === 'user') worker.errors++;
       if (call.kind === 'user' && call.retry && call.attempts <= MAX_RETRIES && this.lifecycle === 'running') {
         this.checkinFailed(worker, call);
         call.worker = null;
@@ -847,7 +854,7 @@ export class SessionPool {
       // A worker that never became ready: the spawn's own failure path retries it, with backoff.
       // Replacing it here too would respawn in a hot loop (a missing interpreter fails at once).
       const wasReady = worker.readyAtNs !== 0;
-      if (wasReady && this.lifecycle === 'running' && slot < this.targetSize) {
+      if (wasReady && (this.lifecycle === 'running' || this.lifecycle === 'starting') && slot < this.targetSize) {
         // A worker retired by a shrink is replaced only if the pool grew back meanwhile; that is
         // not a recovery from a failure.
         this.replace(slot, reason === 'resize' ? null : reason, worker.pid, failedAtNs);
@@ -875,8 +882,18 @@ export class SessionPool {
     );
   }
 
+  /**
+   * Resolves once `slot` has no live process: a killed worker counts as gone only when its exit
+   * has been processed (which also clears the slot), and that can take a while (a child holding
+   * its pipes, a slow teardown).
+   */
+  private whenSlotFree(slot: number): Promise<void> {
+    const cur = this.slots[slot];
+    return cur && !cur.exited ? cur.waitExit() : Promise.resolve();
+  }
+
   private retryLater(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number, err: unknown): void {
-    if (this.lifecycle !== 'running' || slot >= this.targetSize) return;
+    if ((this.lifecycle !== 'running' && this.lifecycle !== 'starting') || slot >= this.targetSize) return;
     const failures = ++this.restartFailures[slot]!;
     const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
     const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
@@ -884,7 +901,10 @@ export class SessionPool {
     this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, `worker failed to start: ${e.message}`);
     const t = setTimeout(() => {
       this.restartTimers.delete(t);
-      if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
+      void this.whenSlotFree(slot).then(() => {
+        const live = this.lifecycle === 'running' || this.lifecycle === 'starting';
+        if (live && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
+      });
     }, delay);
     t.unref();
     this.restartTimers.add(t);
@@ -1110,8 +1130,15 @@ export class SessionPool {
         const w = this.slots[slot];
         if (w && !w.exited) {
           // Retiring but not yet closing: keep it instead of starting another. One already closing
-          // is replaced when it exits (onExit sees the slot is wanted again).
+          // is replaced when it exits (onExit sees the slot is wanted again); one that was killed
+          // before it ever became ready is not (its own retries gave up on the shrink): respawn it
+          // here once it is gone.
           if (w.retiring && w.state !== 'stopping') w.retiring = false;
+          else if (w.readyAtNs === 0 && w.endReason !== null) {
+            void this.whenSlotFree(slot).then(() => {
+              if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, null, 0, nowNs());
+            });
+          }
           continue;
         }
         starts.push(this.spawnWorker(slot, 'resize').then(noop, (err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));

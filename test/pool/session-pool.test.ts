@@ -9,7 +9,7 @@ import { expectAllGone, expectNoLeakedWorkers, isZombieOrGone } from '../helpers
 import { EventCollector } from '../helpers/events.js';
 import { OPERATION_CHANNEL } from '../../src/index.js';
 import { execFileSync } from 'node:child_process';
-import { rmSync, symlinkSync } from 'node:fs';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
 
 /** Counts, per command, the errors the pool published and the tracing `error` phases. */
 function settleCounter(pool: string): { stop(): void; errors(command: string): number; traced(command: string): number } {
@@ -519,6 +519,41 @@ describe('lifecycle edges', () => {
     expect(pool.status().sessions).toBe(3);
     // b's Python-side state was cleared too.
     await vi.waitFor(async () => expect(await pool.executeInSession('b', 'session_get', { key: 'k' })).toBeNull());
+  });
+});
+
+describe('replacement edge cases', () => {
+  it('a replacement that hangs at start, with a child holding its pipes, is retried once it is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-hang-'));
+    const marker = join(dir, 'hang');
+    const pool = await startPool({ size: 1, pythonModules: ['flaky_import'], startTimeoutMs: 300, env: { DSPEX_TEST_HANG_MARKER: marker } });
+    try {
+      writeFileSync(marker, 'x');
+      await expect(pool.executeAnonymous('crash')).rejects.toMatchObject({ type: 'crashed' });
+      // The replacement hangs (start timeout), its forked child keeps the pipes open for 1.5 s.
+      await vi.waitFor(() => expect(pool.status().workers[0]?.generation ?? 0).toBeGreaterThanOrEqual(2), { timeout: 5000, interval: 20 });
+      rmSync(marker);
+      await waitFullyIdle(pool, 10_000);
+      await expect(pool.executeAnonymous('flaky_import.ok')).resolves.toBe('ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker that crashes while the pool is still starting is replaced', async () => {
+    const pool = new SessionPool({ name: uniqueName(), size: 2, pythonPath: [FIXTURES], pythonModules: ['flaky_import'], env: { DSPEX_TEST_STAGGER: '1' }, logger: recordingLogger(), healthCheckIntervalMs: 0 });
+    const started = pool.start();
+    try {
+      // Worker 0 is ready long before worker 1 (which imports for 1 s): crash it meanwhile.
+      await vi.waitFor(() => expect(pool.status().idle).toBe(1), { timeout: 5000, interval: 10 });
+      expect(pool.status().lifecycle).toBe('starting');
+      await expect(pool.executeAnonymous('crash')).rejects.toMatchObject({ type: 'crashed' });
+      await started;
+      await waitFullyIdle(pool, 5000);
+      expect(pool.status().workers.map((w) => w.id).sort()).toEqual([0, 1]);
+    } finally {
+      await pool.stop();
+    }
   });
 });
 
