@@ -675,11 +675,9 @@ export class SessionPool {
 
   /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */
   private release(worker: PoolWorker): void {
-    if (worker.retiring || this.lifecycle === 'stopping' || this.lifecycle === 'stopped') {
-      if (worker.retiring) {
-        void worker.close('resize', CLOSE_GRACE_MS);
-        return;
-      }
+    if (worker.retiring) {
+      void worker.close('resize', CLOSE_GRACE_MS);
+      return;
     }
     const pending = this.pendingSessionEnds.get(worker);
     if (pending && pending.size > 0) {
