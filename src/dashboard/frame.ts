@@ -114,8 +114,11 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
 
   if (cols >= WIDE_COLUMNS) {
     const h = bodyH - top.length;
-    const a = Math.max(8, Math.round(h * 0.4));
-    const b = h - a;
+    // The lower row needs room for the worker table (and the gauges beside it); every line it
+    // does not need goes to the charts, which read better tall.
+    const lowerNeed = Math.max(workerRows.length + 2, 8 + 1 + Math.max(2, recs.length + 1));
+    const b = Math.max(Math.min(h - 8, lowerNeed), Math.min(10, h - 8));
+    const a = h - b;
     const w1 = Math.floor((cols - 2 * gap) / 3);
     const w2 = w1;
     const w3 = cols - 2 * gap - w1 - w2;
