@@ -199,7 +199,7 @@ describe('a throwing subscriber', () => {
       const ok = results.every((r, i) => r.i === i);
       const status = pool.status();
       await pool.stop();
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setImmediate(r)); // the re-thrown subscriber errors surface on nextTick
       console.log(JSON.stringify({ ok, other, uncaught, idle: status.idle }));
     `;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
