@@ -46,7 +46,9 @@ lint: node-deps
 	npx eslint .
 
 test: deps typecheck lint build
-	npx vitest run
+	@mkdir -p .tmp
+	npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json
+	@node -e "const r=JSON.parse(require('fs').readFileSync('.tmp/vitest.json','utf8')); console.log('tests: ' + r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed' + (r.numPendingTests ? ', ' + r.numPendingTests + ' skipped' : ''))"
 	@# Smoke runs of the benchmarks (seconds each); full figures: make bench
 	node dist/cli/main.js bench pool --quick
 	node dist/cli/main.js bench telemetry --quick
