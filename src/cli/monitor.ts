@@ -155,6 +155,22 @@ function windowFlag(f: Record<string, string>): WindowName {
   return w;
 }
 
+/**
+ * Print one frame; an unreachable server or a snapshot that cannot be drawn is a one-line error
+ * and exit code 1 (an operator's script should not have to parse a stack trace).
+ */
+async function printOneFrame(source: SnapshotProvider, window: WindowName, size: { columns: number; rows: number }, color: boolean): Promise<number> {
+  let frame: string;
+  try {
+    frame = renderOnce(await source.snapshot(window), size, { color });
+  } catch (err) {
+    process.stderr.write(`dspex monitor: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(frame);
+  return 0;
+}
+
 /** Run the monitor command; resolves with the exit code. */
 export async function runMonitor(args: ParsedArgs): Promise<number> {
   const f = args.flags;
@@ -207,9 +223,7 @@ export async function runMonitor(args: ParsedArgs): Promise<number> {
       try {
         // A demo needs a moment of load before there is anything to show.
         if (stack) await new Promise((r) => setTimeout(r, numberFlag(f, 'warmup', 2500, 0, 60_000)));
-        const snap = await source.snapshot(window);
-        process.stdout.write(renderOnce(snap, size, { color }));
-        return 0;
+        return await printOneFrame(source, window, size, color);
       } finally {
         await stack?.stop();
       }
@@ -233,11 +247,10 @@ export async function runMonitor(args: ParsedArgs): Promise<number> {
     if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
       process.stderr.write('dspex monitor: not a terminal; printing one frame (use --once for scripts, --headless for a server)\n');
       try {
-        process.stdout.write(renderOnce(await source.snapshot(window), size, { color }));
+        return await printOneFrame(source, window, size, color);
       } finally {
         await stack?.stop();
       }
-      return 0;
     }
 
     return new Promise<number>((resolve) => {

@@ -3,7 +3,7 @@
  * Runs the built CLI (make test builds before testing).
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -119,6 +119,18 @@ describe('dspex monitor in a terminal', () => {
     const code = await new Promise<number | null>((r) => server.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     expect(isZombieOrGone(server.pid!)).toBe(true);
+  });
+
+  it('--once against an unreachable server: one line on stderr, exit code 1', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    const port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)));
+    await new Promise<void>((resolve) => srv.close(() => resolve()));
+    const r = spawnSync(process.execPath, [CLI, 'monitor', '--url', `http://127.0.0.1:${port}`, '--once'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^dspex monitor: GET http:\/\/127\.0\.0\.1:\d+\/api\/snapshot/);
   });
 
   it('--once prints one frame to stdout and exits', () => {
