@@ -64,7 +64,7 @@ bench: deps build
 	for b in pool telemetry metrics resources dashboard; do node dist/cli/main.js bench $$b --json bench-results/$$b.json || exit 1; done
 
 soak: deps build
-	node --expose-gc ./node_modules/vitest/vitest.mjs run --config vitest.soak.config.ts
+	npx vitest run --config vitest.soak.config.ts
 
 clean:
 	rm -rf dist node_modules bench-results

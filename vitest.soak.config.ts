@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 1,
+    // Heap samples are taken after a forced GC, so growth means retained memory, not garbage.
+    execArgv: ['--expose-gc'],
   },
 });
