@@ -17,6 +17,7 @@ afterAll(async () => {
 });
 
 it(`holds up for ${minutes} minutes under mixed load`, async () => {
+  expect(typeof global.gc, 'vitest.soak.config.ts passes --expose-gc').toBe('function');
   const collector = new MetricsCollector();
   collector.start();
   const pool = await startPool({ size: 4, maxSize: 8 });
@@ -37,9 +38,10 @@ it(`holds up for ${minutes} minutes under mixed load`, async () => {
   load.stop();
   await expect.poll(() => load.stats.ok + load.stats.failed, { timeout: 30_000 }).toBe(load.stats.sent);
   expect(pool.status().workers.length).toBe(4);
-  // Bounded memory: after the first minute, the heap does not keep growing (20 MB of slack for GC timing).
+  // Bounded memory: after the first minute, the heap (sampled after a forced GC) does not keep
+  // growing; 10 MB of slack for the windows filling up and V8's own variance.
   const warm = heapAt.slice(Math.min(6, heapAt.length - 1));
-  expect(Math.max(...warm) - Math.min(...warm)).toBeLessThan(20e6);
+  expect(Math.max(...warm) - Math.min(...warm)).toBeLessThan(10e6);
   resources.stop();
   collector.stop();
 });
