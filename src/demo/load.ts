@@ -42,8 +42,8 @@ export class LoadGenerator {
     opts: LoadOptions,
   ) {
     // Defaults: a mostly healthy pool with visible incidents (at 300 ops/s, ~1.5 Python errors a
-    // second and a worker crash every ~15 s).
-    this.opts = { maxInFlight: 256, errorRatio: 0.005, crashRatio: 0.0002, slowRatio: 0.05, ...opts };
+    // second and a worker crash every ~30 s).
+    this.opts = { maxInFlight: 256, errorRatio: 0.005, crashRatio: 0.0001, slowRatio: 0.05, ...opts };
   }
 
   /** Start sending (every 20 ms, a batch sized to the target rate). */
