@@ -13,7 +13,7 @@ import { renderFrame, type TerminalSize } from '../dashboard/frame.js';
 import { sampleSnapshot } from '../dashboard/sample.js';
 import { initialViewState } from '../dashboard/view-state.js';
 import type { MonitoringSnapshot } from '../exporters/snapshot.js';
-import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 interface Case {
   name: string;
@@ -61,11 +61,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   const heapAfter = process.memoryUsage().heapUsed;
 
-  const stats = samples.map((s) => {
-    const sorted = [...s].sort((a, b) => a - b);
-    const mean = s.reduce((a, b) => a + b, 0) / Math.max(1, s.length);
-    return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean };
-  });
+  const stats = samples.map(summarizeSamples);
   const rows: BenchRow[] = cases.map((c, i) => ({
     case: c.name,
     'renders/s': 1000 / (stats[i]?.mean || Infinity),

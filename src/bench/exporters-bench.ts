@@ -21,7 +21,7 @@ import type { PythonProcessResources, ResourceSample } from '../resources/types.
 import { renderMetrics } from '../exporters/prometheus.js';
 import { buildSnapshot } from '../exporters/snapshot.js';
 import type { MonitoringSources } from '../exporters/sources.js';
-import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 interface Setup {
   sources: MonitoringSources;
@@ -165,10 +165,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       bytes[idx] = b;
     }
   }
-  const stats = samples.map((s) => {
-    const sorted = [...s].sort((a, b) => a - b);
-    return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length) };
-  });
+  const stats = samples.map(summarizeSamples);
   const rows: BenchRow[] = cases.map((c, i) => ({
     case: c.name,
     'ops/s': 1000 / (stats[i]!.mean || Infinity),

@@ -24,24 +24,12 @@ import client from 'prom-client';
 import { ManualClock } from '../metrics/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ALL_GROUPS, executePoolOperation, operationChannel, type OperationContext } from '../telemetry/telemetry.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { prng, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const COMMANDS = ['embed', 'predict', 'tokenize', 'classify', 'summarize', 'translate', 'score', 'rerank'];
 const POOL = 'bench-metrics';
 const QS = [0.5, 0.99, 0.999] as const;
 const Q_NAMES = ['p50', 'p99', 'p999'] as const;
-
-/** A deterministic PRNG (mulberry32): every method sees the same stream on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Stream {
   durationNs: Float64Array;

@@ -45,6 +45,28 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[i] ?? 0;
 }
 
+/** p50, p99, mean and max of raw samples (any unit). Zeros when empty. */
+export function summarizeSamples(samples: readonly number[]): { p50: number; p99: number; mean: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = samples.reduce((a, b) => a + b, 0) / Math.max(1, samples.length);
+  return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean, max: sorted[sorted.length - 1] ?? 0 };
+}
+
+/**
+ * A deterministic PRNG (mulberry32): every method compared in a benchmark (and every test run)
+ * sees the same stream of values.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Format a number for a table: 3 significant digits, thousands kept readable. */
 export function fmt(value: string | number | null): string {
   if (value === null) return '-';

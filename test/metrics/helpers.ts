@@ -38,17 +38,8 @@ const bimodal = fc
 /** The value generators of the accuracy properties. */
 export const distributions = { uniform, 'log-normal': logNormal, bimodal } as const;
 
-/** A deterministic PRNG (mulberry32) for non-property tests and streams. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benchmarks' deterministic PRNG, shared so tests and benches draw the same streams. */
+export { prng } from '../../src/bench/report.js';
 
 /** Log-normal durations from a PRNG: median `medianNs`, shape `sigma`. */
 export function logNormalNs(rand: () => number, medianNs: number, sigma: number): number {
