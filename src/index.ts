@@ -4,14 +4,114 @@
  * The pipeline: pool operation → diagnostics_channel event → metric writes → window rotation →
  * query API → consumers (dashboards, alerts, advisor, Prometheus).
  *
+ * Every export is listed by name: this is the public surface (test/api/surface.test.ts snapshots
+ * it, so a change is always a visible decision). Optional integrations live in subpaths and load
+ * their dependencies only there: `dspex/prometheus` (prom-client) and `dspex/testing`.
+ *
  * @module
  */
-export { SessionPool, RUN_ID, type ExecuteOptions, type StopOptions, type SessionInfo } from './pool/session-pool.js';
-export { PythonBridgeError, isPythonBridgeError, errorCategories, type ErrorCategory, type ErrorDetails } from './pool/errors.js';
+
+// The pool.
+export { SessionPool, type ExecuteOptions, type StopOptions, type SessionInfo } from './pool/session-pool.js';
 export type { PoolStatus, WorkerStatus, WorkerState, PoolLifecycle } from './pool/types.js';
-export { poolOptionsSchema, type PoolOptions, type ResolvedPoolOptions, type PoolLogger } from './config/pool-options.js';
-export * from './telemetry/telemetry.js';
-export * from './resources/index.js';
-export * from './dashboard/index.js';
-export * from './exporters/index.js';
-export * from './metrics/index.js';
+export type { PoolOptions, ResolvedPoolOptions, PoolLogger } from './pool/options.js';
+
+// Errors.
+export {
+  PythonBridgeError,
+  isPythonBridgeError,
+  errorCategories,
+  errorTypes,
+  errorCode,
+  type ErrorCategory,
+  type ErrorCode,
+  type ErrorDetails,
+  type PythonBridgeErrorOptions,
+} from './contract/errors.js';
+
+// Telemetry: the channel catalog and a typed subscribe.
+export {
+  telemetryEvents,
+  subscribe,
+  OPERATION_CHANNEL,
+  type TelemetryEventMap,
+  type TelemetryEventName,
+  type TelemetryGroup,
+  type OperationContext,
+  type PoolEventBase,
+  type WorkerEventBase,
+  type PoolInitEvent,
+  type PoolTerminateEvent,
+  type WorkerStartReason,
+  type WorkerInitEvent,
+  type WorkerTerminateReason,
+  type WorkerTerminateEvent,
+  type WorkerCheckoutEvent,
+  type CheckinResult,
+  type WorkerCheckinEvent,
+  type WorkerHealthCheckEvent,
+  type QueueDepthEvent,
+  type QueueRejectedEvent,
+  type PoolErrorEvent,
+  type RecoveryEvent,
+  type ResizeEvent,
+  type SessionExpireEvent,
+  type ResourceSampleEvent,
+} from './telemetry/telemetry.js';
+
+// Metrics: the collector and its query results.
+export { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.js';
+export type { MetricsClock } from './metrics/clock.js';
+export type {
+  WindowName,
+  LatencySummaryUs,
+  WindowSummary,
+  PerformanceSummary,
+  PoolGauges,
+  PeriodMetrics,
+  CurrentMetrics,
+  PoolTotals,
+  RangePoint,
+  MetricsRange,
+  WorkerMetrics,
+  ErrorRates,
+  CumulativeHistogram,
+  LatencyKind,
+  LatencyBucket,
+  ErrorTotal,
+  CommandTotals,
+  CommandMetrics,
+} from './metrics/types.js';
+
+// Resources: Node, the machine and every Python process.
+export {
+  ResourceMonitor,
+  type ResourceMonitorOptions,
+  type ResourcePoolSource,
+  type ResourcePoolWorker,
+  type CleanupOrphansOptions,
+  type CleanupOrphansResult,
+  type OrphanAction,
+  type OrphanCleanupEntry,
+  type PythonProcessInfo,
+} from './resources/index.js';
+export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './resources/types.js';
+
+// The monitoring server (/metrics, /api/*), its client, and the snapshot contract the dashboards read.
+export { MonitoringServer, DEFAULT_MONITORING_PORT, type MonitoringServerOptions, type MonitoringServerLogger } from './exporters/http-server.js';
+export { fetchSnapshot, HttpSnapshotSource, MonitoringHttpError, type FetchSnapshotOptions, type HttpSnapshotSourceOptions } from './exporters/client.js';
+export { snapshotProvider, type MonitoringSnapshot, type PoolSnapshot, type SnapshotAlert, type SnapshotRecommendation, type SnapshotProvider } from './exporters/snapshot.js';
+export type { MonitoringSources, StatusSource, ResourceSource } from './exporters/sources.js';
+
+// The terminal dashboard.
+export {
+  PerformanceDashboard,
+  startDashboard,
+  stopDashboard,
+  renderOnce,
+  type DashboardOptions,
+  type DashboardInput,
+  type DashboardOutput,
+  type DashboardExitReason,
+  type SnapshotSource,
+} from './dashboard/performance-dashboard.js';

@@ -9,14 +9,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PythonBridgeError } from '../pool/errors.js';
 import type { TelemetryGroup } from '../telemetry/telemetry.js';
+import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from '../pool/options.js';
 
-/** The logger the pool writes to (pino's interface; `console`-like objects fit too). */
-export interface PoolLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { PoolLogger, PoolOptions, ResolvedPoolOptions };
 
 const loggerSchema = z.custom<PoolLogger>(
   (v) =>
@@ -35,7 +30,7 @@ const ms = (min: number) => z.number().int().min(min);
 /** A string that can go into argv or the environment of a process (no NUL byte). */
 const processString = () => z.string().min(1).refine((v) => !v.includes('\0'), 'must not contain a NUL byte');
 
-/** The schema of {@link PoolOptions}. */
+/** The schema of {@link PoolOptions} (internal: our declarations never expose zod's types). */
 export const poolOptionsSchema = z
   .object({
     /** The pool's name: metrics, telemetry and Prometheus labels are keyed by it. */
@@ -85,16 +80,14 @@ export const poolOptionsSchema = z
   })
   .strict();
 
-/** Options of `new SessionPool(options)`, as the user writes them. */
-export type PoolOptions = z.input<typeof poolOptionsSchema>;
-
-/** Options after validation and defaults. */
-export type ResolvedPoolOptions = Omit<z.output<typeof poolOptionsSchema>, 'name' | 'size' | 'minSize' | 'maxSize'> & {
-  name: string;
-  size: number;
-  minSize: number;
-  maxSize: number;
-};
+// Compile-time guard: the written-out interfaces and the schema must agree both ways.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type SchemaMatches = [
+  Same<Required<PoolOptions>, Required<z.input<typeof poolOptionsSchema>>>,
+  Same<Omit<ResolvedPoolOptions, 'name' | 'size' | 'minSize' | 'maxSize'>, Omit<z.output<typeof poolOptionsSchema>, 'name' | 'size' | 'minSize' | 'maxSize'>>,
+];
+const schemaMatches: SchemaMatches = [true, true];
+void schemaMatches;
 
 let anonymousPools = 0;
 

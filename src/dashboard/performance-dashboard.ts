@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { invalidState } from '../contract/errors.js';
 import type { MonitoringSnapshot } from '../exporters/snapshot.js';
 import type { WindowName } from '../metrics/types.js';
 import { RESET, visibleWidth } from './ansi.js';
@@ -172,7 +173,7 @@ export class PerformanceDashboard {
 
   /** Take the terminal over and start refreshing. Throws when already started or ended. */
   start(): void {
-    if (this.#running || this.#ended) throw new Error('PerformanceDashboard: start() called twice');
+    if (this.#running || this.#ended) throw invalidState('PerformanceDashboard.start', 'start() was called twice');
     this.#running = true;
     this.#stdout.write(terminalSequences.enter);
     if (this.#stdin.isTTY && typeof this.#stdin.setRawMode === 'function') {
@@ -352,7 +353,7 @@ let current: PerformanceDashboard | null = null;
  * `opts.source` and starts it. Throws when one is already running.
  */
 export function startDashboard(opts: DashboardOptions): PerformanceDashboard {
-  if (current?.running) throw new Error('startDashboard: a dashboard is already running; call stopDashboard() first');
+  if (current?.running) throw invalidState('startDashboard', 'a dashboard is already running; call stopDashboard() first');
   const d = new PerformanceDashboard(opts);
   current = d;
   d.start();

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { invalidArgument } from '../contract/errors.js';
 import type { WindowName } from '../metrics/types.js';
 import type { MonitoringSnapshot, SnapshotProvider } from './snapshot.js';
 
@@ -37,14 +38,14 @@ export class MonitoringHttpError extends Error {
 /**
  * `base` (a server URL, possibly with a path prefix) joined with a route path. User info in `base`
  * (`http://user:pass@host`) is kept; {@link fetchSnapshot} moves it into a header. Throws a
- * `TypeError` that does not echo `base` (it may hold credentials) when it is not a URL.
+ * `PythonBridgeError` (`invalid_request` / `invalid_argument`) that does not echo `base` (it may hold credentials) when it is not a URL.
  */
 export function apiUrl(base: string, route: string, query: Record<string, string> = {}): URL {
   let u: URL;
   try {
     u = new URL(route.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`);
   } catch {
-    throw new TypeError('not a valid http(s) URL (e.g. http://127.0.0.1:9568)');
+    throw invalidArgument('dspex monitoring client', 'url', 'not a valid http(s) URL (e.g. http://127.0.0.1:9568)');
   }
   for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
   return u;

@@ -13,6 +13,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { WindowName } from '../metrics/types.js';
+import { invalidOption, invalidState } from '../contract/errors.js';
+import { numberOption } from '../contract/options.js';
 import { bearerTokenMatches } from './auth.js';
 import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import { buildSnapshot, isWindowName, SNAPSHOT_WINDOWS } from './snapshot.js';
@@ -31,17 +33,17 @@ export interface MonitoringServerOptions extends MonitoringSources {
   port?: number;
   /** When set, every request needs `Authorization: Bearer <token>` (compared in constant time). */
   token?: string | null;
-  /** Most SSE clients at once; more get 503 (default 32). */
+  /** Most SSE clients at once; more get 503 (default 32, 0..10000). */
   maxSseClients?: number;
-  /** Interval between SSE snapshots, ms (default 1000, at least 50). */
+  /** Interval between SSE snapshots, ms (default 1000, 50..3600000). */
   sseIntervalMs?: number;
-  /** Longest time a client may take to send its request (headers included), ms (default 10000). */
+  /** Longest time a client may take to send its request (headers included), ms (default 10000, at least 100). */
   requestTimeoutMs?: number;
-  /** Most open connections at once; more are refused by the OS-level accept (default 256). */
+  /** Most open connections at once; more are refused by the OS-level accept (default 256, at least 1). */
   maxConnections?: number;
-  /** Unsent SSE output beyond which a slow client is disconnected, bytes (default 4 MiB). */
+  /** Unsent SSE output beyond which a slow client is disconnected, bytes (default 4 MiB, at least 64 KiB). */
   maxSseBufferBytes?: number;
-  /** Longest span of `/api/range`, ms (default 24 h). */
+  /** Longest span of `/api/range`, ms (default 24 h, at least 1000). */
   maxRangeSpanMs?: number;
   /** Receives the server's own failures (a source that throws while rendering). Default: none. */
   logger?: MonitoringServerLogger | null;
@@ -173,12 +175,14 @@ export class MonitoringServer {
   private stopping: Promise<void> | null = null;
 
   constructor(options: MonitoringServerOptions) {
-    if (options.collector === null || typeof options.collector !== 'object') throw new TypeError('MonitoringServer: collector is required');
+    const where = 'MonitoringServer';
+    if (options === null || typeof options !== 'object') throw invalidOption(where, '(options)', 'must be an object');
+    if (options.collector === null || typeof options.collector !== 'object') throw invalidOption(where, 'collector', 'is required (a MetricsCollector)');
     if (options.token !== undefined && options.token !== null && (typeof options.token !== 'string' || options.token.length === 0)) {
-      throw new TypeError('MonitoringServer: token must be a non-empty string');
+      throw invalidOption(where, 'token', 'must be a non-empty string');
     }
-    const port = options.port ?? DEFAULT_MONITORING_PORT;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError('MonitoringServer: port must be an integer in 0..65535');
+    if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length === 0)) throw invalidOption(where, 'host', 'must be a non-empty string');
+    const port = numberOption(where, 'port', options.port, DEFAULT_MONITORING_PORT, { min: 0, max: 65535 });
     this.sources = {
       collector: options.collector,
       pools: options.pools,
@@ -189,18 +193,18 @@ export class MonitoringServer {
     this.host = options.host ?? '127.0.0.1';
     this.requestedPort = port;
     this.token = options.token ?? null;
-    this.maxSseClients = Math.max(0, Math.floor(options.maxSseClients ?? 32));
-    this.sseIntervalMs = Math.max(50, options.sseIntervalMs ?? 1000);
-    this.requestTimeoutMs = Math.max(100, options.requestTimeoutMs ?? 10_000);
-    this.maxConnections = Math.max(1, Math.floor(options.maxConnections ?? 256));
-    this.maxSseBufferBytes = Math.max(64 * 1024, options.maxSseBufferBytes ?? 4 * 1024 * 1024);
-    this.maxRangeSpanMs = Math.max(1000, options.maxRangeSpanMs ?? 24 * 3600 * 1000);
+    this.maxSseClients = numberOption(where, 'maxSseClients', options.maxSseClients, 32, { min: 0, max: 10_000 });
+    this.sseIntervalMs = numberOption(where, 'sseIntervalMs', options.sseIntervalMs, 1000, { min: 50, max: 3_600_000 });
+    this.requestTimeoutMs = numberOption(where, 'requestTimeoutMs', options.requestTimeoutMs, 10_000, { min: 100, max: 3_600_000 });
+    this.maxConnections = numberOption(where, 'maxConnections', options.maxConnections, 256, { min: 1, max: 1_000_000 });
+    this.maxSseBufferBytes = numberOption(where, 'maxSseBufferBytes', options.maxSseBufferBytes, 4 * 1024 * 1024, { min: 64 * 1024, max: 2 ** 31 - 1 });
+    this.maxRangeSpanMs = numberOption(where, 'maxRangeSpanMs', options.maxRangeSpanMs, 24 * 3600 * 1000, { min: 1000, max: 366 * 24 * 3600 * 1000 });
     this.logger = options.logger ?? null;
   }
 
   /** The bound address, e.g. `http://127.0.0.1:9568` (the real port when started with port 0). Throws before `start()`. */
   get url(): string {
-    if (this.server === null || this.boundPort === 0) throw new Error('MonitoringServer: not started');
+    if (this.server === null || this.boundPort === 0) throw invalidState('MonitoringServer.url', 'the server is not started');
     return `http://${hostForUrl(this.host)}:${this.boundPort}`;
   }
 

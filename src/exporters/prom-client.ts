@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Registry, type Metric, type RegistryContentType } from 'prom-client';
+import { invalidArgument } from '../contract/errors.js';
 import { bearerTokenMatches } from './auth.js';
 import { buildFamilies, collectPrometheusInput, FAMILIES, FAMILY_NAMES, PROMETHEUS_CONTENT_TYPE, renderExposition, type FamilyName, type MetricFamily } from './prometheus.js';
 import type { MonitoringSources } from './sources.js';
@@ -82,7 +83,7 @@ export interface RegisterOptions {
 export function registerDspexMetrics<T extends RegistryContentType>(registry: Registry<T>, sources: MonitoringSources, opts: RegisterOptions = {}): () => void {
   const names = opts.families ?? FAMILY_NAMES;
   for (const name of names) {
-    if (registry.getSingleMetric(name) !== undefined) throw new Error(`dspex: the registry already has a metric named ${name}`);
+    if (registry.getSingleMetric(name) !== undefined) throw invalidArgument('registerDspexMetrics', 'registry', `it already has a metric named ${name}`);
   }
   const shared = new SharedCollection(sources);
   const registered: { name: string; metric: PromClientMetric }[] = [];

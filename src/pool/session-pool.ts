@@ -20,7 +20,8 @@ import { PythonBridgeError } from './errors.js';
 import { PoolWorker, WORKER_SCRIPT, type WorkerHooks, type WorkerSpawnOptions } from './pool-worker.js';
 import { encodeFrame, readReplyError, requestJson, type Frame, type FrameError } from './protocol.js';
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from './types.js';
-import { resolvePoolOptions, type PoolLogger, type PoolOptions, type ResolvedPoolOptions } from '../config/pool-options.js';
+import { resolvePoolOptions } from '../config/pool-options.js';
+import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
 import {
   checkinObserved,
   checkoutObserved,

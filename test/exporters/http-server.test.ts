@@ -4,7 +4,8 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MonitoringServer, type MonitoringSnapshot } from '../../src/exporters/index.js';
+import { MonitoringServer, type MonitoringServerOptions, type MonitoringSnapshot } from '../../src/exporters/index.js';
+import { PythonBridgeError } from '../../src/index.js';
 import { MetricsCollector } from '../../src/metrics/index.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
 import { startPool, stopAll } from '../helpers/pools.js';
@@ -296,12 +297,37 @@ describe('MonitoringServer settings and lifecycle', () => {
     expect(logged.join('\n')).not.toContain('Secret');
   });
 
-  it('rejects an empty token and a bad port at construction', () => {
+  it('rejects bad options at construction with a typed error naming the option', () => {
     const c = collector();
-    expect(() => new MonitoringServer({ collector: c, token: '' })).toThrow(/non-empty/);
-    expect(() => new MonitoringServer({ collector: c, port: 70_000 })).toThrow(/port/);
-    expect(() => new MonitoringServer({ collector: c, port: 1.5 })).toThrow(/port/);
-    expect(() => new MonitoringServer({ collector: c }).url).toThrow(/not started/);
+    const thrown = (fn: () => unknown): PythonBridgeError => {
+      try {
+        fn();
+      } catch (err) {
+        if (err instanceof PythonBridgeError) return err;
+        throw err;
+      }
+      throw new Error('did not throw');
+    };
+    const cases: [Partial<MonitoringServerOptions>, string][] = [
+      [{ token: '' }, 'token'],
+      [{ port: 70_000 }, 'port'],
+      [{ port: 1.5 }, 'port'],
+      [{ host: '' }, 'host'],
+      [{ sseIntervalMs: Number.NaN }, 'sseIntervalMs'],
+      [{ sseIntervalMs: 10 }, 'sseIntervalMs'],
+      [{ maxConnections: 0 }, 'maxConnections'],
+      [{ maxSseClients: -1 }, 'maxSseClients'],
+      [{ requestTimeoutMs: 50 }, 'requestTimeoutMs'],
+      [{ maxRangeSpanMs: 'long' as unknown as number }, 'maxRangeSpanMs'],
+    ];
+    for (const [opts, option] of cases) {
+      const err = thrown(() => new MonitoringServer({ collector: c, ...opts }));
+      expect([err.code, err.details.option], JSON.stringify(opts)).toEqual(['DSPEX_INVALID_REQUEST_INVALID_OPTIONS', option]);
+      expect(err.message).toContain(option);
+    }
+    expect(thrown(() => new MonitoringServer({ collector: null as unknown as MetricsCollector })).details.option).toBe('collector');
+    const notStarted = thrown(() => new MonitoringServer({ collector: c }).url);
+    expect([notStarted.code, notStarted.message]).toEqual(['DSPEX_INVALID_REQUEST_INVALID_STATE', expect.stringMatching(/not started/)]);
   });
 
   it('answers 500 without details when a source fails past the guards, logs it, and keeps serving', async () => {

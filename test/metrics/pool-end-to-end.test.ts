@@ -3,7 +3,9 @@
  * query API. No synthetic events.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { channels, ManualClock, MetricsCollector, operationChannel } from '../../src/index.js';
+import { MetricsCollector } from '../../src/index.js';
+import { ManualClock } from '../../src/metrics/clock.js';
+import { channels, operationChannel } from '../../src/telemetry/telemetry.js';
 import { startPool, stopAll, uniqueName } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
 

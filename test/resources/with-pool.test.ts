@@ -4,7 +4,8 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor, type PythonProcessResources, type ResourceSample } from '../../src/resources/index.js';
-import { RUN_ID, SessionPool } from '../../src/index.js';
+import { SessionPool } from '../../src/index.js';
+import { RUN_ID } from '../../src/pool/session-pool.js';
 import { WAIT, isAlive } from './helpers.js';
 
 const MIB = 1024 * 1024;

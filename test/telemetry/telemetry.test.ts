@@ -2,17 +2,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import {
-  OPERATION_CHANNEL,
-  PythonBridgeError,
-  channels,
-  emitWorkerEvent,
-  executePoolOperation,
-  operationChannel,
-  telemetryEvents,
-  telemetryMask,
-  type OperationContext,
-} from '../../src/index.js';
+import { OPERATION_CHANNEL, PythonBridgeError, telemetryEvents, type OperationContext } from '../../src/index.js';
+import { channels, emitWorkerEvent, executePoolOperation, operationChannel, telemetryMask } from '../../src/telemetry/telemetry.js';
 import { EventCollector } from '../helpers/events.js';
 import { startPool, stopAll } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
