@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { PythonBridgeError } from '../pool/errors.js';
-import type { TelemetryGroup } from '../telemetry/telemetry.js';
+import { telemetryGroups } from '../telemetry/telemetry.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from '../pool/options.js';
 
 export type { PoolLogger, PoolOptions, ResolvedPoolOptions };
@@ -20,8 +20,6 @@ const loggerSchema = z.custom<PoolLogger>(
     ['debug', 'info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
   { message: 'must have debug, info, warn and error methods' },
 );
-
-const groups = ['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource'] as const satisfies readonly TelemetryGroup[];
 
 const cpus = (): number => (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 
@@ -76,7 +74,7 @@ export const poolOptionsSchema = z
     /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */
-    telemetry: z.object({ disabled: z.array(z.enum(groups)).default([]) }).strict().default({ disabled: [] }),
+    telemetry: z.object({ disabled: z.array(z.enum(telemetryGroups)).default([]) }).strict().default({ disabled: [] }),
   })
   .strict();
 
