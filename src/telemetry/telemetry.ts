@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../pool/errors.js';
+import type { ErrorCategory } from '../contract/errors.js';
+import { nowNs, wallMsAt, wallNowMs } from '../contract/clock.js';
 import type { ResourceSample } from '../resources/types.js';
 import {
   OPERATION_CHANNEL,
@@ -60,6 +61,8 @@ export {
   type WorkerTerminateEvent,
   type WorkerTerminateReason,
 } from './catalog.js';
+// The clocks moved to src/contract/clock.ts; re-exported until every stage imports them from there.
+export { nowNs, wallMsAt, wallNowMs } from '../contract/clock.js';
 export { ALL_GROUPS, channels, groupEnabled, observed, operationChannel, subscribe, telemetryMask, type TelemetryMask } from './channels.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +150,7 @@ export function emitCheckout(
 ): void {
   const payload: WorkerCheckoutEvent = {
     pool: worker.pool,
-    timestampMs: wallAnchorMs + atNs / 1e6,
+    timestampMs: wallMsAt(atNs),
     workerId: worker.workerId,
     pid: worker.pid,
     generation: worker.generation,
@@ -164,7 +167,7 @@ export function emitCheckout(
 export function emitCheckin(worker: WorkerRef, command: string, sessionId: string | null, result: CheckinResult, busyNs: number, atNs: number): void {
   const payload: WorkerCheckinEvent = {
     pool: worker.pool,
-    timestampMs: wallAnchorMs + atNs / 1e6,
+    timestampMs: wallMsAt(atNs),
     workerId: worker.workerId,
     pid: worker.pid,
     generation: worker.generation,
@@ -174,29 +177,6 @@ export function emitCheckin(worker: WorkerRef, command: string, sessionId: strin
     busyNs,
   };
   checkinChannel.publish(payload);
-}
-
-/**
- * Wall-clock time at monotonic zero: `Date.now() - performance.now()`, re-read whenever an
- * infrequent event reads `Date.now()` anyway, so timestamps derived from monotonic readings
- * (checkout, checkin) follow wall-clock adjustments (NTP) instead of drifting since process start.
- */
-let wallAnchorMs = performance.timeOrigin;
-
-/** Re-anchor derived timestamps to the wall clock; returns `Date.now()`. */
-export function wallNowMs(): number {
-  const now = Date.now();
-  wallAnchorMs = now - performance.now();
-  return now;
-}
-
-/**
- * Wall-clock milliseconds of a {@link nowNs} reading. Hot call sites that already read the
- * monotonic clock pass that reading (`atNs`) instead of paying for a `Date.now()` too: on virtual
- * machines without a vDSO clock, each clock read costs ~50 ns, as much as the whole emit.
- */
-export function wallMsAt(atNs: number): number {
-  return wallAnchorMs + atNs / 1e6;
 }
 
 /** Publish a pool-level event (init, terminate, resize, queue, session). */
@@ -271,14 +251,6 @@ export function emitRecoveryEvent(
 export function emitResourceEvent(mask: TelemetryMask, sample: ResourceSample): void {
   if ((mask & resourceBit) === 0 || !resourceChannel.hasSubscribers) return;
   resourceChannel.publish({ sample } satisfies ResourceSampleEvent);
-}
-
-/**
- * The monotonic clock in nanoseconds, as a number. Built on `performance.now()` (sub-microsecond
- * resolution, no BigInt allocation per read, unlike `process.hrtime.bigint()`).
- */
-export function nowNs(): number {
-  return Math.round(performance.now() * 1e6);
 }
 
 const { start: opStart, end: opEnd, asyncStart: opAsyncStart, asyncEnd: opAsyncEnd, error: opError } = operationChannel;
