@@ -4,9 +4,13 @@
  * @module
  */
 export * from './types.js';
-export { MetricsCollector, collectorChannels, type MetricsCollectorOptions } from './metrics-collector.js';
+export { MetricsCollector, collectorChannels, type MetricsCollectorOptions, type TrackablePool } from './metrics-collector.js';
 export { ManualClock, systemClock, type MetricsClock } from './clock.js';
-export { DEFAULT_POOL_LIMITS, MAX_NAME_LENGTH, MAX_WORKER_SLOTS, PoolMetrics, poolMemoryBound, type PoolLimits, type TrackablePool } from './pool-metrics.js';
+export { PoolMetrics, type GaugeSample } from './pool-metrics.js';
+export { DEFAULT_POOL_LIMITS, MAX_NAME_LENGTH, MAX_WORKER_SLOTS, type PoolLimits, type PoolState } from './pool-state.js';
+/** The queries of one pool's figures (`poolQueries.windowSummary(poolMetrics, '1m')`, …). */
+export * as poolQueries from './pool-queries.js';
+export { poolByteSize, poolMemoryBound } from './memory-bound.js';
 export {
   KEY_COUNT,
   LogHistogram,

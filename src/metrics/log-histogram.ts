@@ -88,11 +88,6 @@ export function keyValueNs(key: number): number {
   return KEY_VALUE_NS[key] ?? 0;
 }
 
-/** The upper bound of a key's bucket, nanoseconds. */
-export function keyUpperNs(key: number): number {
-  return KEY_UPPER_NS[key] ?? Infinity;
-}
-
 const EMPTY = new Uint32Array(0);
 
 /** The quantiles of a {@link LatencySummaryUs}, ascending. */

@@ -3,7 +3,9 @@
  * minutes at one-second resolution, a 1-hour trend per minute, latency sketches with 0.99% relative
  * error) in bounded memory, and answers queries by pool name. It knows nothing of pool internals:
  * everything comes from `node:diagnostics_channel` events, plus `status()` of pools handed to
- * {@link MetricsCollector.trackPool} for exact gauges.
+ * {@link MetricsCollector.trackPool} for exact gauges. The collector owns the clock, the channels
+ * and the tracked pools; each pool's figures are a {@link PoolMetrics} (the record side), read
+ * through the functions of pool-queries.ts.
  *
  * ```ts
  * const collector = new MetricsCollector();
@@ -15,15 +17,32 @@
  *
  * Time: windows rotate once per wall-clock second, from a 1 s timer (unref'd) with the real clock,
  * or from {@link MetricsCollector.tick} (which every query also calls) with an injected one.
- * Events are attributed to the second in progress when they are recorded. A clock that moves back
- * is ignored until it catches up; a jump forward beyond the 16-minute retention clears the windows
- * (lifetime totals stay).
+ * Events are attributed to the second in progress when they are recorded; a tracked pool's
+ * `status()` is read when its seconds complete and handed to its figures with them. A clock that
+ * moves back is ignored until it catches up; a jump forward beyond the 16-minute retention clears
+ * the windows (lifetime totals stay).
  *
  * @module
  */
 import { channels, operationChannel, subscribe, type OperationContext } from '../telemetry/telemetry.js';
 import { systemClock, type MetricsClock } from './clock.js';
-import { DEFAULT_POOL_LIMITS, PoolMetrics, poolMemoryBound, type PoolLimits, type TrackablePool } from './pool-metrics.js';
+import { poolByteSize, poolMemoryBound } from './memory-bound.js';
+import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
+import {
+  commandMetrics,
+  commandTotals,
+  errorRates,
+  errorTotals,
+  lastMinute,
+  lastSecond,
+  latencyDistribution,
+  latencyHistogram,
+  metricsRange,
+  windowSummary,
+  workerIds,
+  workerMetrics,
+} from './pool-queries.js';
+import { DEFAULT_POOL_LIMITS, type PoolLimits } from './pool-state.js';
 import type {
   CommandMetrics,
   CommandTotals,
@@ -39,6 +58,24 @@ import type {
   WindowName,
   WorkerMetrics,
 } from './types.js';
+
+/** What the collector needs of a live pool to sample its gauges (the real SessionPool fits). */
+export interface TrackablePool {
+  readonly name: string;
+  /** The pool's options, when it exposes them: `maxSize` sizes the worker slots as soon as it is tracked. */
+  readonly options?: { readonly maxSize?: number };
+  status(): {
+    size: number;
+    busy: number;
+    idle: number;
+    starting: number;
+    queueDepth: number;
+    /** The most workers the pool runs: worker ids 0..maxSize-1 are kept apart (up to `MAX_WORKER_SLOTS`). */
+    maxSize?: number;
+    /** `'stopped'` ends the tracking: a stopped pool is no longer sampled. */
+    lifecycle?: string;
+  };
+}
 
 /** Options of {@link MetricsCollector}. */
 export interface MetricsCollectorOptions {
@@ -70,6 +107,8 @@ export class MetricsCollector {
   private readonly maxPools: number;
   private readonly forgetAfterS: number;
   private readonly poolsByName = new Map<string, PoolMetrics>();
+  /** The live pools sampled each second, by name (each has figures in `poolsByName`). */
+  private readonly trackedPools = new Map<string, TrackablePool>();
   private readonly unsubscribers: Unsubscribe[] = [];
   private timer: NodeJS.Timeout | null = null;
   private sec: number;
@@ -132,7 +171,12 @@ export class MetricsCollector {
       subscribe('dspex:pool:queue:depth', (e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth)),
       subscribe('dspex:pool:queue:rejected', (e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth)),
       subscribe('dspex:pool:init', (e) => this.poolFor(e.pool)?.touch()),
-      subscribe('dspex:pool:terminate', (e) => this.poolFor(e.pool)?.recordPoolTerminate()),
+      subscribe('dspex:pool:terminate', (e) => {
+        const p = this.poolFor(e.pool);
+        if (p === null) return;
+        this.releaseIfStopped(e.pool);
+        p.recordPoolTerminate();
+      }),
     );
     if (this.useTimer) this.schedule();
   }
@@ -157,8 +201,9 @@ export class MetricsCollector {
     if (now <= this.sec) return;
     this.sec = now;
     for (const [name, p] of this.poolsByName) {
-      p.advanceTo(now);
-      if (p.tracked === null && now - p.lastHeardSec > this.forgetAfterS) this.forget(name);
+      const t = this.trackedPools.get(name);
+      p.advanceTo(now, t === undefined ? null : this.sample(name, t, p));
+      if (!this.trackedPools.has(name) && now - p.lastHeardSec > this.forgetAfterS) this.forget(name);
     }
   }
 
@@ -172,13 +217,19 @@ export class MetricsCollector {
    */
   trackPool(pool: TrackablePool): () => void {
     const p = this.poolFor(pool.name, true);
-    if (p !== null) p.track(pool);
-    return () => this.poolsByName.get(pool.name)?.untrack(pool);
+    if (p !== null) {
+      this.trackedPools.set(pool.name, pool);
+      // The pool's `maxSize` sizes the worker slots: from `pool.options` now, else from the first sample.
+      const maxSize = pool.options?.maxSize;
+      if (maxSize !== undefined) p.fitWorkerSlots(maxSize);
+      p.touch();
+    }
+    return () => this.untrack(pool.name, pool);
   }
 
   /** Stop sampling a pool's `status()` (whichever pool is tracked under `name`); its figures stay until it is forgotten. */
   untrackPool(name: string): void {
-    this.poolsByName.get(name)?.untrack();
+    this.untrack(name);
   }
 
   /** Names of the pools with figures. */
@@ -208,8 +259,8 @@ export class MetricsCollector {
     return {
       pool,
       timestampMs: this.clock.nowMs(),
-      lastSecond: p.lastSecond(),
-      lastMinute: p.lastMinute(),
+      lastSecond: lastSecond(p),
+      lastMinute: lastMinute(p),
       gauges: p.getGauges(),
       totals: p.getTotals(),
     };
@@ -217,7 +268,7 @@ export class MetricsCollector {
 
   /** Points over `[fromMs, toMs)`: per second up to 15 minutes (if still held), per minute beyond (the last hour). */
   getMetricsRange(pool: string, fromMs: number, toMs: number): MetricsRange {
-    const r = this.read(pool).range(fromMs, toMs);
+    const r = metricsRange(this.read(pool), fromMs, toMs);
     r.pool = pool;
     return r;
   }
@@ -228,7 +279,7 @@ export class MetricsCollector {
    * `OVERFLOW_WORKER_ID` (-1): keep one entry per returned `workerId`.
    */
   getWorkerMetrics(pool: string, workerId: number, window: WindowName = '1m'): WorkerMetrics {
-    const w = this.read(pool).workerMetrics(workerId, window);
+    const w = workerMetrics(this.read(pool), workerId, window);
     w.pool = pool;
     return w;
   }
@@ -238,12 +289,12 @@ export class MetricsCollector {
    * when ids beyond them were seen (those ids are never listed: they share the overflow's figures).
    */
   getWorkerIds(pool: string): number[] {
-    return this.read(pool).workerIds();
+    return workerIds(this.read(pool));
   }
 
   /** Failed operations over `window`, and `dspex:pool:error` events by category and type. */
   getErrorRates(pool: string, window: WindowName): ErrorRates {
-    const r = this.read(pool).errorRates(window);
+    const r = errorRates(this.read(pool), window);
     r.pool = pool;
     return r;
   }
@@ -261,13 +312,13 @@ export class MetricsCollector {
     return {
       pool,
       timestampMs: this.clock.nowMs(),
-      windows: { '1m': p.windowSummary('1m'), '5m': p.windowSummary('5m'), '15m': p.windowSummary('15m') },
+      windows: { '1m': windowSummary(p, '1m'), '5m': windowSummary(p, '5m'), '15m': windowSummary(p, '15m') },
     };
   }
 
   /** Every command of a pool over `window` (10-second edges), most operations first. */
   getCommandMetrics(pool: string, window: WindowName): CommandMetrics[] {
-    const out = this.read(pool).commandMetrics(window);
+    const out = commandMetrics(this.read(pool), window);
     for (const c of out) c.pool = pool;
     return out;
   }
@@ -279,12 +330,12 @@ export class MetricsCollector {
 
   /** Lifetime `dspex:pool:error` counts by category and type. */
   getErrorTotals(pool: string): ErrorTotal[] {
-    return this.read(pool).errorTotals();
+    return errorTotals(this.read(pool));
   }
 
   /** Lifetime operations and failed operations per command. */
   getOperationTotalsByCommand(pool: string): CommandTotals[] {
-    return this.read(pool).commandTotals();
+    return commandTotals(this.read(pool));
   }
 
   /**
@@ -293,19 +344,22 @@ export class MetricsCollector {
    * operations counted (for `'operation'`).
    */
   getLatencyHistogram(pool: string, kind: LatencyKind, command?: string): CumulativeHistogram {
-    return this.read(pool).latencyHistogram(kind, command);
+    return latencyHistogram(this.read(pool), kind, command);
   }
 
   /** Log-scaled buckets (`perDecade` per power of ten of µs) of a window, for the dashboard's histogram. */
   getLatencyDistribution(pool: string, window: WindowName, kind: LatencyKind = 'operation', perDecade = 4): LatencyBucket[] {
-    return this.read(pool).latencyDistribution(window, kind, perDecade);
+    return latencyDistribution(this.read(pool), window, kind, perDecade);
   }
 
   /** Bytes held by one pool's figures (or all pools'), by construction. */
   memoryBytes(pool?: string): number {
-    if (pool !== undefined) return this.poolsByName.get(pool)?.byteSize() ?? 0;
+    if (pool !== undefined) {
+      const p = this.poolsByName.get(pool);
+      return p !== undefined ? poolByteSize(p) : 0;
+    }
     let bytes = 0;
-    for (const p of this.poolsByName.values()) bytes += p.byteSize();
+    for (const p of this.poolsByName.values()) bytes += poolByteSize(p);
     return bytes;
   }
 
@@ -317,7 +371,7 @@ export class MetricsCollector {
    */
   memoryBoundPerPool(pool?: string): number {
     const p = pool === undefined ? undefined : this.poolsByName.get(pool);
-    return p !== undefined ? p.memoryBound() : poolMemoryBound(this.limits);
+    return p !== undefined ? poolMemoryBound(p.limits, p.workers.length) : poolMemoryBound(this.limits);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -331,6 +385,53 @@ export class MetricsCollector {
       if (this.started) this.schedule();
     }, delay);
     this.timer.unref();
+  }
+
+  /**
+   * The gauges of tracked pool `t` for the seconds `p` is about to complete, or null to let `p`
+   * estimate them from events. The pool's `maxSize` widens the worker slots (see {@link trackPool}).
+   */
+  private sample(name: string, t: TrackablePool, p: PoolMetrics): GaugeSample | null {
+    let st: ReturnType<TrackablePool['status']>;
+    try {
+      st = t.status();
+    } catch {
+      // A stopped or failing pool must not break the collector's timer: keep the estimates.
+      return null;
+    }
+    if (st.lifecycle === 'stopped') {
+      // Stopped without a terminate event (pool events masked): stop sampling the dead pool.
+      this.trackedPools.delete(name);
+      p.touch();
+      return null;
+    }
+    if (st.maxSize !== undefined && st.maxSize > p.workers.length) p.fitWorkerSlots(st.maxSize);
+    return st;
+  }
+
+  /**
+   * A pool named `name` stopped: its tracked pool is no longer sampled — unless it is a different,
+   * live pool tracked under the same name (its status says so: any lifecycle but `'stopped'`). A
+   * tracked pool without a lifecycle is let go.
+   */
+  private releaseIfStopped(name: string): void {
+    const t = this.trackedPools.get(name);
+    if (t === undefined) return;
+    let lifecycle: string | undefined;
+    try {
+      lifecycle = t.status().lifecycle;
+    } catch {
+      lifecycle = undefined;
+    }
+    if (lifecycle === undefined || lifecycle === 'stopped') this.trackedPools.delete(name);
+  }
+
+  /** Stop sampling the pool tracked under `name` — only if it is still `pool`, when given (a newer pool may have replaced it). */
+  private untrack(name: string, pool?: TrackablePool): void {
+    const p = this.poolsByName.get(name);
+    if (p === undefined || (pool !== undefined && this.trackedPools.get(name) !== pool)) return;
+    this.trackedPools.delete(name);
+    p.touch();
   }
 
   /** The pool's figures for a query (an empty stand-in for a pool never heard from). */
@@ -365,7 +466,7 @@ export class MetricsCollector {
   private evictOne(): boolean {
     let oldest: PoolMetrics | null = null;
     for (const p of this.poolsByName.values()) {
-      if (p.tracked === null && (oldest === null || p.lastHeardSec < oldest.lastHeardSec)) oldest = p;
+      if (!this.trackedPools.has(p.name) && (oldest === null || p.lastHeardSec < oldest.lastHeardSec)) oldest = p;
     }
     if (oldest === null) return false;
     this.forget(oldest.name);

@@ -1,192 +1,82 @@
 /**
  * Everything the collector keeps about one pool: counters, gauge samples and latency sketches over
- * time, with a fixed worst-case size ({@link poolMemoryBound}). No clock and no channels: the
- * collector calls the `record*` methods from its subscribers and {@link PoolMetrics.endSecond} as
- * each second completes, which makes this class testable (and benchmarkable) on its own.
+ * time, with a fixed worst-case size (`poolMemoryBound` in memory-bound.ts). No clock, no channels
+ * and no live pool: the collector calls the `record*` methods from its subscribers and
+ * {@link PoolMetrics.endSecond} as each second completes, handing in the gauges it sampled from a
+ * tracked pool, which makes this class testable (and benchmarkable) on its own. This is the record
+ * side; the figures are read through the functions of pool-queries.ts.
  *
  * @module
  */
 import type { ErrorCategory } from '../pool/errors.js';
-import { cumulativeHistogram, logBuckets } from './histogram-views.js';
-import { healthScore } from './health-score.js';
-import { emptyLatencySummary, keyOf, LogHistogram, MAX_HISTOGRAM_BYTES, MAX_WIDE_HISTOGRAM_BYTES } from './log-histogram.js';
+import { keyOf, LogHistogram } from './log-histogram.js';
 import {
-  OVERFLOW_NAME,
-  OVERFLOW_WORKER_ID,
-  windowSeconds,
-  type CommandMetrics,
-  type CommandTotals,
-  type CumulativeHistogram,
-  type ErrorRates,
-  type ErrorTotal,
-  type LatencyBucket,
-  type LatencyKind,
-  type MetricsRange,
-  type PeriodMetrics,
-  type PoolGauges,
-  type PoolTotals,
-  type RangePoint,
-  type WindowName,
-  type WindowSummary,
-  type WorkerMetrics,
-} from './types.js';
-import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch, windowSpan, type WindowSpan } from './window-ring.js';
-
-/** What the collector needs of a live pool to sample its gauges (the real SessionPool fits). */
-export interface TrackablePool {
-  readonly name: string;
-  /** The pool's options, when it exposes them: `maxSize` sizes the worker slots as soon as it is tracked. */
-  readonly options?: { readonly maxSize?: number };
-  status(): {
-    size: number;
-    busy: number;
-    idle: number;
-    starting: number;
-    queueDepth: number;
-    /** The most workers the pool runs: worker ids 0..maxSize-1 are kept apart (up to {@link MAX_WORKER_SLOTS}). */
-    maxSize?: number;
-    /** `'stopped'` ends the tracking: a stopped pool is no longer sampled. */
-    lifecycle?: string;
-  };
-}
-
-/** Caps that bound the memory of one pool. */
-export interface PoolLimits {
-  /** Distinct commands kept apart; more are counted under {@link OVERFLOW_NAME}. */
-  maxCommands: number;
-  /**
-   * Worker slots kept apart (ids 0..n-1) when the pool's size is unknown; a tracked pool raises it
-   * to its `maxSize` (at most {@link MAX_WORKER_SLOTS}). Higher ids are counted in one overflow
-   * slot, reported as {@link OVERFLOW_WORKER_ID}.
-   */
-  maxWorkerSlots: number;
-  /** Distinct error `category:type` pairs kept apart; more count as `category:(other)`. */
-  maxErrorTypes: number;
-}
-
-/** Default caps. */
-export const DEFAULT_POOL_LIMITS: Readonly<PoolLimits> = { maxCommands: 64, maxWorkerSlots: 32, maxErrorTypes: 64 };
+  BUSY,
+  CHECKOUTS,
+  CRASHES,
+  DEFAULT_POOL_LIMITS,
+  ERRORS,
+  FIELDS,
+  HC_FAILURES,
+  IDLE,
+  MAX_NAME_LENGTH,
+  MAX_WORKER_SLOTS,
+  MINUTE_SLOTS,
+  OPS,
+  P50,
+  P99,
+  QUEUE_DEPTH,
+  quantilePair,
+  REJECTIONS,
+  RESTARTS,
+  SAMPLED,
+  SECOND_SLOTS,
+  SIZE,
+  SPARE_HISTOGRAMS,
+  STARTING,
+  UTILIZATION,
+  type CommandState,
+  type ErrorTypeState,
+  type PoolLimits,
+  type PoolState,
+  type WorkerState,
+} from './pool-state.js';
+import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } from './types.js';
+import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 
 /**
- * The most worker slots a pool keeps apart when sized from a tracked pool's `maxSize` (each slot
- * may hold up to {@link TieredSketch.maxBytes} of `DETAIL_TIERS`, about 122 kB in the worst case).
+ * Gauges of one second sampled from a live pool (a pool's `status()` fits); `utilization` is
+ * derived from them.
  */
-export const MAX_WORKER_SLOTS = 1024;
-
-/** Names longer than this (commands, error types) are cut: a name is kept per distinct value. */
-export const MAX_NAME_LENGTH = 128;
-
-/** Seconds of per-second counters kept: the longest 15-minute span (930 s) and then some. */
-export const SECOND_SLOTS = 960;
-/** Minutes of per-minute counters kept: the 1-hour trend plus the minute in progress. */
-export const MINUTE_SLOTS = 61;
-/** Spare histograms kept per pool for reuse. */
-const SPARE_HISTOGRAMS = 32;
-
-// Fields of the per-second and per-minute series.
-const OPS = 0;
-const ERRORS = 1;
-const CHECKOUTS = 2;
-const REJECTIONS = 3;
-const CRASHES = 4;
-const RESTARTS = 5;
-const HC_FAILURES = 6;
-/** Number of gauge samples in the period (1 per sampled second). */
-const SAMPLED = 7;
-const SIZE = 8;
-const BUSY = 9;
-const IDLE = 10;
-const STARTING = 11;
-const QUEUE_DEPTH = 12;
-const UTILIZATION = 13;
-const P50 = 14;
-const P99 = 15;
-const FIELDS = 16;
-
-/** Fixed allowance per map entry / small object when bounding memory (V8 object + Map entry + name string). */
-const ENTRY_BYTES = 512 + 2 * MAX_NAME_LENGTH;
-const ERROR_CATEGORY_COUNT = 7;
-
-/**
- * The most bytes one pool's metrics can hold with these caps, by construction: every histogram
- * slot full over the whole key range, every command, worker slot (plus the overflow slot) and error
- * type in use, the spare list full. Independent of event count and uptime.
- *
- * `workerSlots` is the number of worker ids kept apart: `limits.maxWorkerSlots` for a pool whose
- * size is unknown (the default), `max(limits.maxWorkerSlots, min(maxSize, MAX_WORKER_SLOTS))` for
- * a tracked pool ({@link PoolMetrics.memoryBound} gives a pool's own). The worst case of any pool
- * is `poolMemoryBound(limits, MAX_WORKER_SLOTS)` (with the default caps about 136 MB, against about
- * 15 MB for 32 slots: each slot kept apart adds a detail sketch, about 122 kB at worst).
- */
-export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS, workerSlots: number = limits.maxWorkerSlots): number {
-  const poolSketch = TieredSketch.maxBytes(POOL_TIERS, true);
-  const detailSketch = TieredSketch.maxBytes(DETAIL_TIERS, false);
-  const counter = new TieredCounter(DETAIL_TIERS, 0).byteSize();
-  const poolCounter = new TieredCounter(POOL_TIERS, 0).byteSize();
-  const series = (SECOND_SLOTS + MINUTE_SLOTS) * FIELDS * 8 + 256;
-  // per command: windowed sketch and its lifetime, queue wait of the second in progress and lifetime
-  const commands = (limits.maxCommands + 1) * (detailSketch + MAX_HISTOGRAM_BYTES + 2 * MAX_WIDE_HISTOGRAM_BYTES + counter + ENTRY_BYTES);
-  const workers = (workerSlots + 1) * (detailSketch + ENTRY_BYTES) + 8 * workerSlots;
-  const errorTypes = (limits.maxErrorTypes + ERROR_CATEGORY_COUNT) * (poolCounter + ENTRY_BYTES);
-  const spares = SPARE_HISTOGRAMS * MAX_HISTOGRAM_BYTES;
-  const scratch = 2 * MAX_WIDE_HISTOGRAM_BYTES;
-  return 2 * poolSketch + series + commands + workers + errorTypes + spares + scratch + 4096;
-}
-
-interface CommandState {
-  readonly name: string;
-  readonly op: TieredSketch;
-  /** Queue wait of the second in progress (narrow, like every histogram the hot path writes). */
-  queueWaitCur: LogHistogram;
-  /** Lifetime queue wait of the command (merged each second: no windows). */
-  readonly queueWait: LogHistogram;
-  readonly errors: TieredCounter;
-  ops: number;
-  errorCount: number;
-}
-
-interface WorkerState {
-  readonly workerId: number;
-  pid: number;
-  generation: number;
-  lastSeenMs: number;
-  ops: number;
-  errors: number;
-  readonly op: TieredSketch;
-}
-
-interface ErrorTypeState {
-  readonly category: ErrorCategory;
-  readonly type: string;
-  readonly counter: TieredCounter;
-}
+export type GaugeSample = Readonly<Pick<PoolGauges, 'size' | 'busy' | 'idle' | 'starting' | 'queueDepth'>>;
 
 const cut = (name: string): string => (name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) : name);
 
-/** One pool's metrics. */
-export class PoolMetrics {
+/**
+ * One pool's metrics: the record side and the {@link PoolState} the queries read. The state
+ * fields are public for the read side and the memory accounting; only this class writes them.
+ */
+export class PoolMetrics implements PoolState {
   /** The second in progress (seconds since the epoch): completed seconds are `< sec`. */
   sec: number;
   /** The second this pool was first heard from. */
   readonly firstSec: number;
   /** The last second an event of this pool was seen. */
   lastHeardSec: number;
-  /** The live pool, when tracked: gauges are sampled from it. */
-  tracked: TrackablePool | null = null;
 
-  private readonly spares = new HistogramPool(SPARE_HISTOGRAMS);
-  private readonly op: TieredSketch;
-  private readonly queueWait: TieredSketch;
-  private readonly seconds: SeriesRing;
-  private readonly minutes: SeriesRing;
-  private readonly commands = new Map<string, CommandState>();
+  readonly spares = new HistogramPool(SPARE_HISTOGRAMS);
+  readonly op: TieredSketch;
+  readonly queueWait: TieredSketch;
+  readonly seconds: SeriesRing;
+  readonly minutes: SeriesRing;
+  readonly commands = new Map<string, CommandState>();
   /** Worker slots kept apart, by id (ids 0..length-1); grows to a tracked pool's maxSize. */
-  private readonly workers: (WorkerState | undefined)[];
-  /** The slot every higher id shares, reported as {@link OVERFLOW_WORKER_ID}. */
-  private overflowWorker: WorkerState | undefined = undefined;
-  private readonly errorTypes = new Map<string, ErrorTypeState>();
-  private readonly scratch = new LogHistogram(true);
-  private readonly scratch2 = new LogHistogram(true);
+  readonly workers: (WorkerState | undefined)[];
+  /** Behind {@link overflowWorker} (the hot path reads the field itself, not the getter). */
+  private overflow: WorkerState | undefined = undefined;
+  readonly errorTypes = new Map<string, ErrorTypeState>();
+  readonly scratch = new LogHistogram(true);
+  readonly scratch2 = new LogHistogram(true);
 
   // Counters of the second in progress (plain fields: the hot path does not index arrays).
   private curOps = 0;
@@ -210,7 +100,7 @@ export class PoolMetrics {
     healthCheckFailures: 0,
   };
 
-  // Gauge estimates from events, for pools that are not tracked.
+  // Gauge estimates from events, for seconds completed without a sample (pools that are not tracked).
   private liveWorkers = 0;
   private busyWorkers = 0;
   private lastQueueDepth = 0;
@@ -265,7 +155,7 @@ export class PoolMetrics {
     if (workerId >= 0 || queueWaitNs > 0) c.queueWaitCur.record(queueWaitNs);
     if (workerId >= 0) {
       const ws = this.workers;
-      const w = (workerId < ws.length ? ws[workerId] : this.overflowWorker) ?? this.workerFor(workerId);
+      const w = (workerId < ws.length ? ws[workerId] : this.overflow) ?? this.workerFor(workerId);
       w.op.cur.recordKey(kd, durationNs);
       w.ops++;
       if (failed) w.errors++;
@@ -358,21 +248,10 @@ export class PoolMetrics {
   }
 
   /**
-   * A pool of this name stopped: the event-estimated gauges drop to zero and the tracked pool is no
-   * longer sampled — unless it is a different, live pool tracked under the same name (its status
-   * says so: any lifecycle but `'stopped'`). A tracked pool without a lifecycle is let go.
+   * A pool of this name stopped: the event-estimated gauges drop to zero. (Whether a tracked pool
+   * is still sampled is the collector's call: it owns the tracked pools.)
    */
   recordPoolTerminate(): void {
-    const t = this.tracked;
-    if (t !== null) {
-      let lifecycle: string | undefined;
-      try {
-        lifecycle = t.status().lifecycle;
-      } catch {
-        lifecycle = undefined;
-      }
-      if (lifecycle === undefined || lifecycle === 'stopped') this.tracked = null;
-    }
     this.liveWorkers = 0;
     this.busyWorkers = 0;
     this.lastQueueDepth = 0;
@@ -390,11 +269,12 @@ export class PoolMetrics {
 
   /**
    * The second {@link sec} completed: store its counters and a gauge sample, rotate every window,
-   * and move to the next second.
+   * and move to the next second. The gauge sample is `sample` (what the collector read from a
+   * tracked pool's `status()`), or without it the estimates from worker and queue events.
    */
-  endSecond(): void {
+  endSecond(sample: GaugeSample | null = null): void {
     const s = this.sec;
-    const g = this.sampleGauges();
+    const g = this.sampleGauges(sample);
     const seconds = this.seconds;
     seconds.set(s, OPS, this.curOps);
     seconds.set(s, ERRORS, this.curErrors);
@@ -429,7 +309,7 @@ export class PoolMetrics {
       }
     }
     for (const w of this.workers) w?.op.endSecond();
-    this.overflowWorker?.op.endSecond();
+    this.overflow?.op.endSecond();
     for (const e of this.errorTypes.values()) e.counter.endSecond();
 
     // Per-second quantiles for the range query (the fine slot just pushed is this second).
@@ -454,13 +334,14 @@ export class PoolMetrics {
   }
 
   /**
-   * Move to second `sec` (> {@link sec}), completing every second in between. A jump beyond the
-   * retention drops the windows at once instead of rotating through empty seconds.
+   * Move to second `sec` (> {@link sec}), completing every second in between with the same gauge
+   * `sample` (see {@link endSecond}). A jump beyond the retention drops the windows at once instead
+   * of rotating through empty seconds.
    */
-  advanceTo(sec: number): void {
+  advanceTo(sec: number, sample: GaugeSample | null = null): void {
     if (sec <= this.sec) return;
     if (sec - this.sec > SECOND_SLOTS + 60) {
-      this.endSecond(); // keep what the second in progress holds in the lifetime figures
+      this.endSecond(sample); // keep what the second in progress holds in the lifetime figures
       this.op.reset(sec);
       this.queueWait.reset(sec);
       for (const c of this.commands.values()) {
@@ -468,19 +349,24 @@ export class PoolMetrics {
         c.errors.reset(sec);
       }
       for (const w of this.workers) w?.op.reset(sec);
-      this.overflowWorker?.op.reset(sec);
+      this.overflow?.op.reset(sec);
       for (const e of this.errorTypes.values()) e.counter.reset(sec);
       this.seconds.advanceTo(sec);
       this.minutes.advanceTo(Math.floor(sec / 60));
       this.sec = sec;
       return;
     }
-    while (this.sec < sec) this.endSecond();
+    while (this.sec < sec) this.endSecond(sample);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Queries
+  // State
   // -------------------------------------------------------------------------------------------
+
+  /** The slot every worker id beyond {@link workers} shares (reported as {@link OVERFLOW_WORKER_ID}). */
+  get overflowWorker(): Readonly<WorkerState> | undefined {
+    return this.overflow;
+  }
 
   /** Lifetime counters (a copy). */
   getTotals(): PoolTotals {
@@ -490,222 +376,6 @@ export class PoolMetrics {
   /** Gauges as sampled most recently (a copy). */
   getGauges(): PoolGauges {
     return { ...this.gauges };
-  }
-
-  /** The span of a pool-level window ending at the last complete second. */
-  span(window: WindowName): WindowSpan {
-    return windowSpan(windowSeconds[window], this.sec, POOL_TIERS);
-  }
-
-  /** Seconds of a span this pool has data for. */
-  private covered(span: WindowSpan): number {
-    return Math.max(0, span.endSec - Math.max(span.startSec, this.firstSec));
-  }
-
-  /** One window of the performance summary. */
-  windowSummary(window: WindowName): WindowSummary {
-    const L = windowSeconds[window];
-    const span = this.span(window);
-    const coveredS = this.covered(span);
-    const from = span.startSec;
-    const to = span.endSec;
-    const s = this.seconds;
-    const ops = s.sum(OPS, from, to);
-    const errors = s.sum(ERRORS, from, to);
-    const sampled = s.sum(SAMPLED, from, to);
-    const lat = this.scratch;
-    lat.clear();
-    this.op.windowInto(lat, L);
-    const qw = this.scratch2;
-    qw.clear();
-    this.queueWait.windowInto(qw, L);
-    const latencyUs = lat.summaryUs();
-    const queueWaitUs = qw.summaryUs();
-    const utilization = sampled > 0 ? s.sum(UTILIZATION, from, to) / sampled : 0;
-    const queueDepthAvg = sampled > 0 ? s.sum(QUEUE_DEPTH, from, to) / sampled : 0;
-    const sizeAvg = sampled > 0 ? s.sum(SIZE, from, to) / sampled : 0;
-    const errorRate = ops > 0 ? errors / ops : 0;
-    return {
-      window,
-      coveredS,
-      ops,
-      errors,
-      throughputPerS: coveredS > 0 ? ops / coveredS : 0,
-      errorRate,
-      latencyUs,
-      queueWaitUs,
-      utilization,
-      queueDepthAvg,
-      healthScore: healthScore({
-        errorRate,
-        crashes: s.sum(CRASHES, from, to),
-        utilization,
-        queueDepthAvg,
-        sizeAvg,
-        latencyP99Us: latencyUs.p99,
-        queueWaitP99Us: queueWaitUs.p99,
-      }),
-    };
-  }
-
-  /** The last complete second. */
-  lastSecond(): PeriodMetrics {
-    const t = this.sec - 1;
-    const s = this.seconds;
-    const ops = s.get(t, OPS);
-    const errors = s.get(t, ERRORS);
-    const last = t >= this.firstSec ? this.op.lastFineSlot() : null;
-    const lastQw = t >= this.firstSec ? this.queueWait.lastFineSlot() : null;
-    return {
-      timestampMs: t * 1000,
-      periodS: 1,
-      ops,
-      errors,
-      throughputPerS: ops,
-      errorRate: ops > 0 ? errors / ops : 0,
-      latencyUs: summaryOf(last),
-      queueWaitUs: summaryOf(lastQw),
-      gauges: this.gaugesOver(t, t + 1),
-    };
-  }
-
-  /** The last 60 complete seconds. */
-  lastMinute(): PeriodMetrics {
-    const w = this.windowSummary('1m');
-    const span = this.span('1m');
-    return {
-      timestampMs: span.startSec * 1000,
-      periodS: 60,
-      ops: w.ops,
-      errors: w.errors,
-      throughputPerS: w.throughputPerS,
-      errorRate: w.errorRate,
-      latencyUs: w.latencyUs,
-      queueWaitUs: w.queueWaitUs,
-      gauges: this.gaugesOver(span.startSec, span.endSec),
-    };
-  }
-
-  /** Average gauges over seconds `[from, to)` (the sample itself for one second). */
-  private gaugesOver(from: number, to: number): PoolGauges {
-    const s = this.seconds;
-    const n = s.sum(SAMPLED, from, to);
-    if (n === 0) return { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0 };
-    return {
-      size: s.sum(SIZE, from, to) / n,
-      busy: s.sum(BUSY, from, to) / n,
-      idle: s.sum(IDLE, from, to) / n,
-      starting: s.sum(STARTING, from, to) / n,
-      queueDepth: s.sum(QUEUE_DEPTH, from, to) / n,
-      utilization: s.sum(UTILIZATION, from, to) / n,
-    };
-  }
-
-  /**
-   * Points over `[fromMs, toMs)`: per second when the span asked for is at most 15 minutes
-   * (`floor(toMs/1000) − floor(fromMs/1000) ≤ 900`) and still held per second, per minute otherwise
-   * (the last hour; the minute in progress included with its completed seconds). Only periods since
-   * the pool was first heard from and already complete (per second) or partly complete (per
-   * minute) are returned, so a 15-minute range not aligned on seconds gives 900 or 901 points. The
-   * resolution depends only on the range asked for, not on how far the clock moved since the caller
-   * read it.
-   */
-  range(fromMs: number, toMs: number): MetricsRange {
-    let fromSec = Math.floor(fromMs / 1000);
-    let toSec = Math.min(Math.ceil(toMs / 1000), this.sec);
-    const spanS = Math.floor(toMs / 1000) - fromSec;
-    fromSec = Math.max(fromSec, this.firstSec);
-    const points: RangePoint[] = [];
-    const perSecond = spanS <= 900 && fromSec >= this.seconds.oldest;
-    if (perSecond) {
-      const s = this.seconds;
-      for (let t = fromSec; t < toSec; t++) {
-        const ops = s.get(t, OPS);
-        const errors = s.get(t, ERRORS);
-        points.push({
-          timestampMs: t * 1000,
-          ops,
-          errors,
-          throughputPerS: ops,
-          errorRate: ops > 0 ? errors / ops : 0,
-          latencyP50Us: s.get(t, P50),
-          latencyP99Us: s.get(t, P99),
-          queueDepth: s.get(t, QUEUE_DEPTH),
-          utilization: s.get(t, UTILIZATION),
-        });
-      }
-      return { pool: this.name, fromMs, toMs, resolutionS: 1, points };
-    }
-    const m = this.minutes;
-    const curMin = Math.floor(this.sec / 60);
-    const firstMin = Math.max(Math.floor(fromSec / 60), m.oldest, Math.floor(this.firstSec / 60));
-    toSec = Math.max(toSec, fromSec);
-    const lastMin = Math.ceil(toSec / 60); // exclusive
-    for (let mi = firstMin; mi < lastMin && mi <= curMin; mi++) {
-      const inProgress = mi === curMin;
-      const secondsIn = inProgress ? this.sec - mi * 60 : 60;
-      if (secondsIn <= 0) continue;
-      const ops = m.get(mi, OPS);
-      const errors = m.get(mi, ERRORS);
-      const n = m.get(mi, SAMPLED);
-      let p50 = m.get(mi, P50);
-      let p99 = m.get(mi, P99);
-      if (inProgress) [p50, p99] = quantilePair(this.op.minuteInProgress());
-      const covered = Math.max(1, Math.min(secondsIn, (mi + 1) * 60 - this.firstSec));
-      points.push({
-        timestampMs: mi * 60_000,
-        ops,
-        errors,
-        throughputPerS: ops / covered,
-        errorRate: ops > 0 ? errors / ops : 0,
-        latencyP50Us: p50,
-        latencyP99Us: p99,
-        queueDepth: n > 0 ? m.get(mi, QUEUE_DEPTH) / n : 0,
-        utilization: n > 0 ? m.get(mi, UTILIZATION) / n : 0,
-      });
-    }
-    return { pool: this.name, fromMs, toMs, resolutionS: 60, points };
-  }
-
-  /**
-   * One worker slot, latency over `window` (10-second edges). An id beyond the slots kept apart
-   * (or {@link OVERFLOW_WORKER_ID}) answers for the overflow slot it shares, with `workerId`
-   * {@link OVERFLOW_WORKER_ID}.
-   */
-  workerMetrics(workerId: number, window: WindowName): WorkerMetrics {
-    const own = workerId >= 0 && workerId < this.workers.length;
-    const w = own ? this.workers[workerId] : this.overflowWorker;
-    if (!own) workerId = OVERFLOW_WORKER_ID;
-    const L = windowSeconds[window];
-    if (w === undefined) {
-      return { pool: this.name, workerId, pid: 0, generation: 0, operations: 0, errors: 0, latencyUs: summaryOf(null), lastSeenMs: 0, window, coveredS: 0 };
-    }
-    const h = this.scratch;
-    h.clear();
-    const span = w.op.windowInto(h, L);
-    return {
-      pool: this.name,
-      workerId,
-      pid: w.pid,
-      generation: w.generation,
-      operations: w.ops,
-      errors: w.errors,
-      latencyUs: h.summaryUs(),
-      lastSeenMs: w.lastSeenMs,
-      window,
-      coveredS: this.covered(span),
-    };
-  }
-
-  /**
-   * Worker slots seen: the ids kept apart, ascending, then {@link OVERFLOW_WORKER_ID} once when any
-   * id beyond them was seen (never those ids themselves: they share the overflow's figures).
-   */
-  workerIds(): number[] {
-    const ids: number[] = [];
-    for (let i = 0; i < this.workers.length; i++) if (this.workers[i] !== undefined) ids.push(i);
-    if (this.overflowWorker !== undefined) ids.push(OVERFLOW_WORKER_ID);
-    return ids;
   }
 
   /**
@@ -719,179 +389,18 @@ export class PoolMetrics {
     while (this.workers.length < n) this.workers.push(undefined);
   }
 
-  /** The most bytes this pool's figures can hold with its caps and current worker slots. */
-  memoryBound(): number {
-    return poolMemoryBound(this.limits, this.workers.length);
-  }
-
-  /**
-   * Sample `pool.status()` each second (see {@link TrackablePool}). The pool's `maxSize` sizes the
-   * worker slots: from `pool.options` now, else from the first sample.
-   */
-  track(pool: TrackablePool): void {
-    this.tracked = pool;
-    const maxSize = pool.options?.maxSize;
-    if (maxSize !== undefined) this.fitWorkerSlots(maxSize);
-    this.touch();
-  }
-
-  /** Stop sampling `pool` — only if it is still the one tracked (a newer pool may have replaced it). */
-  untrack(pool?: TrackablePool): void {
-    if (pool !== undefined && this.tracked !== pool) return;
-    this.tracked = null;
-    this.touch();
-  }
-
-  /** Every command over `window`, most operations first. */
-  commandMetrics(window: WindowName): CommandMetrics[] {
-    const L = windowSeconds[window];
-    const out: CommandMetrics[] = [];
-    const h = this.scratch;
-    for (const c of this.commands.values()) {
-      h.clear();
-      const span = c.op.windowInto(h, L);
-      const coveredS = this.covered(span);
-      const ops = h.count;
-      const errors = c.errors.window(L);
-      out.push({
-        pool: this.name,
-        command: c.name,
-        window,
-        coveredS,
-        ops,
-        errors,
-        throughputPerS: coveredS > 0 ? ops / coveredS : 0,
-        errorRate: ops > 0 ? errors / ops : 0,
-        latencyUs: h.summaryUs(),
-      });
-    }
-    return out.sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
-  }
-
-  /** Errors over `window`, by category and type. */
-  errorRates(window: WindowName): ErrorRates {
-    const L = windowSeconds[window];
-    const span = this.span(window);
-    const ops = this.seconds.sum(OPS, span.startSec, span.endSec);
-    const errors = this.seconds.sum(ERRORS, span.startSec, span.endSec);
-    const byCategory: ErrorRates['byCategory'] = {};
-    const byType: ErrorRates['byType'] = [];
-    for (const e of this.errorTypes.values()) {
-      const count = e.counter.window(L);
-      if (count === 0) continue;
-      const rate = ops > 0 ? count / ops : 0;
-      byType.push({ category: e.category, type: e.type, count, rate });
-      const c = (byCategory[e.category] ??= { count: 0, rate: 0 });
-      c.count += count;
-      c.rate = ops > 0 ? c.count / ops : 0;
-    }
-    byType.sort((a, b) => b.count - a.count);
-    return { pool: this.name, window, ops, errors, errorRate: ops > 0 ? errors / ops : 0, byCategory, byType };
-  }
-
-  /** Lifetime error counts by category and type, most frequent first. */
-  errorTotals(): ErrorTotal[] {
-    const out: ErrorTotal[] = [];
-    for (const e of this.errorTypes.values()) out.push({ category: e.category, type: e.type, count: e.counter.total });
-    return out.sort((a, b) => b.count - a.count);
-  }
-
-  /** Lifetime operations and errors per command. */
-  commandTotals(): CommandTotals[] {
-    const out: CommandTotals[] = [];
-    for (const c of this.commands.values()) out.push({ command: c.name, operations: c.ops, errors: c.errorCount });
-    return out;
-  }
-
-  /** Names of the commands seen (including {@link OVERFLOW_NAME} once the cap was passed). */
-  commandNames(): string[] {
-    return [...this.commands.keys()];
-  }
-
-  /**
-   * The lifetime distribution (up to this moment: the second in progress included) of the pool, or
-   * of one command, as a Prometheus cumulative histogram. An unknown command gives an empty one.
-   */
-  latencyHistogram(kind: LatencyKind, command?: string): CumulativeHistogram {
-    const h = this.scratch;
-    h.clear();
-    if (command === undefined) {
-      const t = kind === 'operation' ? this.op : this.queueWait;
-      if (t.lifetime) h.merge(t.lifetime);
-      // The second in progress lives in the commands' histograms until it completes.
-      for (const c of this.commands.values()) h.merge(kind === 'operation' ? c.op.cur : c.queueWaitCur);
-    } else {
-      const c = this.commands.get(command);
-      if (c !== undefined) {
-        if (kind === 'queue_wait') {
-          h.merge(c.queueWait);
-          h.merge(c.queueWaitCur);
-        } else {
-          if (c.op.lifetime) h.merge(c.op.lifetime);
-          h.merge(c.op.cur);
-        }
-      }
-    }
-    return cumulativeHistogram(h);
-  }
-
-  /** Log-scaled buckets of the pool's distribution over `window`. */
-  latencyDistribution(window: WindowName, kind: LatencyKind, perDecade: number): LatencyBucket[] {
-    const h = this.scratch;
-    h.clear();
-    (kind === 'operation' ? this.op : this.queueWait).windowInto(h, windowSeconds[window]);
-    return logBuckets(h, perDecade);
-  }
-
-  /** Bytes held now, by construction (typed arrays and a fixed allowance per object). */
-  byteSize(): number {
-    let bytes = this.op.byteSize() + this.queueWait.byteSize() + this.seconds.byteSize() + this.minutes.byteSize();
-    bytes += this.spares.byteSize() + this.scratch.byteSize() + this.scratch2.byteSize() + 4096;
-    for (const c of this.commands.values()) {
-      bytes += c.op.byteSize() + c.queueWaitCur.byteSize() + c.queueWait.byteSize() + c.errors.byteSize() + ENTRY_BYTES;
-    }
-    bytes += 8 * this.workers.length;
-    for (const w of this.workers) if (w) bytes += w.op.byteSize() + ENTRY_BYTES;
-    if (this.overflowWorker) bytes += this.overflowWorker.op.byteSize() + ENTRY_BYTES;
-    for (const e of this.errorTypes.values()) bytes += e.counter.byteSize() + ENTRY_BYTES;
-    return bytes;
-  }
-
   // -------------------------------------------------------------------------------------------
 
-  private sampleGauges(): PoolGauges {
+  /** The gauges of the second ending: `sample` when given, else the estimates from events. */
+  private sampleGauges(sample: GaugeSample | null): PoolGauges {
     const g = this.gauges;
-    const tracked = this.tracked;
     let size: number;
     let busy: number;
     let idle: number;
     let starting: number;
     let queueDepth: number;
-    if (tracked !== null) {
-      let st: ReturnType<TrackablePool['status']> | null = null;
-      try {
-        st = tracked.status();
-      } catch {
-        // A stopped or failing pool must not break the collector's timer: keep the estimates.
-        st = null;
-      }
-      if (st !== null && st.lifecycle === 'stopped') {
-        // Stopped without a terminate event (pool events masked): stop sampling the dead pool.
-        this.tracked = null;
-        this.touch();
-        st = null;
-      } else if (st !== null && st.maxSize !== undefined && st.maxSize > this.workers.length) {
-        this.fitWorkerSlots(st.maxSize);
-      }
-      if (st !== null) {
-        ({ size, busy, idle, starting, queueDepth } = st);
-      } else {
-        size = this.liveWorkers;
-        busy = Math.min(this.busyWorkers, size);
-        idle = size - busy;
-        starting = 0;
-        queueDepth = this.lastQueueDepth;
-      }
+    if (sample !== null) {
+      ({ size, busy, idle, starting, queueDepth } = sample);
     } else {
       size = this.liveWorkers;
       busy = Math.min(this.busyWorkers, size);
@@ -933,7 +442,7 @@ export class PoolMetrics {
 
   private workerFor(workerId: number): WorkerState {
     if (workerId >= 0 && workerId < this.workers.length) return (this.workers[workerId] ??= this.newWorker(workerId));
-    return (this.overflowWorker ??= this.newWorker(OVERFLOW_WORKER_ID));
+    return (this.overflow ??= this.newWorker(OVERFLOW_WORKER_ID));
   }
 
   private newWorker(workerId: number): WorkerState {
@@ -951,17 +460,4 @@ export class PoolMetrics {
     }
     if (timestampMs > w.lastSeenMs) w.lastSeenMs = timestampMs;
   }
-}
-
-const PAIR: readonly number[] = [0.5, 0.99];
-
-/** p50 and p99 in µs of a histogram (zeros when null or empty). */
-function quantilePair(h: LogHistogram | null): [number, number] {
-  if (h === null || h.count === 0) return [0, 0];
-  const q = h.quantilesNs(PAIR, []);
-  return [q[0]! / 1e3, q[1]! / 1e3];
-}
-
-function summaryOf(h: LogHistogram | null): ReturnType<LogHistogram['summaryUs']> {
-  return h === null ? emptyLatencySummary() : h.summaryUs();
 }

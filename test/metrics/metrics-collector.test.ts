@@ -200,6 +200,37 @@ describe('MetricsCollector windows with the injected clock', () => {
     expect(c.pools()).toEqual([]);
   });
 
+  it('keeps the event estimates while a tracked pool\'s status() throws, and lets the pool go on its terminate', () => {
+    const { c, clock } = makeCollector(new ManualClock(T0), { forgetAfterS: 5 });
+    const pool = uniquePool();
+    let failing = false;
+    c.trackPool({
+      name: pool,
+      status: () => {
+        if (failing) throw new Error('stopped');
+        return { size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7 };
+      },
+    });
+    const base = { pool, timestampMs: T0, pid: 42, generation: 0 };
+    channels['dspex:worker:init'].publish({ ...base, workerId: 0, reason: 'initial', startDurationNs: 1 });
+    channels['dspex:worker:init'].publish({ ...base, workerId: 1, reason: 'initial', startDurationNs: 1 });
+    channels['dspex:worker:checkout'].publish({ ...base, workerId: 0, command: 'x', sessionId: null, queueWaitNs: 0, queueDepth: 3, affinityHit: false });
+    clock.advance(1000);
+    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75 });
+    failing = true;
+    clock.advance(1000);
+    expect(() => c.tick()).not.toThrow();
+    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
+    clock.advance(10_000);
+    expect(c.pools()).toContain(pool); // still tracked: never forgotten
+    // The terminate cannot read a lifecycle from the failing pool: it is let go.
+    channels['dspex:pool:terminate'].publish({ pool, timestampMs: T0, uptimeMs: 1, rejected: 0, stopDurationNs: 1 });
+    clock.advance(1000);
+    expect(c.getCurrentMetrics(pool).gauges.size).toBe(0);
+    clock.advance(10_000);
+    expect(c.pools()).not.toContain(pool);
+  });
+
   it('keeps a bounded number of pools, dropping the one heard from longest ago', async () => {
     const { c, clock } = makeCollector(new ManualClock(T0), { maxPools: 2 });
     const [a, b, d] = [uniquePool(), uniquePool(), uniquePool()];

@@ -2,7 +2,24 @@ import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { KEY_COUNT, MIN_TRACKED_NS } from '../../src/metrics/log-histogram.js';
-import { DEFAULT_POOL_LIMITS, PoolMetrics, poolMemoryBound, type TrackablePool } from '../../src/metrics/pool-metrics.js';
+import { poolByteSize, poolMemoryBound } from '../../src/metrics/memory-bound.js';
+import { PoolMetrics } from '../../src/metrics/pool-metrics.js';
+import {
+  commandMetrics,
+  commandNames,
+  commandTotals,
+  errorRates,
+  errorTotals,
+  lastMinute,
+  lastSecond,
+  latencyDistribution,
+  latencyHistogram,
+  metricsRange,
+  windowSummary,
+  workerIds,
+  workerMetrics,
+} from '../../src/metrics/pool-queries.js';
+import { DEFAULT_POOL_LIMITS } from '../../src/metrics/pool-state.js';
 import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type WindowName } from '../../src/metrics/types.js';
 import { exactQuantile, logNormalNs, prng, relErr } from './helpers.js';
 
@@ -58,7 +75,7 @@ function check(pm: PoolMetrics, log: Op[], spansS: Record<WindowName, number>): 
   for (const w of ['1m', '5m', '15m'] as WindowName[]) {
     const startSec = pm.sec - spansS[w];
     const ops = log.filter((o) => o.sec >= startSec && o.sec < pm.sec);
-    const s = pm.windowSummary(w);
+    const s = windowSummary(pm, w);
     expect(s.window).toBe(w);
     expect(s.coveredS).toBe(spansS[w]);
     expect(s.ops).toBe(ops.length);
@@ -97,7 +114,7 @@ describe('PoolMetrics windows', () => {
   it('covers only the seconds since the pool was first heard from', () => {
     const pm = new PoolMetrics('p', MINUTE);
     feed(pm, 10, () => [{ command: 'c', workerId: 0, durationNs: 1e6, queueWaitNs: 0, failed: false }]);
-    const s = pm.windowSummary('15m');
+    const s = windowSummary(pm, '15m');
     expect(s.coveredS).toBe(10);
     expect(s.ops).toBe(10);
     expect(s.throughputPerS).toBe(1);
@@ -106,13 +123,13 @@ describe('PoolMetrics windows', () => {
   it('lastSecond and lastMinute describe the last complete second and the last 60', () => {
     const pm = new PoolMetrics('p', MINUTE);
     const log = feed(pm, 75, traffic);
-    const last = pm.lastSecond();
+    const last = lastSecond(pm);
     const lastOps = log.filter((o) => o.sec === pm.sec - 1);
     expect(last.timestampMs).toBe((pm.sec - 1) * 1000);
     expect(last.periodS).toBe(1);
     expect(last.ops).toBe(lastOps.length);
     checkSummary(last.latencyUs, lastOps.map((o) => o.durationNs));
-    const minute = pm.lastMinute();
+    const minute = lastMinute(pm);
     const minuteOps = log.filter((o) => o.sec >= pm.sec - 60);
     expect(minute.timestampMs).toBe((pm.sec - 60) * 1000);
     expect(minute.periodS).toBe(60);
@@ -125,9 +142,9 @@ describe('PoolMetrics windows', () => {
     feed(pm, 30, traffic);
     const ops = pm.getTotals().operations;
     pm.advanceTo(pm.sec + 5000);
-    expect(pm.windowSummary('15m').ops).toBe(0);
+    expect(windowSummary(pm, '15m').ops).toBe(0);
     expect(pm.getTotals().operations).toBe(ops);
-    expect(pm.latencyHistogram('operation').count).toBe(ops);
+    expect(latencyHistogram(pm, 'operation').count).toBe(ops);
   });
 });
 
@@ -136,7 +153,7 @@ describe('PoolMetrics range', () => {
     const pm = new PoolMetrics('p', MINUTE);
     const log = feed(pm, 200, traffic);
     const toMs = pm.sec * 1000;
-    const r = pm.range(toMs - 120_000, toMs);
+    const r = metricsRange(pm, toMs - 120_000, toMs);
     expect(r.resolutionS).toBe(1);
     expect(r.points).toHaveLength(120);
     for (const p of r.points) {
@@ -153,7 +170,7 @@ describe('PoolMetrics range', () => {
     const pm = new PoolMetrics('p', MINUTE);
     const log = feed(pm, 30 * 60 + 20, traffic);
     const toMs = pm.sec * 1000;
-    const r = pm.range(toMs - 3_600_000, toMs);
+    const r = metricsRange(pm, toMs - 3_600_000, toMs);
     expect(r.resolutionS).toBe(60);
     expect(r.points).toHaveLength(31);
     for (const p of r.points) {
@@ -179,7 +196,7 @@ describe('PoolMetrics details', () => {
     const coveredS: Record<WindowName, number> = { '1m': 63, '5m': 283, '15m': 400 };
     for (const w of ['1m', '5m', '15m'] as WindowName[]) {
       const startSec = pm.sec - spansS[w];
-      const cmds = pm.commandMetrics(w);
+      const cmds = commandMetrics(pm, w);
       expect(cmds.map((c) => c.command).sort()).toEqual(['embed', 'predict', 'tokenize']);
       for (const c of cmds) {
         const ops = log.filter((o) => o.command === c.command && o.sec >= startSec && o.sec < pm.sec);
@@ -188,14 +205,14 @@ describe('PoolMetrics details', () => {
         expect(c.coveredS).toBe(coveredS[w]);
         checkSummary(c.latencyUs, ops.map((o) => o.durationNs));
       }
-      const wm = pm.workerMetrics(2, w);
+      const wm = workerMetrics(pm, 2, w);
       const wops = log.filter((o) => o.workerId === 2 && o.sec >= startSec && o.sec < pm.sec);
       checkSummary(wm.latencyUs, wops.map((o) => o.durationNs));
       expect(wm.window).toBe(w);
       expect(wm.operations).toBe(log.filter((o) => o.workerId === 2).length);
     }
-    expect(pm.workerIds()).toEqual([0, 1, 2, 3]);
-    expect(pm.commandTotals().find((c) => c.command === 'embed')?.operations).toBe(log.filter((o) => o.command === 'embed').length);
+    expect(workerIds(pm)).toEqual([0, 1, 2, 3]);
+    expect(commandTotals(pm).find((c) => c.command === 'embed')?.operations).toBe(log.filter((o) => o.command === 'embed').length);
   });
 
   it('caps commands, worker slots and error types, counting the rest under the overflow', () => {
@@ -204,17 +221,17 @@ describe('PoolMetrics details', () => {
     for (let i = 0; i < 10; i++) pm.recordOperation(`cmd${i}`, i, 1e6, 0, false, 0);
     for (let i = 0; i < 6; i++) pm.recordError('python', `Error${i}`);
     pm.endSecond();
-    const names = pm.commandNames();
+    const names = commandNames(pm);
     expect(names).toHaveLength(5);
     expect(names).toContain(OVERFLOW_NAME);
-    expect(pm.commandTotals().find((c) => c.command === OVERFLOW_NAME)?.operations).toBe(6);
-    expect(pm.workerIds()).toEqual([0, 1, OVERFLOW_WORKER_ID]); // ids 2..9 share the overflow slot: listed once
-    expect(pm.workerMetrics(7, '1m')).toMatchObject({ workerId: OVERFLOW_WORKER_ID, operations: 8 });
-    const types = pm.errorTotals();
+    expect(commandTotals(pm).find((c) => c.command === OVERFLOW_NAME)?.operations).toBe(6);
+    expect(workerIds(pm)).toEqual([0, 1, OVERFLOW_WORKER_ID]); // ids 2..9 share the overflow slot: listed once
+    expect(workerMetrics(pm, 7, '1m')).toMatchObject({ workerId: OVERFLOW_WORKER_ID, operations: 8 });
+    const types = errorTotals(pm);
     expect(types).toHaveLength(4);
     expect(types.find((t) => t.type === OVERFLOW_NAME)).toEqual({ category: 'python', type: OVERFLOW_NAME, count: 3 });
     pm.recordOperation('x'.repeat(10_000), 0, 1e6, 0, false, 0);
-    expect(pm.commandNames().every((n) => n.length <= 128)).toBe(true);
+    expect(commandNames(pm).every((n) => n.length <= 128)).toBe(true);
   });
 
   it('counts two long error types with the same 128-character prefix as one entry', () => {
@@ -224,11 +241,11 @@ describe('PoolMetrics details', () => {
     pm.recordError('python', prefix + 'b'.repeat(72));
     pm.recordError('python', 'KeyError'); // a second entry fits: the long types took one slot
     pm.endSecond();
-    expect(pm.errorTotals()).toEqual([
+    expect(errorTotals(pm)).toEqual([
       { category: 'python', type: prefix, count: 2 },
       { category: 'python', type: 'KeyError', count: 1 },
     ]);
-    expect(pm.errorRates('1m').byType.filter((t) => t.type === prefix)).toEqual([{ category: 'python', type: prefix, count: 2, rate: 0 }]);
+    expect(errorRates(pm, '1m').byType.filter((t) => t.type === prefix)).toEqual([{ category: 'python', type: prefix, count: 2, rate: 0 }]);
   });
 
   it('counts errors by category and type over windows', () => {
@@ -239,39 +256,33 @@ describe('PoolMetrics details', () => {
       if (s >= 100) pm.recordError('timeout', 'operation');
       pm.endSecond();
     }
-    const r = pm.errorRates('1m');
+    const r = errorRates(pm, '1m');
     expect(r.ops).toBe(600);
     expect(r.errors).toBe(120);
     expect(r.errorRate).toBeCloseTo(0.2, 12);
     expect(r.byCategory.python).toEqual({ count: 60, rate: 0.1 });
     expect(r.byCategory.timeout?.count).toBe(20);
     expect(r.byType[0]).toEqual({ category: 'python', type: 'ValueError', count: 60, rate: 0.1 });
-    expect(pm.errorTotals()).toEqual([
+    expect(errorTotals(pm)).toEqual([
       { category: 'python', type: 'ValueError', count: 120 },
       { category: 'timeout', type: 'operation', count: 20 },
     ]);
   });
 
-  it('samples gauges from a tracked pool, or estimates them from events', () => {
+  it('takes the gauges handed in for a second (a tracked pool\'s), or estimates them from events', () => {
     const pm = new PoolMetrics('p', MINUTE);
     pm.recordWorkerInit(0, 100, 0, false, 0);
     pm.recordWorkerInit(1, 101, 0, false, 0);
     pm.recordCheckout(0, 100, 0, 3, 0);
     pm.endSecond();
     expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
-    const live: TrackablePool = { name: 'p', status: () => ({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7 }) };
-    pm.tracked = live;
-    pm.endSecond();
+    pm.endSecond({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7 });
     expect(pm.getGauges()).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75 });
-    expect(pm.lastSecond().gauges.queueDepth).toBe(7);
-    expect(pm.windowSummary('1m').utilization).toBeCloseTo((0.5 + 0.75) / 2, 12);
-    pm.tracked = {
-      name: 'p',
-      status: () => {
-        throw new Error('stopped');
-      },
-    };
-    expect(() => pm.endSecond()).not.toThrow();
+    expect(lastSecond(pm).gauges.queueDepth).toBe(7);
+    expect(windowSummary(pm, '1m').utilization).toBeCloseTo((0.5 + 0.75) / 2, 12);
+    // Without a sample (a tracked pool whose status() threw: see the collector's tests), the estimates.
+    expect(() => pm.endSecond(null)).not.toThrow();
+    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
     pm.recordPoolTerminate();
     pm.endSecond();
     expect(pm.getGauges().size).toBe(0);
@@ -282,15 +293,15 @@ describe('PoolMetrics details', () => {
     feed(pm, 5, traffic);
     pm.recordOperation('embed', 0, 2e6, 5e5, false, 0); // still in the second in progress
     const totals = pm.getTotals();
-    const h = pm.latencyHistogram('operation');
+    const h = latencyHistogram(pm, 'operation');
     expect(h.count).toBe(totals.operations);
     expect(h.cumulativeCounts.at(-1)).toBeLessThanOrEqual(h.count);
-    const byCommand = pm.commandTotals().reduce((a, c) => a + pm.latencyHistogram('operation', c.command).count, 0);
+    const byCommand = commandTotals(pm).reduce((a, c) => a + latencyHistogram(pm, 'operation', c.command).count, 0);
     expect(byCommand).toBe(totals.operations);
-    expect(pm.latencyHistogram('queue_wait', 'embed').count).toBeGreaterThan(0);
-    expect(pm.latencyHistogram('operation', 'nope').count).toBe(0);
-    const dist = pm.latencyDistribution('1m', 'operation', 4);
-    expect(dist.reduce((a, b) => a + b.count, 0)).toBe(pm.windowSummary('1m').ops);
+    expect(latencyHistogram(pm, 'queue_wait', 'embed').count).toBeGreaterThan(0);
+    expect(latencyHistogram(pm, 'operation', 'nope').count).toBe(0);
+    const dist = latencyDistribution(pm, '1m', 'operation', 4);
+    expect(dist.reduce((a, b) => a + b.count, 0)).toBe(windowSummary(pm, '1m').ops);
   });
 });
 
@@ -322,7 +333,7 @@ describe('PoolMetrics memory', () => {
       if ((i & 1023) === 0) pm.recordError('python', types[(i >> 10) % types.length]!);
       if (i % perSecond === perSecond - 1) pm.endSecond();
     }
-    const held = pm.byteSize();
+    const held = poolByteSize(pm);
     const after = heap();
     console.log(`memory: bound ${bound} B, held by construction ${held} B, heap delta ${after - before} B`);
     expect(pm.getTotals().operations).toBe(N);

@@ -8,7 +8,8 @@ import { collectPrometheusInput, renderPrometheus } from '../../src/exporters/pr
 import type { StatusSource } from '../../src/exporters/sources.js';
 import { ManualClock } from '../../src/metrics/clock.js';
 import { MetricsCollector } from '../../src/metrics/metrics-collector.js';
-import { MAX_WORKER_SLOTS, poolMemoryBound } from '../../src/metrics/pool-metrics.js';
+import { poolMemoryBound } from '../../src/metrics/memory-bound.js';
+import { MAX_WORKER_SLOTS } from '../../src/metrics/pool-state.js';
 import { OVERFLOW_WORKER_ID } from '../../src/metrics/types.js';
 import type { PoolStatus, WorkerStatus } from '../../src/pool/types.js';
 import type { OperationContext } from '../../src/telemetry/telemetry.js';
