@@ -81,7 +81,7 @@ export type {
   ErrorTotal,
   CommandTotals,
   CommandMetrics,
-} from './metrics/types.js';
+} from './contract/metrics.js';
 
 // Resources: Node, the machine and every Python process.
 export {

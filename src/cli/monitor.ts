@@ -28,7 +28,7 @@ import { MonitoringServer, DEFAULT_MONITORING_PORT } from '../exporters/http-ser
 import { snapshotProvider, isWindowName, type SnapshotProvider } from '../exporters/snapshot.js';
 import { HttpSnapshotSource } from '../exporters/client.js';
 import { colorEnabled, renderOnce, startDashboard, type PerformanceDashboard } from '../dashboard/performance-dashboard.js';
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 
 const usage = `usage: dspex monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless]
        dspex monitor --url URL [--token TOKEN]   (prefer DSPEX_TOKEN=TOKEN: argv is readable by all users via /proc)

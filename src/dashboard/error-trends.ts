@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ErrorRates, RangePoint } from '../metrics/types.js';
+import type { ErrorRates, RangePoint } from '../contract/metrics.js';
 import { painter, sanitizeText, visibleWidth } from './ansi.js';
 import { formatCompact, formatPercent } from './format.js';
 import { renderLineChart } from './line-chart.js';

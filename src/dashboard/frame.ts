@@ -16,7 +16,7 @@
  * @module
  */
 import type { MonitoringSnapshot, PoolSnapshot } from '../exporters/snapshot.js';
-import { windowSeconds } from '../metrics/types.js';
+import { windowSeconds } from '../contract/metrics.js';
 import { painter, sanitizeText, trimEndVisible, truncateVisible } from './ansi.js';
 import { renderErrorTrends } from './error-trends.js';
 import { renderLatencyHistogram } from './latency-histogram.js';

@@ -4,7 +4,7 @@
  * @module
  */
 import type { PoolSnapshot, SnapshotAlert, SnapshotRecommendation } from '../exporters/snapshot.js';
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 import { painter, sanitizeText as safe, visibleWidth, type ColorName } from './ansi.js';
 import { errorRateThresholds } from './error-trends.js';
 import { formatAgo, formatClock, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';

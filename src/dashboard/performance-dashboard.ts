@@ -20,7 +20,7 @@
  */
 import { invalidState } from '../contract/errors.js';
 import type { MonitoringSnapshot } from '../exporters/snapshot.js';
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 import { RESET, visibleWidth } from './ansi.js';
 import { renderFrame, type TerminalSize } from './frame.js';
 import { emptySnapshot } from './sample.js';

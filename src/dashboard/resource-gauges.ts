@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PoolGauges } from '../metrics/types.js';
+import type { PoolGauges } from '../contract/metrics.js';
 import type { ResourceSample } from '../resources/types.js';
 import { painter, sanitizeText, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatPercent, formatUs } from './format.js';

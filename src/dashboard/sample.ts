@@ -5,8 +5,8 @@
  * @module
  */
 import type { LatencyBucket, MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../exporters/snapshot.js';
-import type { LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../metrics/types.js';
-import { windowSeconds } from '../metrics/types.js';
+import type { LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
+import { windowSeconds } from '../contract/metrics.js';
 import type { WorkerStatus } from '../pool/types.js';
 import type { PythonProcessResources } from '../resources/types.js';
 

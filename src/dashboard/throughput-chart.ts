@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RangePoint } from '../metrics/types.js';
+import type { RangePoint } from '../contract/metrics.js';
 import { painter } from './ansi.js';
 import { formatCompact } from './format.js';
 import { renderLineChart } from './line-chart.js';

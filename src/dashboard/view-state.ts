@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 import { workerSorts, type WorkerSort } from './worker-table.js';
 
 /** The dashboard's view settings. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { WorkerMetrics } from '../metrics/types.js';
+import type { WorkerMetrics } from '../contract/metrics.js';
 import type { PoolStatus, WorkerState } from '../pool/types.js';
 import type { PythonProcessResources } from '../resources/types.js';
 import { codePointWidth, painter, sanitizeText, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';

@@ -5,7 +5,7 @@
  * @module
  */
 import { invalidArgument } from '../contract/errors.js';
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 import type { MonitoringSnapshot, SnapshotProvider } from './snapshot.js';
 
 /** Options of {@link fetchSnapshot}. */

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WindowName } from '../metrics/types.js';
+import type { WindowName } from '../contract/metrics.js';
 import { invalidOption, invalidState } from '../contract/errors.js';
 import { numberOption } from '../contract/options.js';
 import { bearerTokenMatches } from './auth.js';

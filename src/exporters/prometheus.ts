@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type ErrorTotal, type PoolGauges, type PoolTotals } from '../metrics/types.js';
+import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type ErrorTotal, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
 import type { PoolStatus } from '../pool/types.js';
 import type { ResourceSample } from '../resources/types.js';
 import type { SnapshotAlert } from './snapshot.js';

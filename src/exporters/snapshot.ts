@@ -6,8 +6,8 @@
  * @module
  */
 import type { PoolStatus } from '../pool/types.js';
-import type { CommandMetrics, CurrentMetrics, ErrorRates, PerformanceSummary, RangePoint, WindowName, WorkerMetrics } from '../metrics/types.js';
-import { windowSeconds } from '../metrics/types.js';
+import type { CommandMetrics, CurrentMetrics, ErrorRates, PerformanceSummary, RangePoint, WindowName, WorkerMetrics } from '../contract/metrics.js';
+import { windowSeconds } from '../contract/metrics.js';
 import type { ResourceSample } from '../resources/types.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 

@@ -19,7 +19,7 @@ import type {
   PoolTotals,
   WindowName,
   WorkerMetrics,
-} from '../metrics/types.js';
+} from '../contract/metrics.js';
 import type { PoolStatus } from '../pool/types.js';
 import type { ResourceSample } from '../resources/types.js';
 import type { SnapshotAlert, SnapshotRecommendation } from './snapshot.js';

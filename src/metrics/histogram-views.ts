@@ -5,7 +5,7 @@
  * @module
  */
 import { keyValueNs, type LogHistogram } from './log-histogram.js';
-import type { CumulativeHistogram, LatencyBucket } from './types.js';
+import type { CumulativeHistogram, LatencyBucket } from '../contract/metrics.js';
 
 /**
  * The `le` bounds of {@link CumulativeHistogram}s, seconds: a 1-2.5-5 series from 100 µs to 60 s

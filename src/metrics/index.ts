@@ -3,7 +3,7 @@
  *
  * @module
  */
-export * from './types.js';
+export * from '../contract/metrics.js';
 export { MetricsCollector, collectorChannels, type MetricsCollectorOptions, type TrackablePool } from './metrics-collector.js';
 export { ManualClock, systemClock, type MetricsClock } from './clock.js';
 export { PoolMetrics, type GaugeSample } from './pool-metrics.js';

@@ -37,7 +37,7 @@
  *
  * @module
  */
-import type { LatencySummaryUs } from './types.js';
+import type { LatencySummaryUs } from '../contract/metrics.js';
 
 /** Relative accuracy α of every quantile read from a {@link LogHistogram} (0.99%, under the 1% target). */
 export const RELATIVE_ACCURACY = 0.0099;

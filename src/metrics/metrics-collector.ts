@@ -57,7 +57,7 @@ import type {
   PoolTotals,
   WindowName,
   WorkerMetrics,
-} from './types.js';
+} from '../contract/metrics.js';
 
 /** What the collector needs of a live pool to sample its gauges (the real SessionPool fits). */
 export interface TrackablePool {

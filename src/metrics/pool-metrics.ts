@@ -41,7 +41,7 @@ import {
   type PoolState,
   type WorkerState,
 } from './pool-state.js';
-import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } from './types.js';
+import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
 import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 
 /**

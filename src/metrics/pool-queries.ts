@@ -43,7 +43,7 @@ import {
   type WindowName,
   type WindowSummary,
   type WorkerMetrics,
-} from './types.js';
+} from '../contract/metrics.js';
 import { POOL_TIERS, windowSpan, type WindowSpan } from './window-ring.js';
 
 /** The span of a pool-level window ending at the last complete second. */

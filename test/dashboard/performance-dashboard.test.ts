@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PerformanceDashboard, colorEnabled, renderOnce, startDashboard, stopDashboard, terminalSequences, type DashboardExitReason, type SnapshotSource } from '../../src/dashboard/performance-dashboard.js';
 import { sampleSnapshot } from '../../src/dashboard/sample.js';
 import type { MonitoringSnapshot } from '../../src/exporters/snapshot.js';
-import type { WindowName } from '../../src/metrics/types.js';
+import type { WindowName } from '../../src/contract/metrics.js';
 
 class FakeStdin extends PassThrough {
   isTTY = true;

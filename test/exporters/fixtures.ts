@@ -3,7 +3,7 @@
  * pool status, a resource sample. Deterministic; no processes.
  */
 import type { CollectorQueries } from '../../src/exporters/index.js';
-import type { CumulativeHistogram, LatencySummaryUs, PoolTotals, WindowName } from '../../src/metrics/types.js';
+import type { CumulativeHistogram, LatencySummaryUs, PoolTotals, WindowName } from '../../src/contract/metrics.js';
 import type { PoolStatus, WorkerState } from '../../src/pool/types.js';
 import type { PythonProcessResources, ResourceSample } from '../../src/resources/types.js';
 

@@ -20,7 +20,7 @@ import {
   workerMetrics,
 } from '../../src/metrics/pool-queries.js';
 import { DEFAULT_POOL_LIMITS } from '../../src/metrics/pool-state.js';
-import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type WindowName } from '../../src/metrics/types.js';
+import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type WindowName } from '../../src/contract/metrics.js';
 import { exactQuantile, logNormalNs, prng, relErr } from './helpers.js';
 
 const MINUTE = 1_700_000_040; // a minute boundary, in seconds

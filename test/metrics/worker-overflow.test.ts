@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/metrics/clock.js';
 import { MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { poolMemoryBound } from '../../src/metrics/memory-bound.js';
 import { MAX_WORKER_SLOTS } from '../../src/metrics/pool-state.js';
-import { OVERFLOW_WORKER_ID } from '../../src/metrics/types.js';
+import { OVERFLOW_WORKER_ID } from '../../src/contract/metrics.js';
 import type { PoolStatus, WorkerStatus } from '../../src/pool/types.js';
 import type { OperationContext } from '../../src/telemetry/telemetry.js';
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../pool/errors.js';
+import type { ErrorCategory } from './errors.js';
 
 /** The windows every summary is computed for. */
 export type WindowName = '1m' | '5m' | '15m';
