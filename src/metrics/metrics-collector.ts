@@ -28,6 +28,8 @@ import { channels, operationChannel, subscribe, type OperationContext } from '..
 import { systemClock, type MetricsClock } from './clock.js';
 import { poolByteSize, poolMemoryBound } from './memory-bound.js';
 import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
+import { checkInteger, checkKind, checkRange, checkWindow } from './query-args.js';
+import { invalidArgument } from '../contract/errors.js';
 import {
   commandMetrics,
   commandTotals,
@@ -268,6 +270,7 @@ export class MetricsCollector {
 
   /** Points over `[fromMs, toMs)`: per second up to 15 minutes (if still held), per minute beyond (the last hour). */
   getMetricsRange(pool: string, fromMs: number, toMs: number): MetricsRange {
+    checkRange('getMetricsRange', fromMs, toMs);
     const r = metricsRange(this.read(pool), fromMs, toMs);
     r.pool = pool;
     return r;
@@ -279,6 +282,8 @@ export class MetricsCollector {
    * `OVERFLOW_WORKER_ID` (-1): keep one entry per returned `workerId`.
    */
   getWorkerMetrics(pool: string, workerId: number, window: WindowName = '1m'): WorkerMetrics {
+    checkInteger('getWorkerMetrics', 'workerId', workerId, -1, Number.MAX_SAFE_INTEGER);
+    checkWindow('getWorkerMetrics', window);
     const w = workerMetrics(this.read(pool), workerId, window);
     w.pool = pool;
     return w;
@@ -294,6 +299,7 @@ export class MetricsCollector {
 
   /** Failed operations over `window`, and `dspex:pool:error` events by category and type. */
   getErrorRates(pool: string, window: WindowName): ErrorRates {
+    checkWindow('getErrorRates', window);
     const r = errorRates(this.read(pool), window);
     r.pool = pool;
     return r;
@@ -318,6 +324,7 @@ export class MetricsCollector {
 
   /** Every command of a pool over `window` (10-second edges), most operations first. */
   getCommandMetrics(pool: string, window: WindowName): CommandMetrics[] {
+    checkWindow('getCommandMetrics', window);
     const out = commandMetrics(this.read(pool), window);
     for (const c of out) c.pool = pool;
     return out;
@@ -344,11 +351,15 @@ export class MetricsCollector {
    * operations counted (for `'operation'`).
    */
   getLatencyHistogram(pool: string, kind: LatencyKind, command?: string): CumulativeHistogram {
+    checkKind('getLatencyHistogram', kind);
     return latencyHistogram(this.read(pool), kind, command);
   }
 
   /** Log-scaled buckets (`perDecade` per power of ten of µs) of a window, for the dashboard's histogram. */
   getLatencyDistribution(pool: string, window: WindowName, kind: LatencyKind = 'operation', perDecade = 4): LatencyBucket[] {
+    checkWindow('getLatencyDistribution', window);
+    checkKind('getLatencyDistribution', kind);
+    checkInteger('getLatencyDistribution', 'perDecade', perDecade, 1, 100);
     return latencyDistribution(this.read(pool), window, kind, perDecade);
   }
 
@@ -436,6 +447,7 @@ export class MetricsCollector {
 
   /** The pool's figures for a query (an empty stand-in for a pool never heard from). */
   private read(name: string): PoolMetrics {
+    if (typeof name !== 'string') throw invalidArgument('MetricsCollector query', 'pool', 'must be a pool name (string)');
     this.tick();
     const p = this.poolsByName.get(name);
     if (p !== undefined) return p;

@@ -4,6 +4,7 @@ import { LATENCY_BUCKETS_S } from '../../src/metrics/histogram-views.js';
 import { collectorChannels, MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { PythonBridgeError } from '../../src/pool/errors.js';
 import { channels, operationChannel, type OperationContext } from '../../src/telemetry/telemetry.js';
+import type { LatencyKind, WindowName } from '../../src/contract/metrics.js';
 
 const T0 = 1_700_000_040_000; // a wall-clock minute boundary, ms
 
@@ -432,3 +433,34 @@ function makeCollectorWithTraffic(): { c: MetricsCollector; clock: ManualClock; 
   }
   return { c, clock, pool };
 }
+
+describe('query arguments', () => {
+  it('a bad window, range, kind or worker id throws a typed error naming the argument; good queries still answer', () => {
+    const c = new MetricsCollector({ clock: new ManualClock(), timer: false });
+    const cases: [() => unknown, string][] = [
+      [() => c.getErrorRates('p', '2m' as WindowName), 'window'],
+      [() => c.getCommandMetrics('p', undefined as unknown as WindowName), 'window'],
+      [() => c.getWorkerMetrics('p', 1.5), 'workerId'],
+      [() => c.getWorkerMetrics('p', 0, 'hour' as WindowName), 'window'],
+      [() => c.getMetricsRange('p', Number.NaN, 1), 'fromMs'],
+      [() => c.getMetricsRange('p', 10, 5), 'fromMs'],
+      [() => c.getMetricsRange('p', 0, Infinity), 'toMs'],
+      [() => c.getLatencyHistogram('p', 'total' as LatencyKind), 'kind'],
+      [() => c.getLatencyDistribution('p', '1m', 'operation', 0), 'perDecade'],
+      [() => c.getCurrentMetrics(42 as unknown as string), 'pool'],
+    ];
+    for (const [query, argument] of cases) {
+      let caught: unknown = null;
+      try {
+        query();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, argument).toBeInstanceOf(PythonBridgeError);
+      expect((caught as PythonBridgeError).code).toBe('DSPEX_INVALID_REQUEST_INVALID_ARGUMENT');
+      expect((caught as PythonBridgeError).details.argument).toBe(argument);
+    }
+    expect(c.getErrorRates('p', '5m').errors).toBe(0);
+    expect(c.getMetricsRange('p', 0, 0).points).toEqual([]);
+  });
+});
