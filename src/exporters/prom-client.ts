@@ -95,7 +95,7 @@ export function registerDspexMetrics<T extends RegistryContentType>(registry: Re
       type,
       aggregator: 'sum',
       // prom-client renames counters in OpenMetrics mode: read `metric.name` at call time.
-      get: async () => ({ name: metric.name, help, type, aggregator: 'sum', values: toPromClient(shared.family(name)) }),
+      get: () => Promise.resolve({ name: metric.name, help, type, aggregator: 'sum' as const, values: toPromClient(shared.family(name)) }),
       reset: () => {},
     };
     registry.registerMetric(metric as unknown as Metric);

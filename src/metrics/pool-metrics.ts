@@ -314,8 +314,8 @@ export class PoolMetrics implements PoolState {
 
     // Per-second quantiles for the range query (the fine slot just pushed is this second).
     const q = quantilePair(this.op.lastFineSlot());
-    seconds.set(s, P50, q[0]!);
-    seconds.set(s, P99, q[1]!);
+    seconds.set(s, P50, q[0]);
+    seconds.set(s, P99, q[1]);
 
     const m = Math.floor(s / 60);
     const minutes = this.minutes;
@@ -323,8 +323,8 @@ export class PoolMetrics implements PoolState {
     for (let f = OPS; f <= UTILIZATION; f++) minutes.add(m, f, seconds.get(s, f));
     if ((s + 1) % 60 === 0) {
       const mq = quantilePair(this.op.lastCoarseSlot());
-      minutes.set(m, P50, mq[0]!);
-      minutes.set(m, P99, mq[1]!);
+      minutes.set(m, P50, mq[0]);
+      minutes.set(m, P99, mq[1]);
     }
 
     this.curOps = this.curErrors = this.curCheckouts = this.curRejections = 0;

@@ -131,7 +131,7 @@ describe('metricsHandler', () => {
       }
     });
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-    return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   it('serves the exposition in a plain node:http app; HEAD without a body; other methods 405', async () => {

@@ -106,7 +106,7 @@ describe('fetchSnapshot and HttpSnapshotSource', () => {
   async function plainServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
     plain = createServer(handler);
     await new Promise<void>((r) => plain!.listen(0, '127.0.0.1', () => r()));
-    return `http://127.0.0.1:${(plain!.address() as AddressInfo).port}`;
+    return `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
   }
 
   it('fetches a snapshot for a window, with the token when the server requires one', async () => {

@@ -30,10 +30,9 @@ function ctxFor(pool: string, command: string, workerId: number, durationNs: num
 
 /** One traced operation on the real channel, as the pool runs it: durations set before settling. */
 async function traced(ctx: OperationContext, durationNs: number, error?: Error): Promise<void> {
-  const run = operationChannel.tracePromise(async () => {
+  const run = operationChannel.tracePromise(() => {
     ctx.durationNs = durationNs;
-    if (error) throw error;
-    return 'ok';
+    return error ? Promise.reject(error) : Promise.resolve('ok');
   }, ctx);
   await run.catch(() => undefined);
 }
@@ -141,8 +140,8 @@ describe('MetricsCollector subscriptions', () => {
     expect(() => {
       channels['dspex:pool:error'].publish({});
       channels['dspex:worker:checkout'].publish({});
-      operationChannel.asyncEnd.publish({} as OperationContext);
-      operationChannel.asyncEnd.publish({ pool: uniquePool() } as OperationContext);
+      operationChannel.asyncEnd.publish({});
+      operationChannel.asyncEnd.publish({ pool: uniquePool() });
     }).not.toThrow();
   });
 });
@@ -383,25 +382,6 @@ describe('MetricsCollector queries', () => {
     expect(late.points.at(-1)!.ops).toBe(0); // the traffic stopped at second S-1
   });
 
-  it('reads a 15-minute range in under 5 ms and a current snapshot in under 1 ms', async () => {
-    const { c, clock, pool } = makeCollectorWithTraffic();
-    const now = clock.nowMs();
-    const time = (fn: () => void, n: number): number => {
-      fn();
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) fn();
-      return (performance.now() - t0) / n;
-    };
-    // Medians of a few batches: the machine is shared, a single batch can be preempted.
-    const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const current = median(Array.from({ length: 5 }, () => time(() => c.getCurrentMetrics(pool), 20)));
-    const range = median(Array.from({ length: 5 }, () => time(() => c.getMetricsRange(pool, now - 900_000, now), 10)));
-    const summary = median(Array.from({ length: 5 }, () => time(() => c.getPerformanceSummary(pool), 10)));
-    expect(current).toBeLessThan(1);
-    expect(range).toBeLessThan(5);
-    expect(summary).toBeLessThan(5);
-  });
-
   it('answers for a pool never heard from with zeros, without keeping it', () => {
     const { c } = makeCollector();
     const name = uniquePool();
@@ -412,6 +392,19 @@ describe('MetricsCollector queries', () => {
     expect(c.getLatencyHistogram(name, 'operation').count).toBe(0);
     expect(c.getWorkerMetrics(name, 3)).toMatchObject({ pool: name, workerId: 3, operations: 0, pid: 0 });
     expect(c.pools()).not.toContain(name);
+  });
+});
+
+describe('long ranges', () => {
+  // Query latency is a benchmark figure (`npx dspex bench metrics`), not a timed unit test.
+  it('a 15-minute range over 16 minutes of traffic is per second, every second full', () => {
+    const { c, clock, pool } = makeCollectorWithTraffic();
+    const now = clock.nowMs();
+    const r = c.getMetricsRange(pool, now - 900_000, now);
+    expect(r.resolutionS).toBe(1);
+    expect(r.points.length).toBeGreaterThanOrEqual(899);
+    expect(r.points.every((p) => p.ops === 200)).toBe(true);
+    expect(c.getPerformanceSummary(pool).windows['15m'].ops).toBeGreaterThanOrEqual(200 * 899);
   });
 });
 

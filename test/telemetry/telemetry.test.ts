@@ -31,8 +31,8 @@ describe('the emit helpers', () => {
     const ctx = (): OperationContext => ({ pool: 'x', command: 'c', sessionId: null, workerId: -1, pid: 0, timestampMs: 0, queueWaitNs: 0, durationNs: 0 });
     const value = { v: 1 };
     const err = new Error('boom');
-    expect(await executePoolOperation(mask, ctx(), async () => value)).toBe(value);
-    await expect(executePoolOperation(mask, ctx(), async () => Promise.reject(err))).rejects.toBe(err);
+    expect(await executePoolOperation(mask, ctx(), () => Promise.resolve(value))).toBe(value);
+    await expect(executePoolOperation(mask, ctx(), () => Promise.reject(err))).rejects.toBe(err);
     const seen: string[] = [];
     const handlers = {
       start: () => seen.push('start'),
@@ -43,10 +43,10 @@ describe('the emit helpers', () => {
     };
     operationChannel.subscribe(handlers);
     try {
-      expect(await executePoolOperation(mask, ctx(), async () => value)).toBe(value);
-      await expect(executePoolOperation(mask, ctx(), async () => Promise.reject(err))).rejects.toBe(err);
+      expect(await executePoolOperation(mask, ctx(), () => Promise.resolve(value))).toBe(value);
+      await expect(executePoolOperation(mask, ctx(), () => Promise.reject(err))).rejects.toBe(err);
       // Disabled group: a plain call, nothing published.
-      expect(await executePoolOperation(telemetryMask(['operation']), ctx(), async () => value)).toBe(value);
+      expect(await executePoolOperation(telemetryMask(['operation']), ctx(), () => Promise.resolve(value))).toBe(value);
     } finally {
       operationChannel.unsubscribe(handlers);
     }
@@ -83,7 +83,7 @@ describe('a fully instrumented pool', () => {
     const monitor = new ResourceMonitor({ pools: [pool], intervalMs: 60_000 });
     monitor.start();
     try {
-      await monitor.sampleNow();
+      monitor.sampleNow();
       await pool.executeInSession('sess-a', 'echo', { a: 1 });
       await expect(pool.executeAnonymous('fail', { type: 'KeyError', message: 'missing' })).rejects.toThrow();
       // Fill the pool and the queue, then one more call is rejected.
@@ -120,7 +120,7 @@ describe('a fully instrumented pool', () => {
     expect(c.of('dspex:pool:queue:rejected')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), command: 'echo', sessionId: null, queueDepth: 1, maxQueue: 1 });
     const errors = c.of('dspex:pool:error');
     expect(errors.find((e) => e['category'] === 'python')).toEqual({ pool: pool.name, timestampMs: expect.any(Number), category: 'python', type: 'KeyError', message: expect.stringContaining('missing'), workerId: expect.any(Number), pid: expect.any(Number), command: 'fail', sessionId: null });
-    expect(errors.map((e) => `${e['category']}/${e['type']}`)).toEqual(expect.arrayContaining(['python/KeyError', 'overloaded/queue_full', 'worker/crashed']));
+    expect(errors.map((e) => `${String(e['category'])}/${String(e['type'])}`)).toEqual(expect.arrayContaining(['python/KeyError', 'overloaded/queue_full', 'worker/crashed']));
     expect(c.of('dspex:pool:recovery')[0]).toEqual({ ...worker, failure: 'crash', failedPid: expect.any(Number), recoveryNs: expect.any(Number) });
     expect(c.of('dspex:pool:resize')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), from: 2, to: 3, reason: 'manual' });
     expect(c.of('dspex:session:expire')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), sessionId: 'sess-a', idleMs: expect.any(Number), operations: 1 });
