@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { ParsedArgs } from '../cli/args.js';
 import { emitReport, type BenchOptions, type BenchReport } from './report.js';
 
 type BenchModule = { run(opts: BenchOptions): Promise<BenchReport> };
@@ -23,15 +22,10 @@ export function benchNames(): string[] {
   return Object.keys(registry);
 }
 
-/** Run one benchmark from parsed CLI args; returns the exit code. */
-export async function runBench(name: string, args: ParsedArgs): Promise<number> {
+/** Run one benchmark with options the CLI validated; returns the exit code (2: no such benchmark). */
+export async function runBench(name: string, opts: BenchOptions): Promise<number> {
   const load = registry[name];
   if (!load) return 2;
-  const opts: BenchOptions = {
-    quick: args.flags['quick'] === 'true',
-    jsonPath: args.flags['json'] ?? null,
-    flags: args.flags,
-  };
   const mod = await load();
   const report = await mod.run(opts);
   emitReport(report, opts);

@@ -18,23 +18,20 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { ParsedArgs } from './args.js';
-import { numberFlag } from './args.js';
+import type { FlagValues } from './spec.js';
+import type { monitorCommand } from './commands.js';
 import { SessionPool } from '../pool/session-pool.js';
 import { LoadGenerator } from '../demo/load.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ResourceMonitor } from '../resources/resource-monitor.js';
-import { MonitoringServer, DEFAULT_MONITORING_PORT } from '../exporters/http-server.js';
-import { snapshotProvider, isWindowName, type SnapshotProvider } from '../exporters/snapshot.js';
+import { MonitoringServer } from '../exporters/http-server.js';
+import { snapshotProvider, type SnapshotProvider } from '../exporters/snapshot.js';
 import { HttpSnapshotSource } from '../exporters/client.js';
 import { colorEnabled, renderOnce, startDashboard, type PerformanceDashboard } from '../dashboard/performance-dashboard.js';
 import type { WindowName } from '../contract/metrics.js';
 
-const usage = `usage: dspex monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless]
-       dspex monitor --url URL [--token TOKEN]   (prefer DSPEX_TOKEN=TOKEN: argv is readable by all users via /proc)
-common: [--once] [--refresh MS] [--window 1m|5m|15m] [--no-color]
-        --once with --demo: [--warmup MS] (load before the frame, default 2500)
-`;
+/** The validated flags of `dspex monitor` (declared, with their ranges and defaults, in commands.ts). */
+export type MonitorFlags = FlagValues<typeof monitorCommand.flags>;
 
 /** The running demo stack: everything `stop()` must release. */
 interface DemoStack {
@@ -99,10 +96,8 @@ function installCrashHandler(restore: () => void, cleanup: () => Promise<void>, 
 }
 
 /** Start the demo stack; `onCreated` gets it before anything starts, so a crash meanwhile can stop it. */
-async function startDemo(f: Record<string, string>, serve: boolean, onCreated: (stack: DemoStack) => void): Promise<DemoStack> {
-  const size = numberFlag(f, 'pool-size', 4, 1, 256);
-  const opsPerS = numberFlag(f, 'load', 300, 0, 1_000_000);
-  const port = numberFlag(f, 'port', DEFAULT_MONITORING_PORT, 0, 65535);
+async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: DemoStack) => void): Promise<DemoStack> {
+  const { 'pool-size': size, load: opsPerS, port } = f;
   // Worker prints and pool diagnostics go to a file, never into the terminal the dashboard owns.
   const logPath = join(os.tmpdir(), `dspex-demo-${process.pid}.log`);
   const logger = pino({ level: 'info' }, pino.destination({ dest: logPath, sync: false }));
@@ -149,12 +144,6 @@ async function startDemo(f: Record<string, string>, serve: boolean, onCreated: (
   return stack;
 }
 
-function windowFlag(f: Record<string, string>): WindowName {
-  const w = f['window'] ?? '1m';
-  if (!isWindowName(w)) throw new Error(`--window must be 1m, 5m or 15m, got '${w}'`);
-  return w;
-}
-
 /**
  * Print one frame; an unreachable server or a snapshot that cannot be drawn is a one-line error
  * and exit code 1 (an operator's script should not have to parse a stack trace).
@@ -171,24 +160,13 @@ async function printOneFrame(source: SnapshotProvider, window: WindowName, size:
   return 0;
 }
 
-/** Run the monitor command; resolves with the exit code. */
-export async function runMonitor(args: ParsedArgs): Promise<number> {
-  const f = args.flags;
-  if (f['help'] === 'true') {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const demo = f['demo'] === 'true';
-  const url = f['url'];
-  if (demo === (url !== undefined)) {
-    process.stderr.write(`dspex monitor: pass exactly one of --demo or --url URL\n${usage}`);
-    return 2;
-  }
-  const once = f['once'] === 'true';
-  const headless = f['headless'] === 'true';
-  const refreshMs = numberFlag(f, 'refresh', 1000, 250, 60_000);
-  const window = windowFlag(f);
-  const color = colorEnabled({ isTTY: process.stdout.isTTY === true, noColorFlag: f['color'] === 'false' || f['no-color'] === 'true' });
+/**
+ * Run the monitor command with its validated flags (exactly one of `demo` / `url`, demo-only
+ * flags only with `demo`: the parse checked); resolves with the exit code.
+ */
+export async function runMonitor(f: MonitorFlags): Promise<number> {
+  const { demo, url, once, headless, refresh: refreshMs, window } = f;
+  const color = colorEnabled({ isTTY: process.stdout.isTTY === true, noColorFlag: f['no-color'] });
   const size = { columns: process.stdout.columns ?? 100, rows: process.stdout.rows ?? 30 };
 
   let stack: DemoStack | null = null;
@@ -216,25 +194,21 @@ export async function runMonitor(args: ParsedArgs): Promise<number> {
       });
       source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources });
     } else {
-      source = new HttpSnapshotSource({ url: url as string, token: f['token'] ?? process.env['DSPEX_TOKEN'] ?? null });
+      source = new HttpSnapshotSource({ url: url as string, token: f.token ?? process.env['DSPEX_TOKEN'] ?? null });
     }
 
     if (once) {
       try {
         // A demo needs a moment of load before there is anything to show.
-        if (stack) await new Promise((r) => setTimeout(r, numberFlag(f, 'warmup', 2500, 0, 60_000)));
+        if (stack) await new Promise((r) => setTimeout(r, f.warmup));
         return await printOneFrame(source, window, size, color);
       } finally {
         await stack?.stop();
       }
     }
 
-    if (headless) {
-      const demoStack = stack;
-      if (!demoStack) {
-        process.stderr.write('dspex monitor: --headless goes with --demo\n');
-        return 2;
-      }
+    const demoStack = stack;
+    if (headless && demoStack) {
       process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.server.url} (/metrics, /api/snapshot, /api/events); logs in ${demoStack.logPath}; Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);

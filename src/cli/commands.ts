@@ -1,0 +1,125 @@
+/**
+ * The declarations of the `dspex` commands: each table drives the command's strict parse and its
+ * help (see {@link ./spec.ts}). Loaded for every invocation, so it imports no pool code (the
+ * server and snapshot modules only for the default port and the window names).
+ *
+ * @module
+ */
+import { benchNames } from '../bench/index.js';
+import { DEFAULT_MONITORING_PORT } from '../exporters/http-server.js';
+import { SNAPSHOT_WINDOWS } from '../exporters/snapshot.js';
+import type { CommandSpec } from './spec.js';
+
+const monitorFlags = {
+  demo: {
+    kind: 'boolean',
+    help: 'run a demo: a pool of Python workers under a synthetic mixed load, with the monitoring server, shown in the dashboard',
+  },
+  url: { kind: 'string', value: 'URL', help: 'watch a pool in another process through its monitoring server, e.g. http://127.0.0.1:9568' },
+  token: {
+    kind: 'string',
+    value: 'TOKEN',
+    defaultText: '$DSPEX_TOKEN',
+    requires: ['url'],
+    help: 'bearer token of the monitoring server; prefer DSPEX_TOKEN=TOKEN, argv is readable by all users via /proc',
+  },
+  once: { kind: 'boolean', help: 'print one frame to stdout and exit; 100x30 when stdout is not a terminal' },
+  window: { kind: 'choice', choices: SNAPSHOT_WINDOWS, default: '1m', help: 'metrics window shown' },
+  refresh: { kind: 'number', value: 'MS', min: 250, max: 60_000, default: 1000, help: 'dashboard refresh interval, ms' },
+  'no-color': { kind: 'boolean', help: 'no colors, as NO_COLOR=1' },
+  'pool-size': { kind: 'number', value: 'N', integer: true, min: 1, max: 256, default: 4, requires: ['demo'], help: 'Python workers in the demo pool' },
+  load: { kind: 'number', value: 'OPS_PER_S', min: 0, max: 1_000_000, default: 300, requires: ['demo'], help: 'synthetic load, operations per second' },
+  port: {
+    kind: 'number',
+    value: 'P',
+    integer: true,
+    min: 0,
+    max: 65535,
+    default: DEFAULT_MONITORING_PORT,
+    requires: ['demo'],
+    help: 'port of the demo monitoring server on 127.0.0.1, 0 for a free one; not served with --once',
+  },
+  headless: { kind: 'boolean', requires: ['demo'], help: 'no terminal UI: serve until SIGINT / SIGTERM, for a browser or a Prometheus' },
+  warmup: { kind: 'number', value: 'MS', min: 0, max: 60_000, default: 2500, requires: ['demo', 'once'], help: 'load before the frame is taken, ms' },
+} as const;
+
+/** `dspex monitor`. */
+export const monitorCommand = {
+  name: 'monitor',
+  summary: 'live dashboard of a pool: a demo (--demo) or one in another process (--url URL)',
+  usage: ['monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless] [options]', 'monitor --url URL [options]'],
+  description:
+    'The live terminal dashboard (docs/MONITORING_GUIDE.md). Pass exactly one of --demo or --url. When stdout is not a terminal it prints one frame and exits.',
+  flags: monitorFlags,
+  notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool.'],
+  check: (v) => (v.demo === (v.url !== undefined) ? 'pass exactly one of --demo or --url URL' : undefined),
+} as const satisfies CommandSpec<typeof monitorFlags>;
+
+const benchFlags = {
+  quick: { kind: 'boolean', help: 'a short smoke version (seconds, not minutes), as make test runs it' },
+  json: { kind: 'string', value: 'PATH', help: 'also write the figures as JSON to PATH' },
+  'round-ms': {
+    kind: 'number',
+    value: 'MS',
+    integer: true,
+    min: 10,
+    max: 600_000,
+    defaultText: '2000; --quick: 300 and this flag ignored',
+    appliesTo: ['pool'],
+    help: 'length of one measuring round, ms',
+  },
+  rounds: {
+    kind: 'number',
+    value: 'N',
+    integer: true,
+    min: 1,
+    max: 1000,
+    defaultText: '3; --quick: 1 and this flag ignored',
+    appliesTo: ['pool'],
+    help: 'measuring rounds per case',
+  },
+  procs: { kind: 'number', value: 'N', integer: true, min: 1, max: 1024, defaultText: '64, 16 with --quick', appliesTo: ['resources'], help: 'idle Python processes watched' },
+  ticks: { kind: 'number', value: 'N', integer: true, min: 1, max: 100_000, defaultText: '300, 40 with --quick', appliesTo: ['resources'], help: 'sampling ticks measured' },
+} as const;
+
+/** `dspex bench NAME`. */
+export const benchCommand = {
+  name: 'bench',
+  summary: `run a benchmark: ${benchNames().join(', ')}`,
+  usage: ['bench NAME [--quick] [--json PATH] [options]'],
+  description: 'Run one benchmark and print its table (figures and method: docs/PERFORMANCE.md).',
+  positional: { name: 'NAME', label: 'bench', help: 'the benchmark', required: true, choices: benchNames() },
+  flags: benchFlags,
+} as const satisfies CommandSpec<typeof benchFlags>;
+
+/** `dspex help [COMMAND]`. */
+export const helpCommand = {
+  name: 'help',
+  summary: 'print the help of a command, or this list',
+  usage: ['help [COMMAND]'],
+  positional: {
+    name: 'COMMAND',
+    label: 'command',
+    help: 'the command',
+    required: false,
+    get choices(): readonly string[] {
+      return commands.map((c) => c.name);
+    },
+  },
+  flags: {},
+} as const satisfies CommandSpec<Record<string, never>>;
+
+/** The bare `dspex`. */
+export const rootCommand = {
+  name: '',
+  summary: '',
+  usage: ['<command> [options]'],
+  description: 'A supervised pool of Python workers for Node.js, with monitoring.',
+  flags: {},
+  notes: ["run 'dspex help <command>' for the options of a command"],
+} as const satisfies CommandSpec<Record<string, never>>;
+
+/** Every subcommand, in the order the overview lists them. */
+export const commands = [monitorCommand, benchCommand, helpCommand] as const;
+
+export type CommandName = (typeof commands)[number]['name'];
