@@ -5,18 +5,9 @@
  * @module
  */
 export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './types.js';
-export {
-  ResourceMonitor,
-  type CleanupOrphansOptions,
-  type CleanupOrphansResult,
-  type OrphanAction,
-  type OrphanCleanupEntry,
-  type ProcessStats,
-  type PythonProcessInfo,
-  type ResourceMonitorOptions,
-  type ResourcePoolSource,
-  type ResourcePoolWorker,
-} from './resource-monitor.js';
+export { ResourceMonitor, type ProcessStats, type ResourceMonitorOptions } from './resource-monitor.js';
+export type { PythonProcessInfo, ResourcePoolSource, ResourcePoolWorker } from './process-discovery.js';
+export type { CleanupOrphansOptions, CleanupOrphansResult, OrphanAction, OrphanCleanupEntry } from './orphan-cleanup.js';
 export { NodeSampler, countActiveResources, heartbeatDelayNs, summarizeDelayHistogram, type NodeSamplerOptions } from './node-sampler.js';
 export {
   DEFAULT_CLOCK_TICKS_PER_S,

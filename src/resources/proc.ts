@@ -588,6 +588,11 @@ export function toProcError(err: unknown, path: string): ProcError {
   return { code, errno, path, message };
 }
 
+/** The warning text for a failed read: a permission error names the file (pure). */
+export function procErrorText(e: ProcError): string {
+  return e.code === 'permission' ? `permission denied reading ${e.path}` : e.message;
+}
+
 /** True when `stat(ROOT/self/fd).size` is the fd count (Linux ≥ 6.2). Only ever true for a real procfs. */
 function detectFdCountFromStat(root: string): boolean {
   try {
