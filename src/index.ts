@@ -95,7 +95,7 @@ export {
   type OrphanCleanupEntry,
   type PythonProcessInfo,
 } from './resources/index.js';
-export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './resources/types.js';
+export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './contract/resources.js';
 
 // The monitoring server (/metrics, /api/*), its client, and the snapshot contract the dashboards read.
 export { MonitoringServer, DEFAULT_MONITORING_PORT, type MonitoringServerOptions, type MonitoringServerLogger } from './exporters/http-server.js';

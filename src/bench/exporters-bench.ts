@@ -17,7 +17,7 @@ import { Gauge, Registry } from 'prom-client';
 import { ManualClock } from '../metrics/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import type { PoolStatus, WorkerState } from '../pool/types.js';
-import type { PythonProcessResources, ResourceSample } from '../resources/types.js';
+import type { PythonProcessResources, ResourceSample } from '../contract/resources.js';
 import { renderMetrics } from '../exporters/prometheus.js';
 import { buildSnapshot } from '../exporters/snapshot.js';
 import type { MonitoringSources } from '../exporters/sources.js';

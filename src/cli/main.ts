@@ -39,10 +39,10 @@ const handlers: Record<CommandName, Run> = {
       flags: Object.fromEntries([...given].map((name) => [name, String(raw[name])])),
     });
   }),
-  help: command(helpCommand, async ({ positional }) => {
+  help: command(helpCommand, ({ positional }) => {
     const target = commands.find((c) => c.name === positional);
     process.stdout.write(target ? renderHelp(target) : overview());
-    return 0;
+    return Promise.resolve(0);
   }),
 };
 

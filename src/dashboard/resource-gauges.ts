@@ -5,7 +5,7 @@
  * @module
  */
 import type { PoolGauges } from '../contract/metrics.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 import { painter, sanitizeText, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatPercent, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';

@@ -8,7 +8,7 @@ import type { LatencyBucket, MonitoringSnapshot, SnapshotAlert, SnapshotRecommen
 import type { LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
 import { windowSeconds } from '../contract/metrics.js';
 import type { WorkerStatus } from '../pool/types.js';
-import type { PythonProcessResources } from '../resources/types.js';
+import type { PythonProcessResources } from '../contract/resources.js';
 
 /** Options of {@link sampleSnapshot}. */
 export interface SampleOptions {

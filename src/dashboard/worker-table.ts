@@ -7,7 +7,7 @@
  */
 import type { WorkerMetrics } from '../contract/metrics.js';
 import type { PoolStatus, WorkerState } from '../pool/types.js';
-import type { PythonProcessResources } from '../resources/types.js';
+import type { PythonProcessResources } from '../contract/resources.js';
 import { codePointWidth, painter, sanitizeText, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatCompact, formatUs } from './format.js';
 import { clampLines, hstack, titleLine } from './panel.js';

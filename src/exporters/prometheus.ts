@@ -14,7 +14,7 @@
  */
 import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type ErrorTotal, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
 import type { PoolStatus } from '../pool/types.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from './snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 

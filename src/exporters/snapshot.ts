@@ -8,7 +8,7 @@
 import type { PoolStatus } from '../pool/types.js';
 import type { CommandMetrics, CurrentMetrics, ErrorRates, PerformanceSummary, RangePoint, WindowName, WorkerMetrics } from '../contract/metrics.js';
 import { windowSeconds } from '../contract/metrics.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
 /** One bucket of a latency distribution (log-scaled), for the histogram panel. */

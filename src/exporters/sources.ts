@@ -21,7 +21,7 @@ import type {
   WorkerMetrics,
 } from '../contract/metrics.js';
 import type { PoolStatus } from '../pool/types.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from './snapshot.js';
 
 /**

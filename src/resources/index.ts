@@ -4,7 +4,7 @@
  *
  * @module
  */
-export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from './types.js';
+export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from '../contract/resources.js';
 export { ResourceMonitor, type ProcessStats, type ResourceMonitorOptions } from './resource-monitor.js';
 export type { PythonProcessInfo, ResourcePoolSource, ResourcePoolWorker } from './process-discovery.js';
 export type { CleanupOrphansOptions, CleanupOrphansResult, OrphanAction, OrphanCleanupEntry } from './orphan-cleanup.js';

@@ -17,7 +17,7 @@
  */
 import { createHistogram, performance, PerformanceObserver, type EventLoopUtilization, type RecordableHistogram } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import type { EventLoopDelayUs, NodeResources } from './types.js';
+import type { EventLoopDelayUs, NodeResources } from '../contract/resources.js';
 
 /** Handle/request split of `process.getActiveResourcesInfo()` (pure). Request types are libuv `*Req*` wraps. */
 export function countActiveResources(types: readonly string[]): { handles: number; requests: number } {

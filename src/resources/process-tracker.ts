@@ -14,7 +14,7 @@ import type { WorkerTerminateEvent } from '../telemetry/telemetry.js';
 import { cpuPercent, type ProcReader } from './proc.js';
 import type { FoundProcess } from './process-discovery.js';
 import { TrendRing } from './trend.js';
-import type { VanishedProcess } from './types.js';
+import type { VanishedProcess } from '../contract/resources.js';
 
 /** A process followed across samples (identity: pid + startTicks). */
 export interface TrackedProcess {

@@ -34,7 +34,7 @@ import { DEFAULT_CLOCK_TICKS_PER_S, DEFAULT_PAGE_SIZE_BYTES, ProcReader, procErr
 import { ProcessDiscovery, toProcessInfo, type PythonProcessInfo, type ResourcePoolSource } from './process-discovery.js';
 import { ProcessTracker, readChildren } from './process-tracker.js';
 import { SystemSampler, detectPageSizeBytes, systemWithoutProc } from './system-sampler.js';
-import type { PythonProcessResources, ResourceSample } from './types.js';
+import type { PythonProcessResources, ResourceSample } from '../contract/resources.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types

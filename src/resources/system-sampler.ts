@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { DEFAULT_PAGE_SIZE_BYTES, inferPageSizeBytes, parseStatm, procErrorText, type ProcReader, type SystemStat } from './proc.js';
-import type { SystemResources } from './types.js';
+import type { SystemResources } from '../contract/resources.js';
 
 /** Machine figures that need no /proc (load average zero, utilization unknown): what a failed sample reports. */
 export function systemWithoutProc(): SystemResources {

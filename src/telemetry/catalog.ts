@@ -26,7 +26,7 @@
  * @module
  */
 import type { ErrorCategory } from '../pool/errors.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 
 // ---------------------------------------------------------------------------------------------
 // Payload types

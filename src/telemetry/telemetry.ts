@@ -14,7 +14,7 @@
  */
 import type { ErrorCategory } from '../contract/errors.js';
 import { nowNs, wallMsAt, wallNowMs } from '../contract/clock.js';
-import type { ResourceSample } from '../resources/types.js';
+import type { ResourceSample } from '../contract/resources.js';
 import {
   OPERATION_CHANNEL,
   telemetryCatalog,

@@ -51,8 +51,8 @@ describe('dspex monitor on a crash', () => {
       started.push(child.pid!);
       let stdout = '';
       let stderr = '';
-      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       await vi.waitFor(() => expect(stdout).toMatch(/monitoring at http/), { timeout: 20_000, interval: 50 });
       await waitForWorkers(child.pid!, 2);

@@ -100,7 +100,7 @@ describe('dspex monitor in a terminal', () => {
     children.push(server);
     const url = await new Promise<string>((resolve, reject) => {
       let buf = '';
-      server.stdout!.on('data', (d: Buffer) => {
+      server.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         const m = /monitoring at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
         if (m) resolve(m[1]!);

@@ -158,7 +158,7 @@ export async function spawnOwnedWorker(script: string, extraArgs: string[] = [])
   startedPids.add(owner.pid);
   const ownerExited = new Promise<void>((resolve) => owner.once('exit', () => resolve()));
   const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: owner.stdout! });
+    const rl = createInterface({ input: owner.stdout });
     const timer = setTimeout(() => reject(new Error('owner did not report within 15 s')), 15_000);
     rl.once('line', (l) => {
       clearTimeout(timer);

@@ -150,7 +150,7 @@ describe('orphans', () => {
     try {
       const line = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the namespaced owner did not report within 15 s')), 15_000);
-        createInterface({ input: ns.stdout! }).once('line', (l) => {
+        createInterface({ input: ns.stdout }).once('line', (l) => {
           clearTimeout(timer);
           resolve(l);
         });

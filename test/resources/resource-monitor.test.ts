@@ -192,7 +192,7 @@ describe('Python processes', () => {
     await endProbe(p);
     await Promise.all(decoys.map((d) => new Promise((resolve) => {
       d.once('exit', resolve);
-      d.stdin!.end();
+      d.stdin.end();
     })));
   });
 });
@@ -207,7 +207,7 @@ describe('the process scan', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const m = newMonitor(undefined, { scanRecheckTicks: 3 });
     expect(m.sampleNow().python.some((p) => p.pid === pid)).toBe(false); // bash: cached as "not a worker"
-    child.stdin!.write('go\n');
+    child.stdin.write('go\n');
     await vi.waitFor(() => expect(identifyWorker(cmdlineOf(pid))?.runId).toBe(runId), WAIT);
     let ticks = 0;
     while (!m.sampleNow().python.some((p) => p.pid === pid)) {
@@ -215,7 +215,7 @@ describe('the process scan', () => {
       expect(ticks).toBeLessThan(3);
     }
     expect(m.getPythonProcesses().some((p) => p.pid === pid)).toBe(true); // explicit calls read every argv
-    child.stdin!.end();
+    child.stdin.end();
     await exited;
   });
 });
