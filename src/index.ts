@@ -13,7 +13,7 @@
 
 // The pool.
 export { SessionPool, type ExecuteOptions, type StopOptions, type SessionInfo } from './pool/session-pool.js';
-export type { PoolStatus, WorkerStatus, WorkerState, PoolLifecycle } from './pool/types.js';
+export type { PoolStatus, WorkerStatus, WorkerState, PoolLifecycle } from './contract/pool-status.js';
 export type { PoolOptions, ResolvedPoolOptions, PoolLogger } from './pool/options.js';
 
 // Errors.
@@ -100,7 +100,8 @@ export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceS
 // The monitoring server (/metrics, /api/*), its client, and the snapshot contract the dashboards read.
 export { MonitoringServer, DEFAULT_MONITORING_PORT, type MonitoringServerOptions, type MonitoringServerLogger } from './exporters/http-server.js';
 export { fetchSnapshot, HttpSnapshotSource, MonitoringHttpError, type FetchSnapshotOptions, type HttpSnapshotSourceOptions } from './exporters/client.js';
-export { snapshotProvider, type MonitoringSnapshot, type PoolSnapshot, type SnapshotAlert, type SnapshotRecommendation, type SnapshotProvider } from './exporters/snapshot.js';
+export { snapshotProvider } from './exporters/snapshot.js';
+export { type MonitoringSnapshot, type PoolSnapshot, type SnapshotAlert, type SnapshotRecommendation, type SnapshotProvider } from './contract/snapshot.js';
 export type { MonitoringSources, StatusSource, ResourceSource } from './exporters/sources.js';
 
 // The terminal dashboard.

@@ -12,7 +12,7 @@
 import { renderFrame, type TerminalSize } from '../dashboard/frame.js';
 import { sampleSnapshot } from '../dashboard/sample.js';
 import { initialViewState } from '../dashboard/view-state.js';
-import type { MonitoringSnapshot } from '../exporters/snapshot.js';
+import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 interface Case {

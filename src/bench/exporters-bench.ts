@@ -16,7 +16,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { ManualClock } from '../metrics/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
-import type { PoolStatus, WorkerState } from '../pool/types.js';
+import type { PoolStatus, WorkerState } from '../contract/pool-status.js';
 import type { PythonProcessResources, ResourceSample } from '../contract/resources.js';
 import { renderMetrics } from '../exporters/prometheus.js';
 import { buildSnapshot } from '../exporters/snapshot.js';

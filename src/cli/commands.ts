@@ -7,7 +7,7 @@
  */
 import { benchNames } from '../bench/index.js';
 import { DEFAULT_MONITORING_PORT } from '../exporters/http-server.js';
-import { SNAPSHOT_WINDOWS } from '../exporters/snapshot.js';
+import { SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
 import type { CommandSpec } from './spec.js';
 
 const monitorFlags = {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { MonitoringSnapshot, PoolSnapshot } from '../exporters/snapshot.js';
+import type { MonitoringSnapshot, PoolSnapshot } from '../contract/snapshot.js';
 import { windowSeconds } from '../contract/metrics.js';
 import { painter, sanitizeText, trimEndVisible, truncateVisible } from './ansi.js';
 import { renderErrorTrends } from './error-trends.js';

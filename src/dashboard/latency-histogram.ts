@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LatencyBucket } from '../exporters/snapshot.js';
+import type { LatencyBucket } from '../contract/metrics.js';
 import { painter, trimEndVisible, type ColorName } from './ansi.js';
 import { formatCompact, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PoolSnapshot, SnapshotAlert, SnapshotRecommendation } from '../exporters/snapshot.js';
+import type { PoolSnapshot, SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
 import type { WindowName } from '../contract/metrics.js';
 import { painter, sanitizeText as safe, visibleWidth, type ColorName } from './ansi.js';
 import { errorRateThresholds } from './error-trends.js';

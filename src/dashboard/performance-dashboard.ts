@@ -19,7 +19,7 @@
  * @module
  */
 import { invalidState } from '../contract/errors.js';
-import type { MonitoringSnapshot } from '../exporters/snapshot.js';
+import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import type { WindowName } from '../contract/metrics.js';
 import { RESET, visibleWidth } from './ansi.js';
 import { renderFrame, type TerminalSize } from './frame.js';

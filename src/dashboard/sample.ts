@@ -4,10 +4,11 @@
  *
  * @module
  */
-import type { LatencyBucket, MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../exporters/snapshot.js';
+import type { LatencyBucket } from '../contract/metrics.js';
+import type { MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
 import type { LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
 import { windowSeconds } from '../contract/metrics.js';
-import type { WorkerStatus } from '../pool/types.js';
+import type { WorkerStatus } from '../contract/pool-status.js';
 import type { PythonProcessResources } from '../contract/resources.js';
 
 /** Options of {@link sampleSnapshot}. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { MonitoringSnapshot } from '../exporters/snapshot.js';
+import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import { sanitizeText } from './ansi.js';
 
 // One sanitized copy per snapshot object: the dashboard redraws the same snapshot on every key.

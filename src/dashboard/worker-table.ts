@@ -6,7 +6,7 @@
  * @module
  */
 import type { WorkerMetrics } from '../contract/metrics.js';
-import type { PoolStatus, WorkerState } from '../pool/types.js';
+import type { PoolStatus, WorkerState } from '../contract/pool-status.js';
 import type { PythonProcessResources } from '../contract/resources.js';
 import { codePointWidth, painter, sanitizeText, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatCompact, formatUs } from './format.js';

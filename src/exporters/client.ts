@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../contract/errors.js';
 import type { WindowName } from '../contract/metrics.js';
-import type { MonitoringSnapshot, SnapshotProvider } from './snapshot.js';
+import type { MonitoringSnapshot, SnapshotProvider } from '../contract/snapshot.js';
 
 /** Options of {@link fetchSnapshot}. */
 export interface FetchSnapshotOptions {

@@ -17,7 +17,8 @@ import { invalidOption, invalidState } from '../contract/errors.js';
 import { numberOption } from '../contract/options.js';
 import { bearerTokenMatches } from './auth.js';
 import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
-import { buildSnapshot, isWindowName, SNAPSHOT_WINDOWS } from './snapshot.js';
+import { buildSnapshot } from './snapshot.js';
+import { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
 /** Where the server reports its own problems (a pino logger fits). Never receives the token. */

@@ -5,8 +5,9 @@
  *
  * @module
  */
-export type { MonitoringSnapshot, PoolSnapshot, SnapshotAlert, SnapshotRecommendation, SnapshotProvider } from './snapshot.js';
-export { buildSnapshot, isWindowName, snapshotProvider, SNAPSHOT_WINDOWS } from './snapshot.js';
+export type { MonitoringSnapshot, PoolSnapshot, SnapshotAlert, SnapshotRecommendation, SnapshotProvider } from '../contract/snapshot.js';
+export { buildSnapshot, snapshotProvider } from './snapshot.js';
+export { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
 export { resolvePools, type CollectorQueries, type MonitoringSources, type ResolvedPool, type ResourceSource, type StatusSource } from './sources.js';
 export {
   FAMILIES,

@@ -13,9 +13,9 @@
  * @module
  */
 import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type ErrorTotal, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
-import type { PoolStatus } from '../pool/types.js';
+import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
-import type { SnapshotAlert } from './snapshot.js';
+import type { SnapshotAlert } from '../contract/snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
 /** The content type of the text exposition format. */

@@ -20,9 +20,9 @@ import type {
   WindowName,
   WorkerMetrics,
 } from '../contract/metrics.js';
-import type { PoolStatus } from '../pool/types.js';
+import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
-import type { SnapshotAlert, SnapshotRecommendation } from './snapshot.js';
+import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
 
 /**
  * The part of the `MetricsCollector` query API the exporters use. Every query may return null or

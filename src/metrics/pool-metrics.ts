@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../pool/errors.js';
+import type { ErrorCategory } from '../contract/errors.js';
 import { keyOf, LogHistogram } from './log-histogram.js';
 import {
   BUSY,

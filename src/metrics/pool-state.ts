@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../pool/errors.js';
+import type { ErrorCategory } from '../contract/errors.js';
 import type { LogHistogram } from './log-histogram.js';
 import type { HistogramPool, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 

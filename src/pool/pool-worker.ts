@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder, FrameError, parseFrame, readReplyError, type Frame } from './protocol.js';
 import { PythonBridgeError } from './errors.js';
-import type { WorkerState } from './types.js';
+import type { WorkerState } from '../contract/pool-status.js';
 import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js';
 import { nowNs } from '../telemetry/telemetry.js';
 

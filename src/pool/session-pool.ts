@@ -19,7 +19,7 @@ import pino from 'pino';
 import { PythonBridgeError } from './errors.js';
 import { PoolWorker, WORKER_SCRIPT, type WorkerHooks, type WorkerSpawnOptions } from './pool-worker.js';
 import { encodeFrame, readReplyError, requestJson, type Frame, type FrameError } from './protocol.js';
-import type { PoolLifecycle, PoolStatus, WorkerStatus } from './types.js';
+import type { PoolLifecycle, PoolStatus, WorkerStatus } from '../contract/pool-status.js';
 import { resolvePoolOptions } from '../config/pool-options.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
 import {

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../pool/errors.js';
+import type { ErrorCategory } from '../contract/errors.js';
 import type { ResourceSample } from '../contract/resources.js';
 
 // ---------------------------------------------------------------------------------------------

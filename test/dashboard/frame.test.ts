@@ -4,7 +4,7 @@ import { stripAnsi } from '../../src/dashboard/ansi.js';
 import { renderFrame } from '../../src/dashboard/frame.js';
 import { emptySnapshot, sampleSnapshot } from '../../src/dashboard/sample.js';
 import { initialViewState } from '../../src/dashboard/view-state.js';
-import type { MonitoringSnapshot } from '../../src/exporters/snapshot.js';
+import type { MonitoringSnapshot } from '../../src/contract/snapshot.js';
 import { NOW, checkTerminalLines, hasEscapes, independentCheck, maxWidth } from './helpers.js';
 
 const sizes = [

@@ -9,7 +9,7 @@ import { sampleSnapshot } from '../../src/dashboard/sample.js';
 import { renderThroughputChart } from '../../src/dashboard/throughput-chart.js';
 import { initialViewState } from '../../src/dashboard/view-state.js';
 import { joinWorkerRows, renderWorkerTable, sortWorkerRows, workerSorts, type WorkerRow } from '../../src/dashboard/worker-table.js';
-import type { LatencyBucket } from '../../src/exporters/snapshot.js';
+import type { LatencyBucket } from '../../src/contract/metrics.js';
 import { NOW, brailleCount, hasEscapes, maxWidth, points } from './helpers.js';
 
 const plain = (lines: string[]): string[] => lines.map(stripAnsi);

@@ -4,7 +4,7 @@
  */
 import type { CollectorQueries } from '../../src/exporters/index.js';
 import type { CumulativeHistogram, LatencySummaryUs, PoolTotals, WindowName } from '../../src/contract/metrics.js';
-import type { PoolStatus, WorkerState } from '../../src/pool/types.js';
+import type { PoolStatus, WorkerState } from '../../src/contract/pool-status.js';
 import type { PythonProcessResources, ResourceSample } from '../../src/contract/resources.js';
 
 const zeroSummary: LatencySummaryUs = { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };

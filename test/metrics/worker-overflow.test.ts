@@ -11,7 +11,7 @@ import { MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { poolMemoryBound } from '../../src/metrics/memory-bound.js';
 import { MAX_WORKER_SLOTS } from '../../src/metrics/pool-state.js';
 import { OVERFLOW_WORKER_ID } from '../../src/contract/metrics.js';
-import type { PoolStatus, WorkerStatus } from '../../src/pool/types.js';
+import type { PoolStatus, WorkerStatus } from '../../src/contract/pool-status.js';
 import type { OperationContext } from '../../src/telemetry/telemetry.js';
 
 const T0 = 1_700_000_040_000;

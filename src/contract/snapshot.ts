@@ -1,0 +1,71 @@
+/**
+ * The monitoring snapshot: everything a dashboard shows, as one JSON-serialisable object. It is
+ * the contract between the producers (an in-process collector, or `GET /api/snapshot` of a
+ * monitoring server in another process) and the consumers (terminal and web dashboards).
+ *
+ * This module imports only other contract modules: every stage may use it.
+ *
+ * @module
+ */
+import type { CommandMetrics, CurrentMetrics, ErrorRates, LatencyBucket, PerformanceSummary, RangePoint, WindowName, WorkerMetrics } from './metrics.js';
+import type { PoolStatus } from './pool-status.js';
+import type { ResourceSample } from './resources.js';
+
+/** An active alert, as shown by dashboards (filled once alerting lands). */
+export interface SnapshotAlert {
+  name: string;
+  severity: 'info' | 'warning' | 'critical';
+  pool: string | null;
+  message: string;
+  sinceMs: number;
+}
+
+/** A recommendation of the optimization advisor (filled once the advisor lands). */
+export interface SnapshotRecommendation {
+  title: string;
+  detail: string;
+  /** 0..1: how much it matters. */
+  score: number;
+}
+
+/** Everything about one pool. */
+export interface PoolSnapshot {
+  name: string;
+  status: PoolStatus | null;
+  current: CurrentMetrics | null;
+  summary: PerformanceSummary | null;
+  /** Per-second points over the selected window, oldest first. */
+  series: RangePoint[];
+  /** Latency distribution over the selected window. */
+  latency: LatencyBucket[];
+  errors: ErrorRates | null;
+  workers: WorkerMetrics[];
+  /** Per-command figures over the selected window, most operations first (added; absent from older producers). */
+  commands?: CommandMetrics[];
+}
+
+/** The whole picture at one moment. */
+export interface MonitoringSnapshot {
+  timestampMs: number;
+  /** The window the series, latency and errors cover. */
+  window: WindowName;
+  pools: PoolSnapshot[];
+  resources: ResourceSample | null;
+  alerts: SnapshotAlert[];
+  recommendations: SnapshotRecommendation[];
+}
+
+/** A source of snapshots (the terminal dashboard's `SnapshotSource` has this shape). */
+export interface SnapshotProvider {
+  /** The picture for a window. May throw / reject. */
+  snapshot(window: WindowName): Promise<MonitoringSnapshot> | MonitoringSnapshot;
+}
+
+/** The windows a snapshot may cover, for validating user input. */
+export const SNAPSHOT_WINDOWS: readonly WindowName[] = ['1m', '5m', '15m'];
+
+/** True when `value` names a snapshot window. */
+export function isWindowName(value: unknown): value is WindowName {
+  return value === '1m' || value === '5m' || value === '15m';
+}
+
