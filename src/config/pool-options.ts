@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { PythonBridgeError } from '../pool/errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import { telemetryGroups } from '../telemetry/telemetry.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from '../pool/options.js';
 

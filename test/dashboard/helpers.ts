@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { visibleWidth } from '../../src/dashboard/ansi.js';
 import type { MonitoringSnapshot } from '../../src/contract/snapshot.js';
 import type { RangePoint } from '../../src/contract/metrics.js';
-import type { ErrorCategory } from '../../src/pool/errors.js';
+import type { ErrorCategory } from '../../src/contract/errors.js';
 import { sampleSnapshot } from '../../src/dashboard/sample.js';
 
 /** Assert-friendly: the widest visible line. */

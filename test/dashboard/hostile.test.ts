@@ -12,7 +12,7 @@ import { renderFrame } from '../../src/dashboard/frame.js';
 import { renderOnce } from '../../src/dashboard/performance-dashboard.js';
 import { sampleSnapshot } from '../../src/dashboard/sample.js';
 import { initialViewState } from '../../src/dashboard/view-state.js';
-import type { ErrorCategory } from '../../src/pool/errors.js';
+import type { ErrorCategory } from '../../src/contract/errors.js';
 import { NOW, OSC52, hostileTexts, checkTerminalLines, hostileSnapshot } from './helpers.js';
 
 const sizes = [

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/metrics/clock.js';
 import { LATENCY_BUCKETS_S } from '../../src/metrics/histogram-views.js';
 import { collectorChannels, MetricsCollector } from '../../src/metrics/metrics-collector.js';
-import { PythonBridgeError } from '../../src/pool/errors.js';
+import { PythonBridgeError } from '../../src/contract/errors.js';
 import { channels, operationChannel, type OperationContext } from '../../src/telemetry/telemetry.js';
 import type { LatencyKind, WindowName } from '../../src/contract/metrics.js';
 
