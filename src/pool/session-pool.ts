@@ -14,12 +14,16 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { Call, CallQueue, disarmCall, type CallKind } from './call-queue.js';
 import { PythonBridgeError } from './errors.js';
-import { PoolWorker, WORKER_SCRIPT, type WorkerHooks, type WorkerSpawnOptions } from './pool-worker.js';
+import { HealthMonitor } from './health.js';
+import type { PoolWorker, WorkerHooks } from './pool-worker.js';
 import { encodeFrame, readReplyError, requestJson, type Frame, type FrameError } from './protocol.js';
+import { SessionRegistry, type SessionInfo } from './sessions.js';
+import { CLOSE_GRACE_MS, Supervisor } from './supervisor.js';
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from './types.js';
+import { workerSpawnOptions } from './worker-env.js';
 import { resolvePoolOptions, type PoolLogger, type PoolOptions, type ResolvedPoolOptions } from '../config/pool-options.js';
 import {
   checkinObserved,
@@ -28,8 +32,6 @@ import {
   emitCheckout,
   emitErrorEvent,
   emitPoolEvent,
-  emitRecoveryEvent,
-  emitWorkerEvent,
   executePoolOperation,
   groupEnabled,
   nowNs,
@@ -37,12 +39,13 @@ import {
   operationChannel,
   telemetryMask,
   wallMsAt,
-  wallNowMs,
   type OperationContext,
   type TelemetryMask,
-  type WorkerStartReason,
   type WorkerTerminateReason,
 } from '../telemetry/telemetry.js';
+
+export type { SessionInfo } from './sessions.js';
+export { RUN_ID } from './worker-env.js';
 
 /** Per-call options of `executeInSession` / `executeAnonymous`. */
 export interface ExecuteOptions {
@@ -65,134 +68,14 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
-/** What the session registry keeps per session. */
-export interface SessionInfo {
-  id: string;
-  /** The worker slot that served the session last. */
-  workerId: number;
-  /** The pid of that worker when it served the session. */
-  pid: number;
-  operations: number;
-  createdAtMs: number;
-  lastActivityAtMs: number;
-}
-
-type CallKind = 'user' | 'health' | 'control';
-
-/** One call through the pool. Internal: holds everything a settle path needs, no closures. */
-class Call {
-  id = 0;
-  worker: PoolWorker | null = null;
-  settled = false;
-  queued = false;
-  attempts = 0;
-  enqueuedNs = 0;
-  dispatchedNs = 0;
-  timer: NodeJS.Timeout | null = null;
-  onAbort: (() => void) | null = null;
-
-  constructor(
-    readonly kind: CallKind,
-    readonly sessionId: string | null,
-    readonly command: string,
-    readonly commandJson: string,
-    readonly argsJson: string,
-    readonly timeoutMs: number,
-    readonly signal: AbortSignal | null,
-    readonly retry: boolean,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (err: PythonBridgeError) => void,
-    readonly ctx: OperationContext | null,
-  ) {}
-}
-
-/** A FIFO of calls with lazy deletion (aborted calls stay until reached); O(1) push and shift. */
-class CallQueue {
-  private items: (Call | null)[] = [];
-  private head = 0;
-  /** Live (unsettled) calls in the queue. */
-  live = 0;
-
-  push(call: Call): void {
-    this.items.push(call);
-    this.live++;
-  }
-
-  unshift(call: Call): void {
-    if (this.head > 0) this.items[--this.head] = call;
-    else this.items.unshift(call);
-    this.live++;
-  }
-
-  /** The next unsettled call, or null. */
-  shift(): Call | null {
-    while (this.head < this.items.length) {
-      const c = this.items[this.head];
-      this.items[this.head++] = null;
-      if (c && !c.settled) {
-        this.live--;
-        this.compact();
-        return c;
-      }
-      if (c) this.dead = Math.max(0, this.dead - 1);
-    }
-    this.compact();
-    return null;
-  }
-
-  /** Settled calls still in `items`, dropped lazily. */
-  private dead = 0;
-
-  /** Mark a queued call as gone (it was settled elsewhere). */
-  forget(): void {
-    this.live--;
-    // Callers that abort while no worker frees up would otherwise pile settled calls (and their
-    // args) up in the array: compact once the dead outnumber the live.
-    if (++this.dead > 1024 && this.dead > this.live) {
-      this.items = this.items.slice(this.head).filter((c) => c !== null && !c.settled);
-      this.head = 0;
-      this.dead = 0;
-    }
-  }
-
-  /** Every unsettled call, emptying the queue. */
-  drain(): Call[] {
-    const out: Call[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
-      const c = this.items[i];
-      if (c && !c.settled) out.push(c);
-    }
-    this.items = [];
-    this.head = 0;
-    this.live = 0;
-    this.dead = 0;
-    return out;
-  }
-
-  private compact(): void {
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
 let defaultLogger: PoolLogger | null = null;
 function getDefaultLogger(): PoolLogger {
   defaultLogger ??= pino({ name: 'dspex', level: 'info' }, pino.destination(2));
   return defaultLogger;
 }
 
-/** One id per Node process, carried by every worker it starts (argv), so orphans can be recognised. */
-export const RUN_ID = `${process.pid}.${randomBytes(6).toString('hex')}`;
-
+/** Further attempts of a `retry: 'idempotent'` call whose worker crashed. */
 const MAX_RETRIES = 2;
-const START_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5000;
-const CLOSE_GRACE_MS = 1000;
 
 /**
  * A pool of Python workers.
@@ -213,27 +96,22 @@ export class SessionPool {
   private lifecycle: PoolLifecycle = 'new';
   private readonly mask: TelemetryMask;
   private readonly logger: PoolLogger;
-  private readonly slots: (PoolWorker | null)[];
+  private readonly supervisor: Supervisor;
+  /** The supervisor's slots (the same array): the pool reads them, only the supervisor writes. */
+  private readonly slots: readonly (PoolWorker | null)[];
   private readonly idle: PoolWorker[] = [];
   private readonly queue = new CallQueue();
-  private readonly sessions = new Map<string, SessionInfo>();
-  private targetSize: number;
+  private readonly sessions: SessionRegistry;
+  private readonly health: HealthMonitor;
   private nextId = 0;
   private startedAtMs = 0;
-  private healthTimer: NodeJS.Timeout | null = null;
-  private sessionTimer: NodeJS.Timeout | null = null;
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private readonly restartFailures: number[];
-  /** The generation the next process of each slot gets (its restart count). */
-  private readonly generations: number[];
-  private readonly pendingSessionEnds = new Map<PoolWorker, Set<string>>();
   private stopPromise: Promise<void> | null = null;
   private drainWaiter: (() => void) | null = null;
   /** True while stop() lets queued and in-flight calls finish. */
   private draining = false;
-  private readonly spawnOptions: WorkerSpawnOptions;
-  private readonly hooks: WorkerHooks;
   private readonly commandJsonCache = new Map<string, string>();
+  /** Deadline of a `session_end` control call. */
+  private readonly sessionEndTimeoutMs: number;
 
   /** @throws PythonBridgeError `invalid_request`/`invalid_options` naming the bad option. */
   constructor(options: PoolOptions = {}) {
@@ -241,30 +119,9 @@ export class SessionPool {
     this.name = this.options.name;
     this.mask = telemetryMask(this.options.telemetry.disabled);
     this.logger = this.options.logger ?? getDefaultLogger();
-    this.slots = new Array<PoolWorker | null>(this.options.maxSize).fill(null);
-    this.restartFailures = new Array<number>(this.options.maxSize).fill(0);
-    this.generations = new Array<number>(this.options.maxSize).fill(0);
-    this.targetSize = this.options.size;
     const o = this.options;
-    const pythonPath = [...o.pythonPath, ...(process.env['PYTHONPATH'] ? [process.env['PYTHONPATH']] : [])].join(':');
-    this.spawnOptions = {
-      python: o.python,
-      script: WORKER_SCRIPT,
-      runId: RUN_ID,
-      maxMessageBytes: o.maxMessageBytes,
-      startTimeoutMs: o.startTimeoutMs,
-      env: {
-        ...process.env,
-        ...o.env,
-        PYTHONUNBUFFERED: '1',
-        PYTHONPATH: pythonPath,
-        DSPEX_RUN_ID: RUN_ID,
-        DSPEX_POOL: this.name,
-        DSPEX_OWNER_PID: String(process.pid),
-        DSPEX_MODULES: o.pythonModules.join(','),
-      },
-    };
-    this.hooks = {
+    this.sessionEndTimeoutMs = Math.min(o.operationTimeoutMs, 10_000);
+    const hooks: WorkerHooks = {
       onFrame: (w, f) => this.onFrame(w, f),
       onProtocolError: (w, e) => this.onProtocolError(w, e),
       onExit: (w) => this.onExit(w),
@@ -274,6 +131,36 @@ export class SessionPool {
         else this.logger.info(fields, line);
       },
     };
+    // The helpers get narrow views of the pool, built once here (no closures per call).
+    this.supervisor = new Supervisor(
+      { lifecycle: () => this.lifecycle, release: (w) => this.release(w) },
+      { pool: this.name, mask: this.mask, logger: this.logger, spawn: workerSpawnOptions(o), hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts },
+    );
+    this.slots = this.supervisor.slots;
+    this.sessions = new SessionRegistry(
+      {
+        sessionWorker: (workerId, pid) => {
+          const w = this.slots[workerId];
+          return w && w.pid === pid && !w.exited && this.lifecycle === 'running' ? w : null;
+        },
+        endOnIdle: (w, sessionId) => this.runOnIdle(w, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs),
+      },
+      this.name,
+      this.mask,
+      o.maxSessions,
+      o.sessionTtlMs,
+    );
+    this.health = new HealthMonitor(
+      {
+        slots: this.slots,
+        running: () => this.lifecycle === 'running',
+        ping: (w) => this.runOnIdle(w, 'health', 'ping', null, o.healthCheckTimeoutMs),
+        release: (w) => this.release(w),
+      },
+      this.name,
+      this.mask,
+      { intervalMs: o.healthCheckIntervalMs, timeoutMs: o.healthCheckTimeoutMs, maxFailures: o.maxHealthFailures },
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -295,7 +182,7 @@ export class SessionPool {
     const t0 = nowNs();
     this.startedAtMs = Date.now();
     try {
-      await Promise.all(Array.from({ length: this.targetSize }, (_, slot) => this.startInitial(slot)));
+      await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
     } catch (err) {
       await this.stop({ mode: 'reject' });
       throw err;
@@ -305,40 +192,17 @@ export class SessionPool {
     }
     this.lifecycle = 'running';
     // A slot whose replacement gave up while the pool was still starting: refill it now.
-    for (let slot = 0; slot < this.targetSize; slot++) if (this.slots[slot] === null) this.replace(slot, null, 0, nowNs());
+    this.supervisor.fillEmptySlots();
+    this.health.start();
+    this.sessions.startExpiry();
     const o = this.options;
-    if (o.healthCheckIntervalMs > 0) {
-      this.healthTimer = setInterval(() => this.healthTick(), o.healthCheckIntervalMs);
-      this.healthTimer.unref();
-    }
-    this.sessionTimer = setInterval(() => this.expireSessions(), Math.min(60_000, Math.max(250, Math.floor(o.sessionTtlMs / 2))));
-    this.sessionTimer.unref();
     emitPoolEvent(this.mask, 'dspex:pool:init', this.name, {
-      size: this.targetSize,
+      size: this.supervisor.targetSize,
       minSize: o.minSize,
       maxSize: o.maxSize,
       ready: this.countState('idle') + this.countState('busy'),
       startDurationNs: nowNs() - t0,
     });
-  }
-
-  private async startInitial(slot: number): Promise<void> {
-    let lastErr: unknown = null;
-    for (let attempt = 0; attempt < this.options.startAttempts; attempt++) {
-      if (this.lifecycle !== 'starting') return;
-      await this.whenSlotFree(slot);
-      if (this.lifecycle !== 'starting') return;
-      try {
-        await this.spawnWorker(slot, 'initial');
-        return;
-      } catch (err) {
-        lastErr = err;
-        // An import error or bad module is deterministic: retrying would only fail again.
-        if (err instanceof PythonBridgeError && err.details.traceback) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** attempt)).unref());
-      }
-    }
-    throw lastErr;
   }
 
   /**
@@ -355,10 +219,9 @@ export class SessionPool {
     const t0 = nowNs();
     const wasStarted = this.lifecycle !== 'new';
     this.lifecycle = 'stopping';
-    if (this.healthTimer) clearInterval(this.healthTimer);
-    if (this.sessionTimer) clearInterval(this.sessionTimer);
-    for (const t of this.restartTimers) clearTimeout(t);
-    this.restartTimers.clear();
+    this.health.stop();
+    this.sessions.stopExpiry();
+    this.supervisor.cancelRestarts();
     let rejected = 0;
     if ((opts.mode ?? 'drain') === 'drain' && (this.queue.live > 0 || this.inflightCount() > 0)) {
       this.draining = true;
@@ -380,8 +243,8 @@ export class SessionPool {
     const exits: Promise<void>[] = [];
     for (const w of this.slots) {
       if (!w) continue;
-      if (w.inflight) {
-        const call = w.inflight as Call;
+      const call = w.inflight;
+      if (call) {
         if (!call.settled && call.kind === 'user') rejected++;
         w.kill('stop');
         this.settleError(call, stopErr());
@@ -574,7 +437,7 @@ export class SessionPool {
     call.id = id;
     if (call.kind === 'user') {
       let affinityHit = false;
-      if (call.sessionId !== null) affinityHit = this.touchSession(call.sessionId, worker);
+      if (call.sessionId !== null) affinityHit = this.sessions.touch(call.sessionId, worker);
       const ctx = call.ctx;
       if (ctx) {
         ctx.workerId = worker.workerId;
@@ -610,7 +473,7 @@ export class SessionPool {
   }
 
   private workerTimerFired(worker: PoolWorker): void {
-    const call = worker.inflight as Call | null;
+    const call = worker.inflight;
     if (call === null || call.kind !== 'user' || call.settled || call.timer !== null || call.worker !== worker) return;
     this.operationTimeout(call);
   }
@@ -625,7 +488,7 @@ export class SessionPool {
   }
 
   private onFrame(worker: PoolWorker, frame: Frame): void {
-    const call = worker.inflight as Call | null;
+    const call = worker.inflight;
     if (call === null || frame.id !== call.id) {
       this.onProtocolError(worker, {
         kind: 'missing_id',
@@ -641,7 +504,7 @@ export class SessionPool {
     const doneMs = wallMsAt(doneNs);
     worker.lastActiveAtMs = doneMs;
     if (call.kind === 'health') {
-      this.healthReply(worker, call, frame, busyNs);
+      this.health.reply(worker, call, frame, busyNs);
       return;
     }
     const err = frame['error'];
@@ -679,12 +542,9 @@ export class SessionPool {
       void worker.close('resize', CLOSE_GRACE_MS);
       return;
     }
-    const pending = this.pendingSessionEnds.get(worker);
-    if (pending && pending.size > 0) {
-      const sessionId = pending.values().next().value as string;
-      pending.delete(sessionId);
-      if (pending.size === 0) this.pendingSessionEnds.delete(worker);
-      this.runInternal(worker, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, 10_000));
+    const sessionId = this.sessions.takePendingEnd(worker);
+    if (sessionId !== null) {
+      this.runInternal(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
       return;
     }
     if (this.lifecycle === 'running' || this.lifecycle === 'starting' || this.draining) {
@@ -702,6 +562,19 @@ export class SessionPool {
   private runInternal(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
     const call = new Call(kind, sessionId, command, this.commandJson(command), '{}', timeoutMs, null, false, noop, noop, null);
     this.run(worker, call, false);
+  }
+
+  /** `runInternal` on `worker` if it is in the idle list (taking it out); else nothing. */
+  private runOnIdle(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
+    if (this.takeFromIdle(worker)) this.runInternal(worker, kind, command, sessionId, timeoutMs);
+  }
+
+  /** Take `worker` out of the idle list; false when it was not there. */
+  private takeFromIdle(worker: PoolWorker): boolean {
+    const i = this.idle.indexOf(worker);
+    if (i === -1) return false;
+    this.idle.splice(i, 1);
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -730,7 +603,7 @@ export class SessionPool {
     const worker = call.worker;
     if (call.settled || !worker) return;
     if (call.kind === 'health') {
-      this.healthTimeout(worker, call);
+      this.health.timeout(worker, call);
       return;
     }
     // The process may still answer later: kill it so that answer can never reach another call.
@@ -781,11 +654,10 @@ export class SessionPool {
   }
 
   private onProtocolError(worker: PoolWorker, err: Pick<FrameError, 'kind' | 'message'>): void {
-    const call = worker.inflight as Call | null;
+    const call = worker.inflight;
     worker.inflight = null;
     // A stray frame can come from an idle worker: it must not be handed another call meanwhile.
-    const idleAt = this.idle.indexOf(worker);
-    if (idleAt !== -1) this.idle.splice(idleAt, 1);
+    this.takeFromIdle(worker);
     worker.kill('protocol_error');
     this.logger.error({ pool: this.name, workerId: worker.workerId, workerPid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
     const type = err.kind === 'frame_too_large' ? 'reply_too_large' : 'malformed_reply';
@@ -814,11 +686,10 @@ export class SessionPool {
   private onExit(worker: PoolWorker): void {
     const failedAtNs = nowNs();
     if (worker.opTimer) clearTimeout(worker.opTimer);
-    const idx = this.idle.indexOf(worker);
-    if (idx !== -1) this.idle.splice(idx, 1);
-    this.pendingSessionEnds.delete(worker);
+    this.takeFromIdle(worker);
+    this.sessions.forgetWorker(worker);
     const reason: WorkerTerminateReason = worker.endReason ?? 'crash';
-    const call = worker.inflight as Call | null;
+    const call = worker.inflight;
     worker.inflight = null;
     if (call && !call.settled) {
       if (call.timer) clearTimeout(call.timer);
@@ -833,106 +704,13 @@ export class SessionPool {
         this.checkinFailed(worker, call);
       }
     }
-    emitWorkerEvent(this.mask, 'dspex:worker:terminate', worker, {
-      reason,
-      exitCode: worker.exitCode,
-      signal: worker.signal,
-      uptimeMs: Date.now() - worker.startedAtMs,
-      operations: worker.operations,
-    });
-    if (reason === 'crash') {
-      this.logger.warn(
-        { pool: this.name, workerId: worker.workerId, workerPid: worker.pid, exitCode: worker.exitCode, signal: worker.signal },
-        'worker exited unexpectedly; replacing it',
-      );
-    }
-    const slot = worker.workerId;
-    if (this.slots[slot] === worker) {
-      this.slots[slot] = null;
-      // A worker that never became ready: the spawn's own failure path retries it, with backoff.
-      // Replacing it here too would respawn in a hot loop (a missing interpreter fails at once).
-      const wasReady = worker.readyAtNs !== 0;
-      if (wasReady && (this.lifecycle === 'running' || this.lifecycle === 'starting') && slot < this.targetSize) {
-        // A worker retired by a shrink is replaced only if the pool grew back meanwhile; that is
-        // not a recovery from a failure.
-        this.replace(slot, reason === 'resize' ? null : reason, worker.pid, failedAtNs);
-      }
-    }
+    this.supervisor.onExit(worker, reason, failedAtNs);
     this.maybeDrained();
   }
 
   /** Wake a draining stop() once nothing is queued or in flight. */
   private maybeDrained(): void {
     if (this.drainWaiter && this.queue.live === 0 && this.inflightCount() === 0) this.drainWaiter();
-  }
-
-  /**
-   * Start a worker in the empty `slot` (after a failure when `failure` is set, else for a resize);
-   * a start failure is retried with exponential backoff while the pool runs.
-   */
-  private replace(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number): void {
-    this.spawnWorker(slot, failure === null ? 'resize' : 'replacement').then(
-      (w) => {
-        this.restartFailures[slot] = 0;
-        if (failure !== null) emitRecoveryEvent(this.mask, w, failure, failedPid, nowNs() - failedAtNs);
-      },
-      (err: unknown) => this.retryLater(slot, failure, failedPid, failedAtNs, err),
-    );
-  }
-
-  /**
-   * Resolves once `slot` has no live process: a killed worker counts as gone only when its exit
-   * has been processed (which also clears the slot), and that can take a while (a child holding
-   * its pipes, a slow teardown).
-   */
-  private whenSlotFree(slot: number): Promise<void> {
-    const cur = this.slots[slot];
-    return cur && !cur.exited ? cur.waitExit() : Promise.resolve();
-  }
-
-  private retryLater(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number, err: unknown): void {
-    if ((this.lifecycle !== 'running' && this.lifecycle !== 'starting') || slot >= this.targetSize) return;
-    const failures = ++this.restartFailures[slot]!;
-    const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
-    const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
-    emitErrorEvent(this.mask, this.name, e, { workerId: slot });
-    this.logger.error({ pool: this.name, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, `worker failed to start: ${e.message}`);
-    const t = setTimeout(() => {
-      this.restartTimers.delete(t);
-      void this.whenSlotFree(slot).then(() => {
-        const live = this.lifecycle === 'running' || this.lifecycle === 'starting';
-        if (live && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
-      });
-    }, delay);
-    t.unref();
-    this.restartTimers.add(t);
-  }
-
-  /** Spawn a worker into the empty `slot`; on ready it is released (idle, or straight to a queued call). */
-  private spawnWorker(slot: number, reason: WorkerStartReason): Promise<PoolWorker> {
-    const current = this.slots[slot];
-    if (current && !current.exited) {
-      // Invariant: one process per slot. Reaching this is a bug, not a user error.
-      return Promise.reject(new Error(`dspex: slot ${slot} of pool '${this.name}' is occupied by pid ${current.pid}`));
-    }
-    const generation = this.generations[slot]!++;
-    const worker = new PoolWorker(this.name, slot, generation, this.hooks);
-    this.slots[slot] = worker;
-    return worker.start(this.spawnOptions).then(
-      (startDurationNs) => {
-        if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped' || slot >= this.targetSize) {
-          void worker.close(this.lifecycle === 'stopping' || this.lifecycle === 'stopped' ? 'stop' : 'resize', CLOSE_GRACE_MS);
-          return worker;
-        }
-        emitWorkerEvent(this.mask, 'dspex:worker:init', worker, { reason, startDurationNs });
-        this.release(worker);
-        return worker;
-      },
-      (err: unknown) => {
-        worker.kill('start_failed');
-        throw err;
-      },
-    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -942,118 +720,23 @@ export class SessionPool {
   private settleValue(call: Call, value: unknown): void {
     if (call.settled) return;
     call.settled = true;
-    this.cleanup(call);
+    disarmCall(call);
     call.resolve(value);
   }
 
   private settleError(call: Call, err: PythonBridgeError): void {
     if (call.settled) return;
     call.settled = true;
-    this.cleanup(call);
+    disarmCall(call);
     if (call.kind === 'user') {
       emitErrorEvent(this.mask, this.name, err, { workerId: call.worker?.workerId ?? null, pid: call.worker?.pid ?? null, command: call.command, sessionId: call.sessionId });
     }
     call.reject(err);
   }
 
-  private cleanup(call: Call): void {
-    if (call.timer) clearTimeout(call.timer);
-    call.timer = null;
-    if (call.onAbort && call.signal) call.signal.removeEventListener('abort', call.onAbort);
-    call.onAbort = null;
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Health checks
-  // -------------------------------------------------------------------------------------------
-
-  private healthTick(): void {
-    if (this.lifecycle !== 'running') return;
-    const now = wallNowMs();
-    const interval = this.options.healthCheckIntervalMs;
-    for (const w of this.slots) {
-      if (!w) continue;
-      const call = w.inflight as Call | null;
-      if (call && call.kind === 'health') {
-        // Still no answer to the previous ping: another failed check in a row.
-        this.healthFailed(w, call, nowNs() - call.dispatchedNs);
-        continue;
-      }
-      if (w.state !== 'idle' || now - (w.lastActiveAtMs ?? w.startedAtMs) < interval * 0.5) continue;
-      const i = this.idle.indexOf(w);
-      if (i === -1) continue;
-      this.idle.splice(i, 1);
-      this.runInternal(w, 'health', 'ping', null, this.options.healthCheckTimeoutMs);
-    }
-  }
-
-  private healthReply(worker: PoolWorker, call: Call, frame: Frame, durationNs: number): void {
-    call.settled = true;
-    this.cleanup(call);
-    const late = durationNs > this.options.healthCheckTimeoutMs * 1e6;
-    if (frame['error'] !== undefined || late) {
-      if (!late) this.healthFailed(worker, call, durationNs);
-      if (worker.healthFailures >= this.options.maxHealthFailures) return;
-    } else {
-      worker.healthFailures = 0;
-      emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: true, durationNs, consecutiveFailures: 0 });
-    }
-    this.release(worker);
-  }
-
-  private healthTimeout(worker: PoolWorker, call: Call): void {
-    // The worker keeps the ping: a slow worker may still answer. Each interval without an answer
-    // counts as one more failure (healthTick), until maxHealthFailures replaces it.
-    this.healthFailed(worker, call, nowNs() - call.dispatchedNs);
-  }
-
-  private healthFailed(worker: PoolWorker, call: Call, durationNs: number): void {
-    worker.healthFailures++;
-    emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: false, durationNs, consecutiveFailures: worker.healthFailures });
-    if (worker.healthFailures >= this.options.maxHealthFailures) {
-      call.settled = true;
-      this.cleanup(call);
-      worker.inflight = null;
-      emitErrorEvent(
-        this.mask,
-        this.name,
-        { category: 'worker', type: 'health_check', message: `worker ${worker.workerId} (pid ${worker.pid}) failed ${worker.healthFailures} health checks in a row; replacing it` },
-        { workerId: worker.workerId, pid: worker.pid },
-      );
-      worker.kill('health_check');
-    }
-  }
-
   // -------------------------------------------------------------------------------------------
   // Sessions
   // -------------------------------------------------------------------------------------------
-
-  /** Record that `worker` serves `sessionId`; returns true when it served it last time too. */
-  private touchSession(sessionId: string, worker: PoolWorker): boolean {
-    const now = Date.now();
-    let s = this.sessions.get(sessionId);
-    let hit = false;
-    if (s) {
-      hit = s.workerId === worker.workerId && s.pid === worker.pid;
-      // The session moved (its worker was busy): its state on the old worker is stale now, and
-      // would otherwise stay in that Python process for as long as it lives.
-      if (!hit) this.clearPythonSession(sessionId, s.workerId, s.pid);
-      // Re-insert so the Map's order stays least-recently-used first (cheap expiry and eviction).
-      this.sessions.delete(sessionId);
-    } else {
-      s = { id: sessionId, workerId: worker.workerId, pid: worker.pid, operations: 0, createdAtMs: now, lastActivityAtMs: now };
-      if (this.sessions.size >= this.options.maxSessions) {
-        const oldest = this.sessions.keys().next().value;
-        if (oldest !== undefined) void this.endSession(oldest);
-      }
-    }
-    s.workerId = worker.workerId;
-    s.pid = worker.pid;
-    s.operations++;
-    s.lastActivityAtMs = now;
-    this.sessions.set(sessionId, s);
-    return hit;
-  }
 
   /** The registry entry of a session, or undefined. */
   getSession(sessionId: string): Readonly<SessionInfo> | undefined {
@@ -1065,40 +748,7 @@ export class SessionPool {
    * if that worker is idle, else right after its current call).
    */
   async endSession(sessionId: string): Promise<boolean> {
-    const s = this.sessions.get(sessionId);
-    if (!s) return false;
-    this.sessions.delete(sessionId);
-    this.clearPythonSession(sessionId, s.workerId, s.pid);
-    return true;
-  }
-
-  /**
-   * Drop a session's Python-side state on the worker that holds it: at once if that worker is
-   * idle, else right after its current call. Pending ends are bounded by maxSessions per worker.
-   */
-  private clearPythonSession(sessionId: string, workerId: number, pid: number): void {
-    const w = this.slots[workerId];
-    if (!w || w.pid !== pid || w.exited || this.lifecycle !== 'running') return;
-    if (w.state === 'idle') {
-      const i = this.idle.indexOf(w);
-      if (i !== -1) {
-        this.idle.splice(i, 1);
-        this.runInternal(w, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, 10_000));
-      }
-      return;
-    }
-    let set = this.pendingSessionEnds.get(w);
-    if (!set) this.pendingSessionEnds.set(w, (set = new Set()));
-    set.add(sessionId);
-  }
-
-  private expireSessions(): void {
-    const cutoff = Date.now() - this.options.sessionTtlMs;
-    for (const s of this.sessions.values()) {
-      if (s.lastActivityAtMs > cutoff) break; // LRU order: the rest are younger
-      void this.endSession(s.id);
-      emitPoolEvent(this.mask, 'dspex:session:expire', this.name, { sessionId: s.id, idleMs: Date.now() - s.lastActivityAtMs, operations: s.operations });
-    }
+    return this.sessions.end(sessionId);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1118,41 +768,19 @@ export class SessionPool {
     if (this.lifecycle !== 'running') {
       throw new PythonBridgeError('pool_unavailable', this.lifecycle === 'new' ? 'not_started' : this.lifecycle, `pool '${this.name}' is not running`, { details: { pool: this.name } });
     }
-    const from = this.targetSize;
+    const from = this.supervisor.targetSize;
     if (n === from) return;
-    this.targetSize = n;
+    this.supervisor.targetSize = n;
     emitPoolEvent(this.mask, 'dspex:pool:resize', this.name, { from, to: n, reason });
     if (n > from) {
-      const starts: Promise<unknown>[] = [];
-      for (let slot = 0; slot < n; slot++) {
-        const w = this.slots[slot];
-        if (w && !w.exited) {
-          // Retiring but not yet closing: keep it instead of starting another. One already closing
-          // is replaced when it exits (onExit sees the slot is wanted again); one that was killed
-          // before it ever became ready is not (its own retries gave up on the shrink): respawn it
-          // here once it is gone.
-          if (w.retiring && w.state !== 'stopping') w.retiring = false;
-          else if (w.readyAtNs === 0 && w.endReason !== null) {
-            void this.whenSlotFree(slot).then(() => {
-              if (this.lifecycle === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, null, 0, nowNs());
-            });
-          }
-          continue;
-        }
-        starts.push(this.spawnWorker(slot, 'resize').then(noop, (err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
-      }
-      await Promise.all(starts);
+      await this.supervisor.grow();
       return;
     }
     for (let slot = n; slot < this.slots.length; slot++) {
       const w = this.slots[slot];
       if (!w) continue;
       w.retiring = true;
-      const i = this.idle.indexOf(w);
-      if (i !== -1) {
-        this.idle.splice(i, 1);
-        void w.close('resize', CLOSE_GRACE_MS);
-      }
+      if (this.takeFromIdle(w)) void w.close('resize', CLOSE_GRACE_MS);
     }
   }
 
@@ -1172,7 +800,7 @@ export class SessionPool {
     return {
       name: this.name,
       lifecycle: this.lifecycle,
-      size: this.targetSize,
+      size: this.supervisor.targetSize,
       minSize: this.options.minSize,
       maxSize: this.options.maxSize,
       busy,
@@ -1201,7 +829,7 @@ export class SessionPool {
 
   private inflightCount(): number {
     let n = 0;
-    for (const w of this.slots) if (w && w.inflight && (w.inflight as Call).kind === 'user') n++;
+    for (const w of this.slots) if (w && w.inflight && w.inflight.kind === 'user') n++;
     return n;
   }
 }
