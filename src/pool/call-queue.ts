@@ -27,7 +27,7 @@ export class Call {
   attempts = 0;
   enqueuedNs = 0;
   dispatchedNs = 0;
-  /** The checkout timer while queued, or the call's own operation timer (see SessionPool.run). */
+  /** The checkout timer while queued, or the call's own operation timer (see Dispatcher.run). */
   timer: NodeJS.Timeout | null = null;
   onAbort: (() => void) | null = null;
 

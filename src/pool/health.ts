@@ -18,7 +18,7 @@ export interface HealthHost {
   running(): boolean;
   /** Send a `ping` to `worker`, which is idle, if it is in the idle list. */
   ping(worker: PoolWorker): void;
-  /** `worker` is free again (see SessionPool.release). */
+  /** `worker` is free again (see Dispatcher.release). */
   release(worker: PoolWorker): void;
 }
 

@@ -62,7 +62,7 @@ export class PoolWorker implements WorkerRef {
   readyAtNs = 0;
   /** Set when this worker should leave after its current call (pool shrinking). */
   retiring = false;
-  /** The pool's operation-timeout timer for this worker, re-armed per call (see SessionPool.run). */
+  /** The pool's operation-timeout timer for this worker, re-armed per call (see Dispatcher.run). */
   opTimer: NodeJS.Timeout | null = null;
 
   private child: ChildProcess | null = null;

@@ -29,8 +29,10 @@ const MAX_BACKOFF_MS = 5000;
 export interface SupervisorHost {
   /** The pool's life stage now. */
   lifecycle(): PoolLifecycle;
-  /** A new worker is ready: give it work or idle it (see SessionPool.release). */
+  /** A new worker is ready: give it work or idle it (see Dispatcher.release). */
   release(worker: PoolWorker): void;
+  /** Take `worker` out of the idle list (to retire it); false when it is not idle. */
+  takeFromIdle(worker: PoolWorker): boolean;
 }
 
 /** The fixed facts a supervisor works with. */
@@ -120,6 +122,26 @@ export class Supervisor {
       starts.push(this.spawnWorker(slot, 'resize').then(noop, (err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
     }
     await Promise.all(starts);
+  }
+
+  /**
+   * The pool shrank to `targetSize`: retire the workers above it, idle ones at once, busy ones
+   * after their call (Dispatcher.release closes a retiring worker).
+   */
+  shrink(): void {
+    for (let slot = this.targetSize; slot < this.slots.length; slot++) {
+      const w = this.slots[slot];
+      if (!w) continue;
+      w.retiring = true;
+      if (this.host.takeFromIdle(w)) void w.close('resize', CLOSE_GRACE_MS);
+    }
+  }
+
+  /** End every process (the pool is stopping); resolves when all have exited. */
+  async closeAll(): Promise<void> {
+    const exits: Promise<void>[] = [];
+    for (const w of this.slots) if (w) exits.push(w.close('stop', CLOSE_GRACE_MS));
+    await Promise.all(exits);
   }
 
   /**
