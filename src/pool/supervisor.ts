@@ -119,7 +119,7 @@ export class Supervisor {
         }
         continue;
       }
-      starts.push(this.spawnWorker(slot, 'resize').then(noop, (err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
+      starts.push(this.spawnWorker(slot, 'resize').catch((err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
     }
     await Promise.all(starts);
   }
@@ -217,8 +217,8 @@ export class Supervisor {
     const t = setTimeout(() => {
       this.restartTimers.delete(t);
       void this.whenSlotFree(slot).then(() => {
-        const now = this.host.lifecycle();
-        const live = now === 'running' || now === 'starting';
+        const stage = this.host.lifecycle();
+        const live = stage === 'running' || stage === 'starting';
         if (live && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, failure, failedPid, failedAtNs);
       });
     }, delay);
@@ -256,5 +256,3 @@ export class Supervisor {
     );
   }
 }
-
-function noop(): void {}
