@@ -20,7 +20,7 @@ export class Call {
   id = 0;
   /** The worker running the call, or null while it is queued. */
   worker: PoolWorker | null = null;
-  /** Set once the call resolved or rejected; every settle path checks it first. */
+  /** Set once the call has settled; nothing may settle it again. */
   settled = false;
   /** True while the call waits in the queue. */
   queued = false;
@@ -67,7 +67,7 @@ export class CallQueue {
     this.live++;
   }
 
-  /** Put a call back at the front (a retry keeps its place in line). */
+  /** Put a call back at the front (a call being retried goes first). */
   unshift(call: Call): void {
     if (this.head > 0) this.items[--this.head] = call;
     else this.items.unshift(call);
