@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { SessionPool } from '../pool/session-pool.js';
-import { WORKER_SCRIPT } from '../pool/pool-worker.js';
+import { WORKER_SCRIPT } from '../pool/worker-env.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';

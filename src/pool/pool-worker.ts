@@ -9,16 +9,14 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { Readable, Writable } from 'node:stream';
+import type { Call } from './call-queue.js';
 import { FrameDecoder, FrameError, parseFrame, readReplyError, type Frame } from './protocol.js';
 import { PythonBridgeError } from './errors.js';
 import type { WorkerState } from '../contract/pool-status.js';
+import { workerArgs, type WorkerSpawnOptions } from './worker-env.js';
 import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js';
 import { nowNs } from '../telemetry/telemetry.js';
-
-/** The worker script shipped with the package (`python/dspex_worker.py`). */
-export const WORKER_SCRIPT = fileURLToPath(new URL('../../python/dspex_worker.py', import.meta.url));
 
 /** What the pool learns from a worker. Plain callbacks: cheaper than an EventEmitter on the hot path. */
 export interface WorkerHooks {
@@ -30,16 +28,6 @@ export interface WorkerHooks {
   onExit(worker: PoolWorker): void;
   /** One line the Python process printed. */
   onOutput(worker: PoolWorker, stream: 'stdout' | 'stderr', line: string): void;
-}
-
-/** How to start a worker. */
-export interface WorkerSpawnOptions {
-  python: string;
-  script: string;
-  runId: string;
-  env: NodeJS.ProcessEnv;
-  maxMessageBytes: number;
-  startTimeoutMs: number;
 }
 
 /** Lines of stderr kept per worker, for start-failure and crash messages. */
@@ -61,7 +49,7 @@ export class PoolWorker implements WorkerRef {
   /** When it last answered anything (calls, health pings, control calls), ms since the epoch. */
   lastActiveAtMs: number | null = null;
   /** The call in flight (owned by the pool), or null. */
-  inflight: unknown = null;
+  inflight: Call | null = null;
   /** Health checks failed in a row. */
   healthFailures = 0;
   /** When the pool decided to end this worker, why (else an exit is a crash). */
@@ -70,15 +58,11 @@ export class PoolWorker implements WorkerRef {
   exited = false;
   exitCode: number | null = null;
   signal: string | null = null;
-  /** Python version reported at start. */
-  pythonVersion = '';
-  /** Commands the worker registered (built-ins and custom). */
-  commands: string[] = [];
   /** When the worker became ready (ns, monotonic). */
   readyAtNs = 0;
   /** Set when this worker should leave after its current call (pool shrinking). */
   retiring = false;
-  /** The pool's operation-timeout timer for this worker, re-armed per call (see SessionPool.run). */
+  /** The pool's operation-timeout timer for this worker, re-armed per call (see Dispatcher.run). */
   opTimer: NodeJS.Timeout | null = null;
 
   private child: ChildProcess | null = null;
@@ -111,7 +95,7 @@ export class PoolWorker implements WorkerRef {
       };
       let child: ChildProcess;
       try {
-        child = spawn(opts.python, ['-u', opts.script, `--dspex-run-id=${opts.runId}`, `--dspex-worker-id=${this.workerId}`], {
+        child = spawn(opts.python, workerArgs(opts, this.workerId), {
           stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
           env: opts.env,
         });
@@ -186,11 +170,6 @@ export class PoolWorker implements WorkerRef {
     return true;
   }
 
-  /** True when the process is running and accepting frames. */
-  get alive(): boolean {
-    return this.ready && !this.exitSeen;
-  }
-
   /** The last lines of stderr, for error messages. */
   stderrText(): string {
     return this.stderrTail.join('\n');
@@ -257,8 +236,6 @@ export class PoolWorker implements WorkerRef {
       this.ready = true;
       this.state = 'idle';
       this.readyAtNs = nowNs();
-      this.pythonVersion = typeof frame['python_version'] === 'string' ? frame['python_version'] : '';
-      this.commands = Array.isArray(frame['commands']) ? (frame['commands'] as unknown[]).filter((c): c is string => typeof c === 'string') : [];
       this.startSettle?.(null);
       return;
     }

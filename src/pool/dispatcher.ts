@@ -1,0 +1,575 @@
+/**
+ * The calls of a pool, from `execute*` to settling: validation, checkout (an idle worker, the
+ * session's own first), the queue, the request frame, the reply, checkin, and every way a call
+ * can fail (timeouts, aborts, protocol errors, crashes). It keeps the invariants listed in
+ * session-pool.ts; which processes exist is the supervisor's business.
+ *
+ * @module
+ */
+import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, stoppedError } from './call-errors.js';
+import { Call, CallQueue, disarmCall, type CallKind } from './call-queue.js';
+import { PythonBridgeError } from './errors.js';
+import type { HealthMonitor } from './health.js';
+import type { PoolWorker } from './pool-worker.js';
+import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
+import type { SessionRegistry } from './sessions.js';
+import { CLOSE_GRACE_MS } from './supervisor.js';
+import type { PoolLifecycle } from '../contract/pool-status.js';
+import type { PoolLogger, ResolvedPoolOptions } from './options.js';
+import {
+  checkinObserved,
+  checkoutObserved,
+  emitCheckin,
+  emitCheckout,
+  emitErrorEvent,
+  emitPoolEvent,
+  executePoolOperation,
+  groupEnabled,
+  nowNs,
+  observed,
+  operationChannel,
+  wallMsAt,
+  type OperationContext,
+  type TelemetryMask,
+  type WorkerTerminateReason,
+} from '../telemetry/telemetry.js';
+
+/** Per-call options of `executeInSession` / `executeAnonymous`. */
+export interface ExecuteOptions {
+  /** Deadline for Python's answer (default: the pool's `operationTimeoutMs`). */
+  timeoutMs?: number;
+  /** Rejects the call with `aborted` when it fires; a call already in Python has its worker replaced. */
+  signal?: AbortSignal;
+  /**
+   * `'idempotent'`: the call may run again (up to 2 more times) when its worker crashed. By
+   * default a call is retried only when it provably never reached Python.
+   */
+  retry?: 'never' | 'idempotent';
+}
+
+/** Further attempts of a `retry: 'idempotent'` call whose worker crashed. */
+const MAX_RETRIES = 2;
+
+/** What the dispatcher needs from the pool. */
+export interface DispatcherHost {
+  /** The pool's life stage now. */
+  lifecycle(): PoolLifecycle;
+  /** `worker` has exited and its call was dealt with: free and maybe refill its slot. */
+  workerExited(worker: PoolWorker, reason: WorkerTerminateReason, failedAtNs: number): void;
+}
+
+/** Runs the calls of one pool on its workers. */
+export class Dispatcher {
+  private readonly name: string;
+  private readonly idle: PoolWorker[] = [];
+  private readonly queue = new CallQueue();
+  private nextId = 0;
+  private drainWaiter: (() => void) | null = null;
+  /** True while stop() lets queued and in-flight calls finish. */
+  private draining = false;
+  private readonly commandJsonCache = new Map<string, string>();
+  /** Deadline of a `session_end` control call. */
+  private readonly sessionEndTimeoutMs: number;
+
+  /** `slots` is the supervisor's array, read only here. */
+  constructor(
+    private readonly host: DispatcherHost,
+    private readonly options: Readonly<ResolvedPoolOptions>,
+    private readonly mask: TelemetryMask,
+    private readonly logger: PoolLogger,
+    private readonly slots: readonly (PoolWorker | null)[],
+    private readonly sessions: SessionRegistry,
+    private readonly health: HealthMonitor,
+  ) {
+    this.name = options.name;
+    this.sessionEndTimeoutMs = Math.min(options.operationTimeoutMs, 10_000);
+  }
+
+  /** Calls waiting for a worker. */
+  get queueDepth(): number {
+    return this.queue.live;
+  }
+
+  /** Run `session_end` for `sessionId` on `worker` if it is in the idle list. */
+  endSessionOnIdle(worker: PoolWorker, sessionId: string): void {
+    this.runOnIdle(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
+  }
+
+  /** Send a health-check `ping` to `worker` if it is in the idle list. */
+  pingOnIdle(worker: PoolWorker): void {
+    this.runOnIdle(worker, 'health', 'ping', null, this.options.healthCheckTimeoutMs);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Stopping
+  // -------------------------------------------------------------------------------------------
+
+  /** True while a user call is queued or in flight. */
+  pending(): boolean {
+    return this.queue.live > 0 || this.inflightCount() > 0;
+  }
+
+  /**
+   * Let queued and in-flight calls finish although the pool is stopping; resolves once none is
+   * left, or after `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const drained = new Promise<void>((resolve) => (this.drainWaiter = resolve));
+    let timer: NodeJS.Timeout | null = null;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([drained, timeout]);
+    if (timer) clearTimeout(timer);
+    this.drainWaiter = null;
+    this.draining = false;
+  }
+
+  /**
+   * Reject every queued and in-flight call with `pool_unavailable`/`stopped`, killing the workers
+   * that run them, and forget the idle workers. Returns how many user calls were rejected.
+   */
+  rejectAll(): number {
+    let rejected = 0;
+    for (const call of this.queue.drain()) {
+      this.recordQueueWait(call);
+      this.settleError(call, stoppedError(this.name));
+      rejected++;
+    }
+    for (const w of this.slots) {
+      const call = w?.inflight;
+      if (!w || !call) continue;
+      if (!call.settled && call.kind === 'user') rejected++;
+      w.kill('stop');
+      this.settleError(call, stoppedError(this.name));
+    }
+    this.idle.length = 0;
+    return rejected;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Calls
+  // -------------------------------------------------------------------------------------------
+
+  /** Run a user call (see SessionPool.executeInSession / executeAnonymous). */
+  execute(sessionId: string | null, command: string, args: unknown, opts: ExecuteOptions | undefined): Promise<unknown> {
+    if (groupEnabled(this.mask, 'operation') && operationChannel.hasSubscribers) {
+      const ctx: OperationContext = {
+        pool: this.name,
+        command,
+        sessionId,
+        workerId: -1,
+        pid: 0,
+        timestampMs: Date.now(),
+        queueWaitNs: 0,
+        durationNs: 0,
+      };
+      return executePoolOperation(this.mask, ctx, (c) => this.submit(sessionId, command, args, opts, c));
+    }
+    return this.submit(sessionId, command, args, opts, null);
+  }
+
+  private submit(sessionId: string | null, command: string, args: unknown, opts: ExecuteOptions | undefined, ctx: OperationContext | null): Promise<unknown> {
+    // Validation first, without a Promise or closures: the common (valid) path allocates only the
+    // Promise and the Call.
+    const argsJson = this.encodeArgs(sessionId, command, args);
+    if (typeof argsJson !== 'string') return this.refuse(argsJson, command, sessionId);
+    const signal = opts?.signal ?? null;
+    if (signal?.aborted) {
+      return this.refuse(new PythonBridgeError('aborted', 'aborted', `call to '${command}' was aborted before it started`, { cause: signal.reason, details: { pool: this.name, command, sessionId } }), command, sessionId);
+    }
+    const timeoutMs = opts?.timeoutMs ?? this.options.operationTimeoutMs;
+    if (!(timeoutMs > 0)) {
+      return this.refuse(new PythonBridgeError('invalid_request', 'bad_args', `timeoutMs must be a positive number, got ${timeoutMs}`, { details: { pool: this.name, command } }), command, sessionId);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const call = new Call('user', sessionId, command, this.commandJson(command), argsJson, timeoutMs, signal, opts?.retry === 'idempotent', resolve, reject, ctx);
+      if (signal) {
+        call.onAbort = () => this.abortCall(call);
+        signal.addEventListener('abort', call.onAbort, { once: true });
+      }
+      this.dispatch(call);
+    });
+  }
+
+  /** The request's args as JSON, or the error that refuses the call. */
+  private encodeArgs(sessionId: string | null, command: string, args: unknown): string | PythonBridgeError {
+    const details = { pool: this.name, command, sessionId };
+    const lifecycle = this.host.lifecycle();
+    if (lifecycle !== 'running' && lifecycle !== 'starting') {
+      const type = lifecycle === 'new' ? 'not_started' : lifecycle;
+      return new PythonBridgeError('pool_unavailable', type, `pool '${this.name}' is ${lifecycle === 'new' ? 'not started' : lifecycle}`, { details });
+    }
+    if (typeof command !== 'string' || command.length === 0) {
+      return new PythonBridgeError('invalid_request', 'bad_args', 'command must be a non-empty string', { details: { pool: this.name } });
+    }
+    let argsJson: string | undefined;
+    try {
+      argsJson = args === undefined ? '{}' : JSON.stringify(args);
+    } catch (err) {
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable: ${(err as Error).message}`, { cause: err, details });
+    }
+    if (argsJson === undefined) {
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable`, { details });
+    }
+    // Bytes ≤ 3 × UTF-16 length: count exactly only when the string could be near the limit.
+    if (argsJson.length * 3 + 256 > this.options.maxMessageBytes && Buffer.byteLength(argsJson) + command.length + 256 > this.options.maxMessageBytes) {
+      return new PythonBridgeError('invalid_request', 'request_too_large', `request for '${command}' exceeds maxMessageBytes (${this.options.maxMessageBytes})`, { details });
+    }
+    return argsJson;
+  }
+
+  /** Reject a call that never entered the pool (and publish its error). */
+  refuse(err: PythonBridgeError, command: string, sessionId: string | null): Promise<never> {
+    emitErrorEvent(this.mask, this.name, err, { command, sessionId });
+    return Promise.reject(err);
+  }
+
+  private commandJson(command: string): string {
+    let json = this.commandJsonCache.get(command);
+    if (json === undefined) {
+      json = JSON.stringify(command);
+      if (this.commandJsonCache.size < 1024) this.commandJsonCache.set(command, json);
+    }
+    return json;
+  }
+
+  /** Give `call` to an idle worker, or queue it. */
+  private dispatch(call: Call): void {
+    const worker = this.takeIdle(call.sessionId);
+    if (worker) {
+      this.run(worker, call, false);
+      return;
+    }
+    if (this.queue.live >= this.options.maxQueue) {
+      if (observed(this.mask, 'dspex:pool:queue:rejected')) {
+        emitPoolEvent(this.mask, 'dspex:pool:queue:rejected', this.name, { command: call.command, sessionId: call.sessionId, queueDepth: this.queue.live, maxQueue: this.options.maxQueue });
+      }
+      this.settleError(call, queueFullError(this.name, call, this.queue.live, this.options.maxQueue));
+      return;
+    }
+    call.queued = true;
+    call.enqueuedNs = nowNs();
+    this.queue.push(call);
+    call.timer = setTimeout(() => this.checkoutTimeout(call), this.options.checkoutTimeoutMs);
+    this.emitQueueDepth();
+  }
+
+  /** A call leaving the queue without a worker still waited: the longest waits must be counted. */
+  private recordQueueWait(call: Call): void {
+    if (call.ctx) call.ctx.queueWaitNs = nowNs() - call.enqueuedNs;
+  }
+
+  private emitQueueDepth(): void {
+    if (observed(this.mask, 'dspex:pool:queue:depth')) {
+      emitPoolEvent(this.mask, 'dspex:pool:queue:depth', this.name, { queueDepth: this.queue.live, maxQueue: this.options.maxQueue });
+    }
+  }
+
+  /** An idle worker for a call: the session's own worker if it is idle, else per strategy. */
+  private takeIdle(sessionId: string | null): PoolWorker | null {
+    const idle = this.idle;
+    if (idle.length === 0) return null;
+    if (sessionId !== null) {
+      const s = this.sessions.get(sessionId);
+      if (s) {
+        const w = this.slots[s.workerId];
+        if (w && w.pid === s.pid && w.state === 'idle') {
+          const i = idle.lastIndexOf(w);
+          if (i !== -1) {
+            idle.splice(i, 1);
+            return w;
+          }
+        }
+      }
+    }
+    return (this.options.strategy === 'lifo' ? idle.pop() : idle.shift()) ?? null;
+  }
+
+  /** Send `call` to `worker` (which the caller has taken out of the idle list). */
+  private run(worker: PoolWorker, call: Call, fromQueue: boolean): void {
+    // One clock read serves the queue wait, the busy time and the event timestamp.
+    const now = nowNs();
+    let queueWaitNs = 0;
+    if (fromQueue) {
+      call.queued = false;
+      if (call.timer) clearTimeout(call.timer);
+      call.timer = null;
+      queueWaitNs = now - call.enqueuedNs;
+    }
+    worker.state = 'busy';
+    worker.inflight = call;
+    call.worker = worker;
+    call.attempts++;
+    const id = ++this.nextId;
+    call.id = id;
+    if (call.kind === 'user') {
+      let affinityHit = false;
+      if (call.sessionId !== null) affinityHit = this.sessions.touch(call.sessionId, worker);
+      const ctx = call.ctx;
+      if (ctx) {
+        ctx.workerId = worker.workerId;
+        ctx.pid = worker.pid;
+        ctx.queueWaitNs = queueWaitNs;
+      }
+      if (checkoutObserved(this.mask)) emitCheckout(worker, call.command, call.sessionId, queueWaitNs, this.queue.live, affinityHit, now);
+      if (fromQueue) this.emitQueueDepth();
+    }
+    call.dispatchedNs = now;
+    if (!worker.send(encodeFrame(requestJson(id, call.commandJson, call.argsJson, call.sessionId)))) {
+      // The process is gone and its exit not yet processed: the frame never reached Python, so the
+      // call may run elsewhere. The worker stays out of the idle list; onExit replaces it.
+      worker.inflight = null;
+      call.worker = null;
+      call.attempts--;
+      if (call.kind === 'user') this.requeueFront(call);
+      else this.settleError(call, crashError(this.name, worker, call));
+      return;
+    }
+    if (call.kind === 'user' && call.timeoutMs === this.options.operationTimeoutMs) {
+      // The common case: the worker's own timer, re-armed (refresh: ~50 ns) instead of a new
+      // setTimeout + clearTimeout per call (~300 ns). It fires timeoutMs after the latest dispatch,
+      // which is exactly the deadline of the call in flight; when that call already finished, the
+      // firing finds nothing to do.
+      if (worker.opTimer === null) {
+        worker.opTimer = setTimeout(() => this.workerTimerFired(worker), call.timeoutMs);
+        worker.opTimer.unref();
+      } else worker.opTimer.refresh();
+    } else {
+      call.timer = setTimeout(() => this.operationTimeout(call), call.timeoutMs);
+    }
+  }
+
+  private workerTimerFired(worker: PoolWorker): void {
+    const call = worker.inflight;
+    if (call === null || call.kind !== 'user' || call.settled || call.timer !== null || call.worker !== worker) return;
+    this.operationTimeout(call);
+  }
+
+  private requeueFront(call: Call): void {
+    const w = this.takeIdle(call.sessionId);
+    if (w) return this.run(w, call, false);
+    call.queued = true;
+    call.enqueuedNs = nowNs();
+    this.queue.unshift(call);
+    call.timer = setTimeout(() => this.checkoutTimeout(call), this.options.checkoutTimeoutMs);
+  }
+
+  /** A reply frame from `worker` (its WorkerHooks.onFrame). */
+  onFrame(worker: PoolWorker, frame: Frame): void {
+    const call = worker.inflight;
+    if (call === null || frame.id !== call.id) {
+      this.onProtocolError(worker, {
+        kind: 'missing_id',
+        message: call === null ? `reply with id ${frame.id} while no call was in flight` : `reply with id ${frame.id} for call ${call.id}`,
+      });
+      return;
+    }
+    worker.inflight = null;
+    if (call.timer) clearTimeout(call.timer);
+    call.timer = null;
+    const doneNs = nowNs();
+    const busyNs = doneNs - call.dispatchedNs;
+    const doneMs = wallMsAt(doneNs);
+    worker.lastActiveAtMs = doneMs;
+    if (call.kind === 'health') {
+      this.health.reply(worker, call, frame, busyNs);
+      return;
+    }
+    const err = frame['error'];
+    const failure = err === undefined ? null : replyError(this.name, worker, call, err);
+    if (call.kind === 'user') {
+      // Control calls (session ends) are the pool's own work: not the user's operations.
+      worker.lastUsedAtMs = doneMs;
+      worker.operations++;
+      if (failure) worker.errors++;
+      if (checkinObserved(this.mask)) emitCheckin(worker, call.command, call.sessionId, failure ? 'python_error' : 'ok', busyNs, doneNs);
+    }
+    if (failure) this.settleError(call, failure);
+    else this.settleValue(call, frame['result']);
+    this.release(worker);
+  }
+
+  /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */
+  release(worker: PoolWorker): void {
+    if (worker.retiring) {
+      void worker.close('resize', CLOSE_GRACE_MS);
+      return;
+    }
+    const sessionId = this.sessions.takePendingEnd(worker);
+    if (sessionId !== null) {
+      this.runInternal(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
+      return;
+    }
+    const lifecycle = this.host.lifecycle();
+    if (lifecycle === 'running' || lifecycle === 'starting' || this.draining) {
+      const next = this.queue.shift();
+      if (next) {
+        this.run(worker, next, true);
+        return;
+      }
+    }
+    worker.state = 'idle';
+    this.idle.push(worker);
+    this.maybeDrained();
+  }
+
+  private runInternal(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
+    const call = new Call(kind, sessionId, command, this.commandJson(command), '{}', timeoutMs, null, false, noop, noop, null);
+    this.run(worker, call, false);
+  }
+
+  /** `runInternal` on `worker` if it is in the idle list (taking it out); else nothing. */
+  private runOnIdle(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
+    if (this.takeFromIdle(worker)) this.runInternal(worker, kind, command, sessionId, timeoutMs);
+  }
+
+  /** Take `worker` out of the idle list; false when it was not there. */
+  takeFromIdle(worker: PoolWorker): boolean {
+    const i = this.idle.indexOf(worker);
+    if (i === -1) return false;
+    this.idle.splice(i, 1);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Failures
+  // -------------------------------------------------------------------------------------------
+
+  private checkoutTimeout(call: Call): void {
+    if (call.settled || !call.queued) return;
+    call.timer = null;
+    // Settled calls are skipped (and dropped) when the queue reaches them.
+    call.queued = false;
+    this.recordQueueWait(call);
+    this.queue.forget();
+    this.maybeDrained();
+    this.settleError(call, checkoutTimeoutError(this.name, call, this.options.checkoutTimeoutMs));
+    this.emitQueueDepth();
+  }
+
+  private operationTimeout(call: Call): void {
+    call.timer = null;
+    const worker = call.worker;
+    if (call.settled || !worker) return;
+    if (call.kind === 'health') {
+      this.health.timeout(worker, call);
+      return;
+    }
+    // The process may still answer later: kill it so that answer can never reach another call.
+    worker.inflight = null;
+    if (call.kind === 'user') worker.errors++;
+    worker.kill('timeout');
+    this.settleError(call, operationTimeoutError(this.name, worker, call));
+    this.checkinFailed(worker, call);
+  }
+
+  private abortCall(call: Call): void {
+    if (call.settled) return;
+    const err = abortError(this.name, call);
+    if (call.queued) {
+      call.queued = false;
+      this.recordQueueWait(call);
+      this.queue.forget();
+      this.settleError(call, err);
+      this.emitQueueDepth();
+      this.maybeDrained();
+      return;
+    }
+    const worker = call.worker;
+    if (worker) {
+      worker.inflight = null;
+      worker.errors++;
+      worker.kill('aborted');
+      err.details.workerId = worker.workerId;
+      err.details.pid = worker.pid;
+      this.settleError(call, err);
+      this.checkinFailed(worker, call);
+    }
+  }
+
+  private checkinFailed(worker: PoolWorker, call: Call): void {
+    if (call.kind === 'user' && checkinObserved(this.mask)) {
+      const now = nowNs();
+      emitCheckin(worker, call.command, call.sessionId, 'failed', now - call.dispatchedNs, now);
+    }
+  }
+
+  /** `worker` broke the protocol: kill it and fail its call (its WorkerHooks.onProtocolError). */
+  onProtocolError(worker: PoolWorker, err: Pick<FrameError, 'kind' | 'message'>): void {
+    const call = worker.inflight;
+    worker.inflight = null;
+    // A stray frame can come from an idle worker: it must not be handed another call meanwhile.
+    this.takeFromIdle(worker);
+    worker.kill('protocol_error');
+    this.logger.error({ pool: this.name, workerId: worker.workerId, workerPid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
+    const error = protocolError(this.name, worker, call, err);
+    if (call && !call.settled) {
+      if (call.timer) clearTimeout(call.timer);
+      if (call.kind === 'user') worker.errors++;
+      this.settleError(call, error);
+      this.checkinFailed(worker, call);
+    } else {
+      emitErrorEvent(this.mask, this.name, error, { workerId: worker.workerId, pid: worker.pid });
+    }
+  }
+
+  /** `worker`'s process ended: fail or retry its call, then let the supervisor replace it. */
+  onExit(worker: PoolWorker): void {
+    const failedAtNs = nowNs();
+    if (worker.opTimer) clearTimeout(worker.opTimer);
+    this.takeFromIdle(worker);
+    this.sessions.forgetWorker(worker);
+    const reason: WorkerTerminateReason = worker.endReason ?? 'crash';
+    const call = worker.inflight;
+    worker.inflight = null;
+    if (call && !call.settled) {
+      if (call.timer) clearTimeout(call.timer);
+      call.timer = null;
+      if (call.kind === 'user') worker.errors++;
+      if (call.kind === 'user' && call.retry && call.attempts <= MAX_RETRIES && this.host.lifecycle() === 'running') {
+        this.checkinFailed(worker, call);
+        call.worker = null;
+        this.requeueFront(call);
+      } else {
+        this.settleError(call, crashError(this.name, worker, call));
+        this.checkinFailed(worker, call);
+      }
+    }
+    this.host.workerExited(worker, reason, failedAtNs);
+    this.maybeDrained();
+  }
+
+  /** Wake a draining stop() once nothing is queued or in flight. */
+  private maybeDrained(): void {
+    if (this.drainWaiter && this.queue.live === 0 && this.inflightCount() === 0) this.drainWaiter();
+  }
+
+  private inflightCount(): number {
+    let n = 0;
+    for (const w of this.slots) if (w && w.inflight && w.inflight.kind === 'user') n++;
+    return n;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Settling
+  // -------------------------------------------------------------------------------------------
+
+  private settleValue(call: Call, value: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    disarmCall(call);
+    call.resolve(value);
+  }
+
+  private settleError(call: Call, err: PythonBridgeError): void {
+    if (call.settled) return;
+    call.settled = true;
+    disarmCall(call);
+    if (call.kind === 'user') {
+      emitErrorEvent(this.mask, this.name, err, { workerId: call.worker?.workerId ?? null, pid: call.worker?.pid ?? null, command: call.command, sessionId: call.sessionId });
+    }
+    call.reject(err);
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,111 @@
+/**
+ * Health checks: every `healthCheckIntervalMs`, each worker idle for at least half an interval
+ * gets a `ping`; a worker that fails `maxHealthFailures` checks in a row is killed (and, like any
+ * dead worker, replaced by the supervisor).
+ *
+ * @module
+ */
+import { disarmCall, type Call } from './call-queue.js';
+import type { PoolWorker } from './pool-worker.js';
+import type { Frame } from './protocol.js';
+import { emitErrorEvent, emitWorkerEvent, nowNs, wallNowMs, type TelemetryMask } from '../telemetry/telemetry.js';
+
+/** What health checks need from the pool. */
+export interface HealthHost {
+  /** The pool's worker slots (read only). */
+  readonly slots: readonly (PoolWorker | null)[];
+  /** True while the pool is running (checks pause while it starts or stops). */
+  running(): boolean;
+  /** Send a `ping` to `worker`, which is idle, if it is in the idle list. */
+  ping(worker: PoolWorker): void;
+  /** `worker` is free again (see Dispatcher.release). */
+  release(worker: PoolWorker): void;
+}
+
+/** The health-check settings of a pool. */
+export interface HealthSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  maxFailures: number;
+}
+
+/** The health checks of one pool. */
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: HealthHost,
+    private readonly pool: string,
+    private readonly mask: TelemetryMask,
+    private readonly settings: HealthSettings,
+  ) {}
+
+  /** Start the periodic checks (none when the interval is 0). */
+  start(): void {
+    if (this.settings.intervalMs > 0) {
+      this.timer = setInterval(() => this.tick(), this.settings.intervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Stop the periodic checks. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** The answer to a ping arrived (`worker.inflight` already cleared). */
+  reply(worker: PoolWorker, call: Call, frame: Frame, durationNs: number): void {
+    call.settled = true;
+    disarmCall(call);
+    const late = durationNs > this.settings.timeoutMs * 1e6;
+    if (frame['error'] !== undefined || late) {
+      if (!late) this.failed(worker, call, durationNs);
+      if (worker.healthFailures >= this.settings.maxFailures) return;
+    } else {
+      worker.healthFailures = 0;
+      emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: true, durationNs, consecutiveFailures: 0 });
+    }
+    this.host.release(worker);
+  }
+
+  /** A ping's deadline passed. */
+  timeout(worker: PoolWorker, call: Call): void {
+    // The worker keeps the ping: a slow worker may still answer. Each interval without an answer
+    // counts as one more failure (tick), until maxHealthFailures replaces it.
+    this.failed(worker, call, nowNs() - call.dispatchedNs);
+  }
+
+  private tick(): void {
+    if (!this.host.running()) return;
+    const now = wallNowMs();
+    const interval = this.settings.intervalMs;
+    for (const w of this.host.slots) {
+      if (!w) continue;
+      const call = w.inflight;
+      if (call && call.kind === 'health') {
+        // Still no answer to the previous ping: another failed check in a row.
+        this.failed(w, call, nowNs() - call.dispatchedNs);
+        continue;
+      }
+      if (w.state !== 'idle' || now - (w.lastActiveAtMs ?? w.startedAtMs) < interval * 0.5) continue;
+      this.host.ping(w);
+    }
+  }
+
+  private failed(worker: PoolWorker, call: Call, durationNs: number): void {
+    worker.healthFailures++;
+    emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: false, durationNs, consecutiveFailures: worker.healthFailures });
+    if (worker.healthFailures >= this.settings.maxFailures) {
+      call.settled = true;
+      disarmCall(call);
+      worker.inflight = null;
+      emitErrorEvent(
+        this.mask,
+        this.pool,
+        { category: 'worker', type: 'health_check', message: `worker ${worker.workerId} (pid ${worker.pid}) failed ${worker.healthFailures} health checks in a row; replacing it` },
+        { workerId: worker.workerId, pid: worker.pid },
+      );
+      worker.kill('health_check');
+    }
+  }
+}

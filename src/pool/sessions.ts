@@ -1,0 +1,146 @@
+/**
+ * The session registry: which worker served each session last (affinity), when it was last used
+ * (TTL), and at most `maxSessions` of them (least recently used evicted first). Ending a session
+ * also drops its Python-side state on the worker that holds it, through the pool.
+ *
+ * @module
+ */
+import type { PoolWorker } from './pool-worker.js';
+import { emitPoolEvent, type TelemetryMask } from '../telemetry/telemetry.js';
+
+/** What the session registry keeps per session. */
+export interface SessionInfo {
+  id: string;
+  /** The worker slot that served the session last. */
+  workerId: number;
+  /** The pid of that worker when it served the session. */
+  pid: number;
+  operations: number;
+  createdAtMs: number;
+  lastActivityAtMs: number;
+}
+
+/** What the registry needs from the pool to drop a session's state in Python. */
+export interface SessionHost {
+  /**
+   * The worker in slot `workerId` if it is still process `pid`, alive, and the pool is running;
+   * else null (the session's state died with that process, or soon will).
+   */
+  sessionWorker(workerId: number, pid: number): PoolWorker | null;
+  /** Run `session_end` for `sessionId` on `worker`, which is idle, if it is in the idle list. */
+  endOnIdle(worker: PoolWorker, sessionId: string): void;
+}
+
+/** The sessions of one pool. */
+export class SessionRegistry {
+  /** In least-recently-used order (re-inserted on every use): cheap expiry and eviction. */
+  private readonly sessions = new Map<string, SessionInfo>();
+  /** Session ends waiting for their (busy) worker's current call to finish. */
+  private readonly pendingEnds = new Map<PoolWorker, Set<string>>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly pool: string,
+    private readonly mask: TelemetryMask,
+    private readonly maxSessions: number,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** Sessions registered. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** The entry of a session, or undefined. */
+  get(sessionId: string): SessionInfo | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  /** Start expiring idle sessions (every half TTL, within 250 ms..60 s). */
+  startExpiry(): void {
+    this.timer = setInterval(() => this.expire(), Math.min(60_000, Math.max(250, Math.floor(this.ttlMs / 2))));
+    this.timer.unref();
+  }
+
+  /** Stop expiring sessions. */
+  stopExpiry(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Record that `worker` serves `sessionId`; returns true when it served it last time too. */
+  touch(sessionId: string, worker: PoolWorker): boolean {
+    const now = Date.now();
+    let s = this.sessions.get(sessionId);
+    let hit = false;
+    if (s) {
+      hit = s.workerId === worker.workerId && s.pid === worker.pid;
+      // The session moved (its worker was busy): its state on the old worker is stale now, and
+      // would otherwise stay in that Python process for as long as it lives.
+      if (!hit) this.clearPython(sessionId, s.workerId, s.pid);
+      // Re-insert so the Map's order stays least-recently-used first (cheap expiry and eviction).
+      this.sessions.delete(sessionId);
+    } else {
+      s = { id: sessionId, workerId: worker.workerId, pid: worker.pid, operations: 0, createdAtMs: now, lastActivityAtMs: now };
+      if (this.sessions.size >= this.maxSessions) {
+        const oldest = this.sessions.keys().next().value;
+        if (oldest !== undefined) this.end(oldest);
+      }
+    }
+    s.workerId = worker.workerId;
+    s.pid = worker.pid;
+    s.operations++;
+    s.lastActivityAtMs = now;
+    this.sessions.set(sessionId, s);
+    return hit;
+  }
+
+  /** Forget a session and clear its Python-side state; false when it was not registered. */
+  end(sessionId: string): boolean {
+    const s = this.sessions.get(sessionId);
+    if (!s) return false;
+    this.sessions.delete(sessionId);
+    this.clearPython(sessionId, s.workerId, s.pid);
+    return true;
+  }
+
+  /** A session end waiting for `worker` (now free), taken off its list; or null. */
+  takePendingEnd(worker: PoolWorker): string | null {
+    const pending = this.pendingEnds.get(worker);
+    if (!pending || pending.size === 0) return null;
+    const sessionId = pending.values().next().value as string;
+    pending.delete(sessionId);
+    if (pending.size === 0) this.pendingEnds.delete(worker);
+    return sessionId;
+  }
+
+  /** `worker` has exited: its pending session ends went with it. */
+  forgetWorker(worker: PoolWorker): void {
+    this.pendingEnds.delete(worker);
+  }
+
+  /**
+   * Drop a session's Python-side state on the worker that holds it: at once if that worker is
+   * idle, else right after its current call. Pending ends are bounded by maxSessions per worker.
+   */
+  private clearPython(sessionId: string, workerId: number, pid: number): void {
+    const w = this.host.sessionWorker(workerId, pid);
+    if (w === null) return;
+    if (w.state === 'idle') {
+      this.host.endOnIdle(w, sessionId);
+      return;
+    }
+    let set = this.pendingEnds.get(w);
+    if (!set) this.pendingEnds.set(w, (set = new Set()));
+    set.add(sessionId);
+  }
+
+  private expire(): void {
+    const cutoff = Date.now() - this.ttlMs;
+    for (const s of this.sessions.values()) {
+      if (s.lastActivityAtMs > cutoff) break; // LRU order: the rest are younger
+      this.end(s.id);
+      emitPoolEvent(this.mask, 'dspex:session:expire', this.pool, { sessionId: s.id, idleMs: Date.now() - s.lastActivityAtMs, operations: s.operations });
+    }
+  }
+}
