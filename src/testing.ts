@@ -5,6 +5,6 @@
  *
  * @module
  */
-export { ManualClock, type MetricsClock } from './metrics/clock.js';
+export { ManualClock, type MetricsClock } from './contract/clock.js';
 export { sampleSnapshot, emptySnapshot, type SampleOptions } from './dashboard/sample.js';
 export { workerPids, waitForNoWorkers, type WaitForNoWorkersOptions } from './testing/leaks.js';

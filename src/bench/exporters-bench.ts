@@ -14,7 +14,7 @@
  * @module
  */
 import { Gauge, Registry } from 'prom-client';
-import { ManualClock } from '../metrics/clock.js';
+import { ManualClock } from '../contract/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import type { PoolStatus, WorkerState } from '../contract/pool-status.js';
 import type { PythonProcessResources, ResourceSample } from '../contract/resources.js';

@@ -21,7 +21,7 @@
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import client from 'prom-client';
-import { ManualClock } from '../metrics/clock.js';
+import { ManualClock } from '../contract/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ALL_GROUPS, executePoolOperation, operationChannel, type OperationContext } from '../telemetry/telemetry.js';
 import { prng, type BenchOptions, type BenchReport, type BenchRow } from './report.js';

@@ -5,7 +5,7 @@
  */
 export * from '../contract/metrics.js';
 export { MetricsCollector, collectorChannels, type MetricsCollectorOptions, type TrackablePool } from './metrics-collector.js';
-export { ManualClock, systemClock, type MetricsClock } from './clock.js';
+export { ManualClock, systemClock, type MetricsClock } from '../contract/clock.js';
 export { PoolMetrics, type GaugeSample } from './pool-metrics.js';
 export { DEFAULT_POOL_LIMITS, MAX_NAME_LENGTH, MAX_WORKER_SLOTS, type PoolLimits, type PoolState } from './pool-state.js';
 /** The queries of one pool's figures (`poolQueries.windowSummary(poolMetrics, '1m')`, …). */

@@ -25,7 +25,7 @@
  * @module
  */
 import { channels, operationChannel, subscribe, type OperationContext } from '../telemetry/telemetry.js';
-import { systemClock, type MetricsClock } from './clock.js';
+import { systemClock, type MetricsClock } from '../contract/clock.js';
 import { poolByteSize, poolMemoryBound } from './memory-bound.js';
 import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
 import { checkInteger, checkKind, checkRange, checkWindow } from './query-args.js';

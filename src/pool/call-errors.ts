@@ -5,7 +5,7 @@
  * @module
  */
 import type { Call } from './call-queue.js';
-import { PythonBridgeError } from './errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import type { PoolWorker } from './pool-worker.js';
 import { readReplyError, type FrameError } from './protocol.js';
 

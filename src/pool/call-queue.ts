@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PythonBridgeError } from './errors.js';
+import type { PythonBridgeError } from '../contract/errors.js';
 import type { PoolWorker } from './pool-worker.js';
 import type { OperationContext } from '../telemetry/telemetry.js';
 

@@ -8,7 +8,7 @@
  */
 import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, stoppedError } from './call-errors.js';
 import { Call, CallQueue, disarmCall, type CallKind } from './call-queue.js';
-import { PythonBridgeError } from './errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
 import type { PoolWorker } from './pool-worker.js';
 import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
@@ -16,23 +16,8 @@ import type { SessionRegistry } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { PoolLogger, ResolvedPoolOptions } from './options.js';
-import {
-  checkinObserved,
-  checkoutObserved,
-  emitCheckin,
-  emitCheckout,
-  emitErrorEvent,
-  emitPoolEvent,
-  executePoolOperation,
-  groupEnabled,
-  nowNs,
-  observed,
-  operationChannel,
-  wallMsAt,
-  type OperationContext,
-  type TelemetryMask,
-  type WorkerTerminateReason,
-} from '../telemetry/telemetry.js';
+import { checkinObserved, checkoutObserved, emitCheckin, emitCheckout, emitErrorEvent, emitPoolEvent, executePoolOperation, groupEnabled, observed, operationChannel, type OperationContext, type TelemetryMask, type WorkerTerminateReason } from '../telemetry/telemetry.js';
+import { nowNs, wallMsAt } from '../contract/clock.js';
 
 /** Per-call options of `executeInSession` / `executeAnonymous`. */
 export interface ExecuteOptions {

@@ -8,7 +8,8 @@
 import { disarmCall, type Call } from './call-queue.js';
 import type { PoolWorker } from './pool-worker.js';
 import type { Frame } from './protocol.js';
-import { emitErrorEvent, emitWorkerEvent, nowNs, wallNowMs, type TelemetryMask } from '../telemetry/telemetry.js';
+import { emitErrorEvent, emitWorkerEvent, type TelemetryMask } from '../telemetry/telemetry.js';
+import { nowNs, wallNowMs } from '../contract/clock.js';
 
 /** What health checks need from the pool. */
 export interface HealthHost {

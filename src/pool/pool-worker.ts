@@ -12,11 +12,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Call } from './call-queue.js';
 import { FrameDecoder, FrameError, parseFrame, readReplyError, type Frame } from './protocol.js';
-import { PythonBridgeError } from './errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import type { WorkerState } from '../contract/pool-status.js';
 import { workerArgs, type WorkerSpawnOptions } from './worker-env.js';
 import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js';
-import { nowNs } from '../telemetry/telemetry.js';
+import { nowNs } from '../contract/clock.js';
 
 /** What the pool learns from a worker. Plain callbacks: cheaper than an EventEmitter on the hot path. */
 export interface WorkerHooks {

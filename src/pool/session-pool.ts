@@ -16,16 +16,17 @@
  */
 import pino from 'pino';
 import { Dispatcher, type ExecuteOptions } from './dispatcher.js';
-import { PythonBridgeError } from './errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import { HealthMonitor } from './health.js';
 import type { WorkerHooks } from './pool-worker.js';
 import { SessionRegistry, type SessionInfo } from './sessions.js';
 import { Supervisor } from './supervisor.js';
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from '../contract/pool-status.js';
 import { workerSpawnOptions } from './worker-env.js';
-import { resolvePoolOptions } from '../config/pool-options.js';
+import { resolvePoolOptions } from './options-schema.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
-import { emitPoolEvent, nowNs, telemetryMask, type TelemetryMask } from '../telemetry/telemetry.js';
+import { emitPoolEvent, telemetryMask, type TelemetryMask } from '../telemetry/telemetry.js';
+import { nowNs } from '../contract/clock.js';
 
 export type { ExecuteOptions } from './dispatcher.js';
 export type { SessionInfo } from './sessions.js';

@@ -5,20 +5,13 @@
  *
  * @module
  */
-import { PythonBridgeError } from './errors.js';
+import { PythonBridgeError } from '../contract/errors.js';
 import { PoolWorker, type WorkerHooks } from './pool-worker.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { WorkerSpawnOptions } from './worker-env.js';
 import type { PoolLogger } from './options.js';
-import {
-  emitErrorEvent,
-  emitRecoveryEvent,
-  emitWorkerEvent,
-  nowNs,
-  type TelemetryMask,
-  type WorkerStartReason,
-  type WorkerTerminateReason,
-} from '../telemetry/telemetry.js';
+import { emitErrorEvent, emitRecoveryEvent, emitWorkerEvent, type TelemetryMask, type WorkerStartReason, type WorkerTerminateReason } from '../telemetry/telemetry.js';
+import { nowNs } from '../contract/clock.js';
 
 /** How long a closing worker gets to exit by itself before SIGKILL. */
 export const CLOSE_GRACE_MS = 1000;

@@ -61,8 +61,6 @@ export {
   type WorkerTerminateEvent,
   type WorkerTerminateReason,
 } from './catalog.js';
-// The clocks moved to src/contract/clock.ts; re-exported until every stage imports them from there.
-export { nowNs, wallMsAt, wallNowMs } from '../contract/clock.js';
 export { ALL_GROUPS, channels, groupEnabled, observed, operationChannel, subscribe, telemetryMask, type TelemetryMask } from './channels.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ManualClock } from '../../src/metrics/clock.js';
+import { ManualClock } from '../../src/contract/clock.js';
 import { LATENCY_BUCKETS_S } from '../../src/metrics/histogram-views.js';
 import { collectorChannels, MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { PythonBridgeError } from '../../src/contract/errors.js';

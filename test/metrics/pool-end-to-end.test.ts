@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MetricsCollector } from '../../src/index.js';
-import { ManualClock } from '../../src/metrics/clock.js';
+import { ManualClock } from '../../src/contract/clock.js';
 import { channels, operationChannel } from '../../src/telemetry/telemetry.js';
 import { startPool, stopAll, uniqueName } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildSnapshot } from '../../src/exporters/snapshot.js';
 import { collectPrometheusInput, renderPrometheus } from '../../src/exporters/prometheus.js';
 import type { StatusSource } from '../../src/exporters/sources.js';
-import { ManualClock } from '../../src/metrics/clock.js';
+import { ManualClock } from '../../src/contract/clock.js';
 import { MetricsCollector } from '../../src/metrics/metrics-collector.js';
 import { poolMemoryBound } from '../../src/metrics/memory-bound.js';
 import { MAX_WORKER_SLOTS } from '../../src/metrics/pool-state.js';

@@ -9,9 +9,8 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PythonBridgeError } from '../contract/errors.js';
 import { telemetryGroups } from '../telemetry/telemetry.js';
-import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from '../pool/options.js';
+import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
 
-export type { PoolLogger, PoolOptions, ResolvedPoolOptions };
 
 const loggerSchema = z.custom<PoolLogger>(
   (v) =>
