@@ -202,16 +202,6 @@ export function fitWidth(text: string, width: number): string {
   return cw < width ? cut + ' '.repeat(width - cw) : cut;
 }
 
-/** Right-align in `width` columns (cut on the right when too long). */
-export function padStartVisible(text: string, width: number): string {
-  const w = visibleWidth(text);
-  if (w > width) {
-    const cut = truncateVisible(text, width);
-    return ' '.repeat(Math.max(0, width - visibleWidth(cut))) + cut;
-  }
-  return ' '.repeat(width - w) + text;
-}
-
 /** Remove trailing spaces (visible ones; SGR sequences among or after them are kept, in order). */
 export function trimEndVisible(text: string): string {
   let i = text.length;
