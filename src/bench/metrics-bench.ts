@@ -24,7 +24,8 @@ import client from 'prom-client';
 import { ManualClock } from '../contract/clock.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ALL_GROUPS, executePoolOperation, operationChannel, type OperationContext } from '../telemetry/telemetry.js';
-import { prng, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { prng } from '../util/prng.js';
+import type { BenchOptions, BenchReport, BenchRow } from './report.js';
 
 const COMMANDS = ['embed', 'predict', 'tokenize', 'classify', 'summarize', 'translate', 'score', 'rerank'];
 const POOL = 'bench-metrics';

@@ -52,21 +52,6 @@ export function summarizeSamples(samples: readonly number[]): { p50: number; p99
   return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), mean, max: sorted[sorted.length - 1] ?? 0 };
 }
 
-/**
- * A deterministic PRNG (mulberry32): every method compared in a benchmark (and every test run)
- * sees the same stream of values.
- */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Format a number for a table: 3 significant digits, thousands kept readable. */
 export function fmt(value: string | number | null): string {
   if (value === null) return '-';

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { eastAsianWidth } from 'get-east-asian-width';
 
 /** The colors the dashboard uses. */
 export type ColorName = 'red' | 'green' | 'yellow' | 'blue' | 'magenta' | 'cyan' | 'gray' | 'bold' | 'dim' | 'inverse';
@@ -98,56 +99,30 @@ export function sanitizeText(text: string): string {
   return text.replace(unsafePattern, '?');
 }
 
-/**
- * Code points drawn two columns wide: East Asian Wide (W) and Fullwidth (F) in Unicode 14
- * (EastAsianWidth.txt, assigned code points; runs separated only by unassigned ones merged) — CJK,
- * Hangul, kana, fullwidth forms and the emoji with default emoji presentation — plus the
- * supplementary ideographic planes 2 and 3. Sorted inclusive [first, last] pairs.
- */
-const wideRanges = new Uint32Array([
-  0x1100, 0x115f, 0x231a, 0x231b, 0x2329, 0x232a, 0x23e9, 0x23ec, 0x23f0, 0x23f0, 0x23f3, 0x23f3, 0x25fd, 0x25fe, 0x2614, 0x2615,
-  0x2648, 0x2653, 0x267f, 0x267f, 0x2693, 0x2693, 0x26a1, 0x26a1, 0x26aa, 0x26ab, 0x26bd, 0x26be, 0x26c4, 0x26c5, 0x26ce, 0x26ce,
-  0x26d4, 0x26d4, 0x26ea, 0x26ea, 0x26f2, 0x26f3, 0x26f5, 0x26f5, 0x26fa, 0x26fa, 0x26fd, 0x26fd, 0x2705, 0x2705, 0x270a, 0x270b,
-  0x2728, 0x2728, 0x274c, 0x274c, 0x274e, 0x274e, 0x2753, 0x2755, 0x2757, 0x2757, 0x2795, 0x2797, 0x27b0, 0x27b0, 0x27bf, 0x27bf,
-  0x2b1b, 0x2b1c, 0x2b50, 0x2b50, 0x2b55, 0x2b55, 0x2e80, 0x303e, 0x3041, 0x3247, 0x3250, 0x4dbf, 0x4e00, 0xa4c6, 0xa960, 0xa97c,
-  0xac00, 0xd7a3, 0xf900, 0xfad9, 0xfe10, 0xfe19, 0xfe30, 0xfe6b, 0xff01, 0xff60, 0xffe0, 0xffe6, 0x16fe0, 0x1b2fb, 0x1f004, 0x1f004,
-  0x1f0cf, 0x1f0cf, 0x1f18e, 0x1f18e, 0x1f191, 0x1f19a, 0x1f200, 0x1f320, 0x1f32d, 0x1f335, 0x1f337, 0x1f37c, 0x1f37e, 0x1f393, 0x1f3a0, 0x1f3ca,
-  0x1f3cf, 0x1f3d3, 0x1f3e0, 0x1f3f0, 0x1f3f4, 0x1f3f4, 0x1f3f8, 0x1f43e, 0x1f440, 0x1f440, 0x1f442, 0x1f4fc, 0x1f4ff, 0x1f53d, 0x1f54b, 0x1f54e,
-  0x1f550, 0x1f567, 0x1f57a, 0x1f57a, 0x1f595, 0x1f596, 0x1f5a4, 0x1f5a4, 0x1f5fb, 0x1f64f, 0x1f680, 0x1f6c5, 0x1f6cc, 0x1f6cc, 0x1f6d0, 0x1f6d2,
-  0x1f6d5, 0x1f6df, 0x1f6eb, 0x1f6ec, 0x1f6f4, 0x1f6fc, 0x1f7e0, 0x1f7f0, 0x1f90c, 0x1f93a, 0x1f93c, 0x1f945, 0x1f947, 0x1f9ff, 0x1fa70, 0x1faf6,
-  0x20000, 0x3fffd,
-]);
-
-// Zero columns: combining marks (they join the previous cell) and the zero-width format
-// characters (ZWSP, ZWNJ, ZWJ, word joiner, invisible operators, BOM). Other format characters
-// count one column: over-counting only costs a blank, under-counting would overflow the line.
+// Zero columns: combining marks (they join the previous cell; the variation selectors U+FE00-FE0F
+// and U+E0100-E01EF are among them) and the zero-width format characters (ZWSP, ZWNJ, ZWJ, word
+// joiner, invisible operators, BOM). Other format characters count one column: over-counting only
+// costs a blank, under-counting would overflow the line.
 const zeroWidthPattern = /^[\p{Mn}\p{Me}\u200b-\u200d\u2060-\u2064\ufeff]$/u;
 const widthCache = new Map<number, number>();
 
 /**
- * Terminal columns a code point takes: 2 for East Asian wide / fullwidth and emoji, 0 for
- * combining marks and zero-width characters, 1 otherwise (controls too: {@link sanitizeText}
- * replaces them before anything is measured).
+ * Terminal columns a code point takes: 2 for East Asian Wide (W) and Fullwidth (F) — CJK (all of
+ * planes 2 and 3), Hangul, kana, fullwidth forms and the emoji with default emoji presentation —
+ * by the current Unicode data of `get-east-asian-width` (Ambiguous counts narrow); else 0 for
+ * combining marks and zero-width characters; else 1 (controls too: {@link sanitizeText} replaces
+ * them before anything is measured). A combining mark that is also wide (U+302A, U+3099) counts 2.
+ * Each code point is measured alone: a text-presentation character followed by U+FE0F (`❤️`)
+ * counts 1, an emoji ZWJ sequence the sum of its parts.
  */
 export function codePointWidth(cp: number): number {
   if (cp < 0x300) return 1;
-  // The renderers' own characters: box drawing, blocks, geometric shapes (but U+25FD/E), braille.
+  // The renderers' own characters, narrow in the table too (a test checks): box drawing, blocks,
+  // geometric shapes (but U+25FD/E), braille.
   if ((cp >= 0x2500 && cp <= 0x25fc) || (cp >= 0x2800 && cp <= 0x28ff)) return 1;
   const cached = widthCache.get(cp);
   if (cached !== undefined) return cached;
-  let w = 1;
-  let lo = 0;
-  let hi = wideRanges.length / 2 - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (cp < (wideRanges[mid * 2] ?? 0)) hi = mid - 1;
-    else if (cp > (wideRanges[mid * 2 + 1] ?? 0)) lo = mid + 1;
-    else {
-      w = 2;
-      break;
-    }
-  }
-  if (w === 1 && zeroWidthPattern.test(String.fromCodePoint(cp))) w = 0;
+  const w = eastAsianWidth(cp, { ambiguousAsWide: false }) === 2 ? 2 : zeroWidthPattern.test(String.fromCodePoint(cp)) ? 0 : 1;
   if (widthCache.size >= 4096) widthCache.clear();
   widthCache.set(cp, w);
   return w;
@@ -225,16 +200,6 @@ export function fitWidth(text: string, width: number): string {
   const cut = truncateVisible(text, width);
   const cw = visibleWidth(cut);
   return cw < width ? cut + ' '.repeat(width - cw) : cut;
-}
-
-/** Right-align in `width` columns (cut on the right when too long). */
-export function padStartVisible(text: string, width: number): string {
-  const w = visibleWidth(text);
-  if (w > width) {
-    const cut = truncateVisible(text, width);
-    return ' '.repeat(Math.max(0, width - visibleWidth(cut))) + cut;
-  }
-  return ' '.repeat(width - w) + text;
 }
 
 /** Remove trailing spaces (visible ones; SGR sequences among or after them are kept, in order). */

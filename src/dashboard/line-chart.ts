@@ -44,7 +44,7 @@ const dotBits: readonly (readonly number[])[] = [
 ];
 
 /** Infer a series' resolution: the smallest positive gap between timestamps (1 s by default). */
-export function inferResolutionMs(points: readonly { timestampMs: number }[]): number {
+function inferResolutionMs(points: readonly { timestampMs: number }[]): number {
   let best = Infinity;
   for (let i = 1; i < points.length; i++) {
     const a = points[i - 1];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { fitWidth, painter, truncateVisible, visibleWidth, type Paint } from './ansi.js';
+import { fitWidth, truncateVisible, visibleWidth, type Paint } from './ansi.js';
 
 /** A panel's title line: `── Title  facts ─────────`, exactly `width` visible columns. */
 export function titleLine(title: string, facts: string, width: number, paint: Paint): string {
@@ -40,6 +40,3 @@ export function hstack(blocks: readonly { lines: readonly string[]; width: numbe
   for (let i = 0; i < height; i++) out[i] = fitted.map((f) => f[i] ?? '').join(sep);
   return out;
 }
-
-/** The painter for a color flag (re-exported for panels). */
-export { painter };

@@ -49,7 +49,7 @@ function joinFit(parts: readonly string[], width: number, sep = '  '): string {
 }
 
 /** Format a refresh interval: `250ms`, `1s`, `2.5s`. */
-export function formatRefresh(ms: number): string {
+function formatRefresh(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${Number((ms / 1000).toFixed(1))}s`;
 }
 

@@ -49,7 +49,7 @@ function worse(a: ColorName, b: ColorName): ColorName {
 }
 
 /** A bar of `width` cells filled to `ratio` (clamped to 0..1), in eighths. */
-export function bar(ratio: number, width: number, color: ColorName, paint: Paint): string {
+function bar(ratio: number, width: number, color: ColorName, paint: Paint): string {
   if (width <= 0) return '';
   const r = Number.isFinite(ratio) ? Math.max(0, Math.min(1, ratio)) : 0;
   const units = Math.round(r * width * 8);

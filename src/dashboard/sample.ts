@@ -4,12 +4,12 @@
  *
  * @module
  */
-import type { LatencyBucket } from '../contract/metrics.js';
-import type { MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
-import type { LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
+import type { LatencyBucket, LatencySummaryUs, RangePoint, WindowName, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
 import { windowSeconds } from '../contract/metrics.js';
 import type { WorkerStatus } from '../contract/pool-status.js';
 import type { PythonProcessResources } from '../contract/resources.js';
+import type { MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
+import { prng } from '../util/prng.js';
 
 /** Options of {@link sampleSnapshot}. */
 export interface SampleOptions {
@@ -30,14 +30,6 @@ export interface SampleOptions {
   seed?: number;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 0x1_0000_0000;
-  };
-}
-
 function summary(count: number, p50: number, p99: number): LatencySummaryUs {
   if (count === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
   return { count, min: p50 * 0.2, mean: p50 * 1.4, p50, p90: p50 * 3, p95: p50 * 5, p99, p999: p99 * 2, max: p99 * 4 };
@@ -45,7 +37,7 @@ function summary(count: number, p50: number, p99: number): LatencySummaryUs {
 
 /** Build a sample snapshot. */
 export function sampleSnapshot(opts: SampleOptions = {}): MonitoringSnapshot {
-  const rand = rng(opts.seed ?? 1);
+  const rand = prng(opts.seed ?? 1);
   const n = opts.workers ?? 4;
   const window = opts.window ?? '5m';
   const nowMs = opts.nowMs ?? Date.UTC(2025, 0, 1, 12, 0, 0);

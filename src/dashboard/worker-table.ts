@@ -119,7 +119,7 @@ const columns: Column[] = [
 ];
 
 /** Width of one table column-group (all columns and their gaps). */
-export const workerTableRowWidth = columns.reduce((s, c) => s + c.width, 0) + columns.length - 1;
+const workerTableRowWidth = columns.reduce((s, c) => s + c.width, 0) + columns.length - 1;
 
 function pad(text: string, visible: number, width: number, left: boolean): string {
   const fill = Math.max(0, width - visible);

@@ -39,7 +39,7 @@ const bimodal = fc
 export const distributions = { uniform, 'log-normal': logNormal, bimodal } as const;
 
 /** The benchmarks' deterministic PRNG, shared so tests and benches draw the same streams. */
-export { prng } from '../../src/bench/report.js';
+export { prng } from '../../src/util/prng.js';
 
 /** Log-normal durations from a PRNG: median `medianNs`, shape `sigma`. */
 export function logNormalNs(rand: () => number, medianNs: number, sigma: number): number {
