@@ -4,13 +4,12 @@
  *
  * @module
  */
-import type { Call } from './call-queue.js';
+import type { Call, CallWorker } from './call-queue.js';
 import { PythonBridgeError } from '../contract/errors.js';
-import type { PoolWorker } from './pool-worker.js';
 import { readReplyError, type FrameError } from './protocol.js';
 
 /** The error of a reply frame that carries `error` (Python raised, or refused the request). */
-export function replyError(pool: string, worker: PoolWorker, call: Call, raw: unknown): PythonBridgeError {
+export function replyError(pool: string, worker: CallWorker, call: Call, raw: unknown): PythonBridgeError {
   const e = readReplyError(raw);
   const details = { pool, workerId: worker.workerId, pid: worker.pid, command: call.command, sessionId: call.sessionId, traceback: e.traceback };
   switch (e.kind) {
@@ -26,7 +25,7 @@ export function replyError(pool: string, worker: PoolWorker, call: Call, raw: un
 }
 
 /** `worker` exited while serving `call`. */
-export function crashError(pool: string, worker: PoolWorker, call: Call | null): PythonBridgeError {
+export function crashError(pool: string, worker: CallWorker, call: Call | null): PythonBridgeError {
   const how = worker.signal ? `killed by ${worker.signal}` : `exited with code ${worker.exitCode}`;
   const tail = worker.stderrText();
   return new PythonBridgeError('worker', 'crashed', `worker ${worker.workerId} (pid ${worker.pid}) ${how} while serving '${call?.command ?? '?'}'${tail ? `\n--- stderr ---\n${tail}` : ''}`, {
@@ -35,7 +34,7 @@ export function crashError(pool: string, worker: PoolWorker, call: Call | null):
 }
 
 /** `worker` broke the protocol (while serving `call`, or idle). */
-export function protocolError(pool: string, worker: PoolWorker, call: Call | null, err: Pick<FrameError, 'kind' | 'message'>): PythonBridgeError {
+export function protocolError(pool: string, worker: CallWorker, call: Call | null, err: Pick<FrameError, 'kind' | 'message'>): PythonBridgeError {
   const type = err.kind === 'frame_too_large' ? 'reply_too_large' : 'malformed_reply';
   return new PythonBridgeError('worker', type, `worker ${worker.workerId} (pid ${worker.pid}) sent an invalid reply: ${err.message}; it was killed and is being replaced`, {
     cause: err,
@@ -44,7 +43,7 @@ export function protocolError(pool: string, worker: PoolWorker, call: Call | nul
 }
 
 /** `call` did not get an answer from `worker` within its `timeoutMs`. */
-export function operationTimeoutError(pool: string, worker: PoolWorker, call: Call): PythonBridgeError {
+export function operationTimeoutError(pool: string, worker: CallWorker, call: Call): PythonBridgeError {
   return new PythonBridgeError('timeout', 'operation', `'${call.command}' did not complete within ${call.timeoutMs} ms; worker ${worker.workerId} (pid ${worker.pid}) was killed and is being replaced`, {
     details: { pool, workerId: worker.workerId, pid: worker.pid, command: call.command, sessionId: call.sessionId, timeoutMs: call.timeoutMs, sent: true },
   });

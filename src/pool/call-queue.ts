@@ -14,12 +14,15 @@ import type { OperationContext } from '../telemetry/telemetry.js';
  */
 export type CallKind = 'user' | 'health' | 'control';
 
+/** A worker as the pool sees it: its call in flight is a {@link Call}. */
+export type CallWorker = PoolWorker<Call>;
+
 /** One call through the pool. Internal: holds everything a settle path needs, no closures. */
 export class Call {
   /** The request id of the current attempt (0 before the first dispatch). */
   id = 0;
   /** The worker running the call, or null while it is queued. */
-  worker: PoolWorker | null = null;
+  worker: CallWorker | null = null;
   /** Set once the call has settled; nothing may settle it again. */
   settled = false;
   /** True while the call waits in the queue. */

@@ -7,10 +7,9 @@
  * @module
  */
 import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, stoppedError } from './call-errors.js';
-import { Call, CallQueue, disarmCall, type CallKind } from './call-queue.js';
+import { Call, CallQueue, disarmCall, type CallKind, type CallWorker } from './call-queue.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
-import type { PoolWorker } from './pool-worker.js';
 import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
 import type { SessionRegistry } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
@@ -40,13 +39,13 @@ export interface DispatcherHost {
   /** The pool's life stage now. */
   lifecycle(): PoolLifecycle;
   /** `worker` has exited and its call was dealt with: free and maybe refill its slot. */
-  workerExited(worker: PoolWorker, reason: WorkerTerminateReason, failedAtNs: number): void;
+  workerExited(worker: CallWorker, reason: WorkerTerminateReason, failedAtNs: number): void;
 }
 
 /** Runs the calls of one pool on its workers. */
 export class Dispatcher {
   private readonly name: string;
-  private readonly idle: PoolWorker[] = [];
+  private readonly idle: CallWorker[] = [];
   private readonly queue = new CallQueue();
   private nextId = 0;
   private drainWaiter: (() => void) | null = null;
@@ -62,7 +61,7 @@ export class Dispatcher {
     private readonly options: Readonly<ResolvedPoolOptions>,
     private readonly mask: TelemetryMask,
     private readonly logger: PoolLogger,
-    private readonly slots: readonly (PoolWorker | null)[],
+    private readonly slots: readonly (CallWorker | null)[],
     private readonly sessions: SessionRegistry,
     private readonly health: HealthMonitor,
   ) {
@@ -76,12 +75,12 @@ export class Dispatcher {
   }
 
   /** Run `session_end` for `sessionId` on `worker` if it is in the idle list. */
-  endSessionOnIdle(worker: PoolWorker, sessionId: string): void {
+  endSessionOnIdle(worker: CallWorker, sessionId: string): void {
     this.runOnIdle(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
   }
 
   /** Send a health-check `ping` to `worker` if it is in the idle list. */
-  pingOnIdle(worker: PoolWorker): void {
+  pingOnIdle(worker: CallWorker): void {
     this.runOnIdle(worker, 'health', 'ping', null, this.options.healthCheckTimeoutMs);
   }
 
@@ -251,7 +250,7 @@ export class Dispatcher {
   }
 
   /** An idle worker for a call: the session's own worker if it is idle, else per strategy. */
-  private takeIdle(sessionId: string | null): PoolWorker | null {
+  private takeIdle(sessionId: string | null): CallWorker | null {
     const idle = this.idle;
     if (idle.length === 0) return null;
     if (sessionId !== null) {
@@ -271,7 +270,7 @@ export class Dispatcher {
   }
 
   /** Send `call` to `worker` (which the caller has taken out of the idle list). */
-  private run(worker: PoolWorker, call: Call, fromQueue: boolean): void {
+  private run(worker: CallWorker, call: Call, fromQueue: boolean): void {
     // One clock read serves the queue wait, the busy time and the event timestamp.
     const now = nowNs();
     let queueWaitNs = 0;
@@ -324,7 +323,7 @@ export class Dispatcher {
     }
   }
 
-  private workerTimerFired(worker: PoolWorker): void {
+  private workerTimerFired(worker: CallWorker): void {
     const call = worker.inflight;
     if (call === null || call.kind !== 'user' || call.settled || call.timer !== null || call.worker !== worker) return;
     this.operationTimeout(call);
@@ -340,7 +339,7 @@ export class Dispatcher {
   }
 
   /** A reply frame from `worker` (its WorkerHooks.onFrame). */
-  onFrame(worker: PoolWorker, frame: Frame): void {
+  onFrame(worker: CallWorker, frame: Frame): void {
     const call = worker.inflight;
     if (call === null || frame.id !== call.id) {
       this.onProtocolError(worker, {
@@ -375,7 +374,7 @@ export class Dispatcher {
   }
 
   /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */
-  release(worker: PoolWorker): void {
+  release(worker: CallWorker): void {
     if (worker.retiring) {
       void worker.close('resize', CLOSE_GRACE_MS);
       return;
@@ -398,18 +397,18 @@ export class Dispatcher {
     this.maybeDrained();
   }
 
-  private runInternal(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
+  private runInternal(worker: CallWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
     const call = new Call(kind, sessionId, command, this.commandJson(command), '{}', timeoutMs, null, false, noop, noop, null);
     this.run(worker, call, false);
   }
 
   /** `runInternal` on `worker` if it is in the idle list (taking it out); else nothing. */
-  private runOnIdle(worker: PoolWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
+  private runOnIdle(worker: CallWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
     if (this.takeFromIdle(worker)) this.runInternal(worker, kind, command, sessionId, timeoutMs);
   }
 
   /** Take `worker` out of the idle list; false when it was not there. */
-  takeFromIdle(worker: PoolWorker): boolean {
+  takeFromIdle(worker: CallWorker): boolean {
     const i = this.idle.indexOf(worker);
     if (i === -1) return false;
     this.idle.splice(i, 1);
@@ -472,7 +471,7 @@ export class Dispatcher {
     }
   }
 
-  private checkinFailed(worker: PoolWorker, call: Call): void {
+  private checkinFailed(worker: CallWorker, call: Call): void {
     if (call.kind === 'user' && checkinObserved(this.mask)) {
       const now = nowNs();
       emitCheckin(worker, call.command, call.sessionId, 'failed', now - call.dispatchedNs, now);
@@ -480,7 +479,7 @@ export class Dispatcher {
   }
 
   /** `worker` broke the protocol: kill it and fail its call (its WorkerHooks.onProtocolError). */
-  onProtocolError(worker: PoolWorker, err: Pick<FrameError, 'kind' | 'message'>): void {
+  onProtocolError(worker: CallWorker, err: Pick<FrameError, 'kind' | 'message'>): void {
     const call = worker.inflight;
     worker.inflight = null;
     // A stray frame can come from an idle worker: it must not be handed another call meanwhile.
@@ -499,7 +498,7 @@ export class Dispatcher {
   }
 
   /** `worker`'s process ended: fail or retry its call, then let the supervisor replace it. */
-  onExit(worker: PoolWorker): void {
+  onExit(worker: CallWorker): void {
     const failedAtNs = nowNs();
     if (worker.opTimer) clearTimeout(worker.opTimer);
     this.takeFromIdle(worker);

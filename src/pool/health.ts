@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { disarmCall, type Call } from './call-queue.js';
-import type { PoolWorker } from './pool-worker.js';
+import { disarmCall, type Call, type CallWorker } from './call-queue.js';
 import type { Frame } from './protocol.js';
 import { emitErrorEvent, emitWorkerEvent, type TelemetryMask } from '../telemetry/telemetry.js';
 import { nowNs, wallNowMs } from '../contract/clock.js';
@@ -14,13 +13,13 @@ import { nowNs, wallNowMs } from '../contract/clock.js';
 /** What health checks need from the pool. */
 export interface HealthHost {
   /** The pool's worker slots (read only). */
-  readonly slots: readonly (PoolWorker | null)[];
+  readonly slots: readonly (CallWorker | null)[];
   /** True while the pool is running (checks pause while it starts or stops). */
   running(): boolean;
   /** Send a `ping` to `worker`, which is idle, if it is in the idle list. */
-  ping(worker: PoolWorker): void;
+  ping(worker: CallWorker): void;
   /** `worker` is free again (see Dispatcher.release). */
-  release(worker: PoolWorker): void;
+  release(worker: CallWorker): void;
 }
 
 /** The health-check settings of a pool. */
@@ -55,7 +54,7 @@ export class HealthMonitor {
   }
 
   /** The answer to a ping arrived (`worker.inflight` already cleared). */
-  reply(worker: PoolWorker, call: Call, frame: Frame, durationNs: number): void {
+  reply(worker: CallWorker, call: Call, frame: Frame, durationNs: number): void {
     call.settled = true;
     disarmCall(call);
     const late = durationNs > this.settings.timeoutMs * 1e6;
@@ -70,7 +69,7 @@ export class HealthMonitor {
   }
 
   /** A ping's deadline passed. */
-  timeout(worker: PoolWorker, call: Call): void {
+  timeout(worker: CallWorker, call: Call): void {
     // The worker keeps the ping: a slow worker may still answer. Each interval without an answer
     // counts as one more failure (tick), until maxHealthFailures replaces it.
     this.failed(worker, call, nowNs() - call.dispatchedNs);
@@ -93,7 +92,7 @@ export class HealthMonitor {
     }
   }
 
-  private failed(worker: PoolWorker, call: Call, durationNs: number): void {
+  private failed(worker: CallWorker, call: Call, durationNs: number): void {
     worker.healthFailures++;
     emitWorkerEvent(this.mask, 'dspex:worker:health_check', worker, { ok: false, durationNs, consecutiveFailures: worker.healthFailures });
     if (worker.healthFailures >= this.settings.maxFailures) {

@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Call } from './call-queue.js';
 import { FrameDecoder, FrameError, parseFrame, readReplyError, type Frame } from './protocol.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { WorkerState } from '../contract/pool-status.js';
@@ -19,15 +18,15 @@ import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js
 import { nowNs } from '../contract/clock.js';
 
 /** What the pool learns from a worker. Plain callbacks: cheaper than an EventEmitter on the hot path. */
-export interface WorkerHooks {
+export interface WorkerHooks<C = unknown> {
   /** A reply frame after start-up. */
-  onFrame(worker: PoolWorker, frame: Frame): void;
+  onFrame(worker: PoolWorker<C>, frame: Frame): void;
   /** The reply stream broke the protocol; the pool must kill the worker. */
-  onProtocolError(worker: PoolWorker, err: FrameError): void;
+  onProtocolError(worker: PoolWorker<C>, err: FrameError): void;
   /** The process ended (after any reply bytes it wrote were delivered). */
-  onExit(worker: PoolWorker): void;
+  onExit(worker: PoolWorker<C>): void;
   /** One line the Python process printed. */
-  onOutput(worker: PoolWorker, stream: 'stdout' | 'stderr', line: string): void;
+  onOutput(worker: PoolWorker<C>, stream: 'stdout' | 'stderr', line: string): void;
 }
 
 /** Lines of stderr kept per worker, for start-failure and crash messages. */
@@ -37,8 +36,12 @@ const MAX_LINE_CHARS = 16 * 1024;
 /** After 'exit', how long to wait for the reply pipe to drain before declaring the worker gone. */
 const EXIT_DRAIN_MS = 100;
 
-/** One Python process. Created by the pool; `start()` once; ends through `kill()` or `close()`. */
-export class PoolWorker implements WorkerRef {
+/**
+ * One Python process. Created by the pool; `start()` once; ends through `kill()` or `close()`.
+ * `C` is the type of the call in flight: the pool's dispatcher owns it (`CallWorker` in
+ * call-queue.ts), so this module needs to know nothing about calls.
+ */
+export class PoolWorker<C = unknown> implements WorkerRef {
   pid = 0;
   state: WorkerState = 'starting';
   /** Operations served / failed by this process. */
@@ -49,7 +52,7 @@ export class PoolWorker implements WorkerRef {
   /** When it last answered anything (calls, health pings, control calls), ms since the epoch. */
   lastActiveAtMs: number | null = null;
   /** The call in flight (owned by the pool), or null. */
-  inflight: Call | null = null;
+  inflight: C | null = null;
   /** Health checks failed in a row. */
   healthFailures = 0;
   /** When the pool decided to end this worker, why (else an exit is a crash). */
@@ -79,7 +82,7 @@ export class PoolWorker implements WorkerRef {
     readonly pool: string,
     readonly workerId: number,
     readonly generation: number,
-    private readonly hooks: WorkerHooks,
+    private readonly hooks: WorkerHooks<C>,
   ) {}
 
   /** Spawn the process and resolve when its ready frame arrives; rejects with `worker`/`start_failed`. */

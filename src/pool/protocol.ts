@@ -155,7 +155,8 @@ export interface ReplyError {
   type: string;
   message: string;
   traceback: string;
-  kind: 'exception' | 'unknown_command' | 'bad_args' | 'serialization' | string;
+  /** `exception`, `unknown_command`, `bad_args` or `serialization`; kept open: Python code could send anything. */
+  kind: string;
 }
 
 /** Read a reply's `error` field defensively: Python code could send anything. */

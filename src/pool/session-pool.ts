@@ -18,11 +18,12 @@ import pino from 'pino';
 import { Dispatcher, type ExecuteOptions } from './dispatcher.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import { HealthMonitor } from './health.js';
+import type { Call } from './call-queue.js';
 import type { WorkerHooks } from './pool-worker.js';
 import { SessionRegistry, type SessionInfo } from './sessions.js';
 import { Supervisor } from './supervisor.js';
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from '../contract/pool-status.js';
-import { workerSpawnOptions } from './worker-env.js';
+import { resolveInterpreter, workerSpawnOptions, type WorkerSpawnOptions } from './worker-env.js';
 import { resolvePoolOptions } from './options-schema.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
 import { emitPoolEvent, telemetryMask, type TelemetryMask } from '../telemetry/telemetry.js';
@@ -69,6 +70,7 @@ export class SessionPool {
   private readonly sessions: SessionRegistry;
   private readonly health: HealthMonitor;
   private readonly dispatcher: Dispatcher;
+  private readonly spawn: WorkerSpawnOptions;
   private startedAtMs = 0;
   private stopPromise: Promise<void> | null = null;
 
@@ -78,10 +80,12 @@ export class SessionPool {
     this.name = this.options.name;
     this.mask = telemetryMask(this.options.telemetry.disabled);
     this.logger = this.options.logger ?? getDefaultLogger();
+    // One object for every spawn: start() swaps a shim for the real interpreter in it.
+    this.spawn = workerSpawnOptions(this.options);
     const o = this.options;
     // The parts reach each other through narrow views built once here (no closures per call);
     // the views name `this.dispatcher` lazily, as it is built last.
-    const hooks: WorkerHooks = {
+    const hooks: WorkerHooks<Call> = {
       onFrame: (w, f) => this.dispatcher.onFrame(w, f),
       onProtocolError: (w, e) => this.dispatcher.onProtocolError(w, e),
       onExit: (w) => this.dispatcher.onExit(w),
@@ -94,7 +98,7 @@ export class SessionPool {
     const lifecycle = (): PoolLifecycle => this.lifecycle;
     this.supervisor = new Supervisor(
       { lifecycle, release: (w) => this.dispatcher.release(w), takeFromIdle: (w) => this.dispatcher.takeFromIdle(w) },
-      { pool: this.name, mask: this.mask, logger: this.logger, spawn: workerSpawnOptions(o), hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts },
+      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts },
     );
     const slots = this.supervisor.slots;
     this.sessions = new SessionRegistry(
@@ -151,6 +155,7 @@ export class SessionPool {
     const t0 = nowNs();
     this.startedAtMs = Date.now();
     try {
+      this.spawn.python = await resolveInterpreter(this.spawn);
       await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
     } catch (err) {
       await this.stop({ mode: 'reject' });
@@ -234,8 +239,8 @@ export class SessionPool {
    * End a session: forget it and clear its Python-side state on the worker that holds it (at once
    * if that worker is idle, else right after its current call).
    */
-  async endSession(sessionId: string): Promise<boolean> {
-    return this.sessions.end(sessionId);
+  endSession(sessionId: string): Promise<boolean> {
+    return Promise.resolve(this.sessions.end(sessionId));
   }
 
   // -------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { PoolWorker } from './pool-worker.js';
+import type { CallWorker } from './call-queue.js';
 import { emitPoolEvent, type TelemetryMask } from '../telemetry/telemetry.js';
 
 /** What the session registry keeps per session. */
@@ -26,9 +26,9 @@ export interface SessionHost {
    * The worker in slot `workerId` if it is still process `pid`, alive, and the pool is running;
    * else null (the session's state died with that process, or soon will).
    */
-  sessionWorker(workerId: number, pid: number): PoolWorker | null;
+  sessionWorker(workerId: number, pid: number): CallWorker | null;
   /** Run `session_end` for `sessionId` on `worker`, which is idle, if it is in the idle list. */
-  endOnIdle(worker: PoolWorker, sessionId: string): void;
+  endOnIdle(worker: CallWorker, sessionId: string): void;
 }
 
 /** The sessions of one pool. */
@@ -36,7 +36,7 @@ export class SessionRegistry {
   /** In least-recently-used order (re-inserted on every use): cheap expiry and eviction. */
   private readonly sessions = new Map<string, SessionInfo>();
   /** Session ends waiting for their (busy) worker's current call to finish. */
-  private readonly pendingEnds = new Map<PoolWorker, Set<string>>();
+  private readonly pendingEnds = new Map<CallWorker, Set<string>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -69,7 +69,7 @@ export class SessionRegistry {
   }
 
   /** Record that `worker` serves `sessionId`; returns true when it served it last time too. */
-  touch(sessionId: string, worker: PoolWorker): boolean {
+  touch(sessionId: string, worker: CallWorker): boolean {
     const now = Date.now();
     let s = this.sessions.get(sessionId);
     let hit = false;
@@ -105,7 +105,7 @@ export class SessionRegistry {
   }
 
   /** A session end waiting for `worker` (now free), taken off its list; or null. */
-  takePendingEnd(worker: PoolWorker): string | null {
+  takePendingEnd(worker: CallWorker): string | null {
     const pending = this.pendingEnds.get(worker);
     if (!pending || pending.size === 0) return null;
     const sessionId = pending.values().next().value as string;
@@ -115,7 +115,7 @@ export class SessionRegistry {
   }
 
   /** `worker` has exited: its pending session ends went with it. */
-  forgetWorker(worker: PoolWorker): void {
+  forgetWorker(worker: CallWorker): void {
     this.pendingEnds.delete(worker);
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { PythonBridgeError } from '../contract/errors.js';
+import type { Call, CallWorker } from './call-queue.js';
 import { PoolWorker, type WorkerHooks } from './pool-worker.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { WorkerSpawnOptions } from './worker-env.js';
@@ -23,9 +24,9 @@ export interface SupervisorHost {
   /** The pool's life stage now. */
   lifecycle(): PoolLifecycle;
   /** A new worker is ready: give it work or idle it (see Dispatcher.release). */
-  release(worker: PoolWorker): void;
+  release(worker: CallWorker): void;
   /** Take `worker` out of the idle list (to retire it); false when it is not idle. */
-  takeFromIdle(worker: PoolWorker): boolean;
+  takeFromIdle(worker: CallWorker): boolean;
 }
 
 /** The fixed facts a supervisor works with. */
@@ -35,7 +36,7 @@ export interface SupervisorSettings {
   mask: TelemetryMask;
   logger: PoolLogger;
   spawn: WorkerSpawnOptions;
-  hooks: WorkerHooks;
+  hooks: WorkerHooks<Call>;
   /** Slots (the pool's `maxSize`). */
   maxSize: number;
   /** The initial target size. */
@@ -47,7 +48,7 @@ export interface SupervisorSettings {
 /** The worker slots of one pool and the processes in them. */
 export class Supervisor {
   /** The process of each slot (null: none). The pool reads it; only the supervisor writes it. */
-  readonly slots: (PoolWorker | null)[];
+  readonly slots: (CallWorker | null)[];
   /** Slots that should be live: 0..targetSize-1 (the pool's size). */
   targetSize: number;
 
@@ -60,7 +61,7 @@ export class Supervisor {
     private readonly host: SupervisorHost,
     private readonly settings: SupervisorSettings,
   ) {
-    this.slots = new Array<PoolWorker | null>(settings.maxSize).fill(null);
+    this.slots = new Array<CallWorker | null>(settings.maxSize).fill(null);
     this.restartFailures = new Array<number>(settings.maxSize).fill(0);
     this.generations = new Array<number>(settings.maxSize).fill(0);
     this.targetSize = settings.size;
@@ -141,7 +142,7 @@ export class Supervisor {
    * A worker's process ended (its in-flight call already dealt with): publish it, free its slot,
    * and replace it when the slot is still wanted.
    */
-  onExit(worker: PoolWorker, reason: WorkerTerminateReason, failedAtNs: number): void {
+  onExit(worker: CallWorker, reason: WorkerTerminateReason, failedAtNs: number): void {
     const { pool, mask, logger } = this.settings;
     emitWorkerEvent(mask, 'dspex:worker:terminate', worker, {
       reason,
@@ -220,7 +221,7 @@ export class Supervisor {
   }
 
   /** Spawn a worker into the empty `slot`; on ready it is released (idle, or straight to a queued call). */
-  private spawnWorker(slot: number, reason: WorkerStartReason): Promise<PoolWorker> {
+  private spawnWorker(slot: number, reason: WorkerStartReason): Promise<CallWorker> {
     const { pool, mask } = this.settings;
     const current = this.slots[slot];
     if (current && !current.exited) {
@@ -228,7 +229,7 @@ export class Supervisor {
       return Promise.reject(new Error(`dspex: slot ${slot} of pool '${pool}' is occupied by pid ${current.pid}`));
     }
     const generation = this.generations[slot]!++;
-    const worker = new PoolWorker(pool, slot, generation, this.settings.hooks);
+    const worker = new PoolWorker<Call>(pool, slot, generation, this.settings.hooks);
     this.slots[slot] = worker;
     return worker.start(this.settings.spawn).then(
       (startDurationNs) => {

@@ -226,7 +226,7 @@ describe('PerformanceDashboard', () => {
     dash.stop();
   });
 
-  it('waits for drain when stdout pushes back', async () => {
+  it('waits for drain when stdout pushes back', () => {
     const { stdout, dash } = setup();
     const write = vi.spyOn(stdout, 'write').mockImplementation(() => false);
     dash.start();

@@ -84,7 +84,7 @@ describe('start and stop', () => {
     for (const [opts, option] of cases) {
       let err: unknown;
       try {
-        new SessionPool(opts as never);
+        new SessionPool(opts);
       } catch (e) {
         err = e;
       }
