@@ -30,7 +30,35 @@ export {
 } from './contract/errors.js';
 
 // Telemetry: the channel catalog and a typed subscribe.
-export { telemetryEvents, subscribe, OPERATION_CHANNEL, type TelemetryEventMap, type TelemetryEventName, type TelemetryGroup, type OperationContext, type PoolEventBase, type WorkerEventBase, type PoolInitEvent, type PoolTerminateEvent, type WorkerStartReason, type WorkerInitEvent, type WorkerTerminateReason, type WorkerTerminateEvent, type WorkerCheckoutEvent, type CheckinResult, type WorkerCheckinEvent, type WorkerHealthCheckEvent, type QueueDepthEvent, type QueueRejectedEvent, type PoolErrorEvent, type RecoveryEvent, type ResizeEvent, type SessionExpireEvent, type ResourceSampleEvent } from './telemetry/telemetry.js';
+export {
+  telemetryEvents,
+  telemetryGroups,
+  subscribe,
+  OPERATION_CHANNEL,
+  type TelemetryEventMap,
+  type TelemetryEventName,
+  type TelemetryGroup,
+  type OperationContext,
+  type PoolEventBase,
+  type WorkerEventBase,
+  type PoolInitEvent,
+  type PoolTerminateEvent,
+  type WorkerStartReason,
+  type WorkerInitEvent,
+  type WorkerTerminateReason,
+  type WorkerTerminateEvent,
+  type WorkerCheckoutEvent,
+  type CheckinResult,
+  type WorkerCheckinEvent,
+  type WorkerHealthCheckEvent,
+  type QueueDepthEvent,
+  type QueueRejectedEvent,
+  type PoolErrorEvent,
+  type RecoveryEvent,
+  type ResizeEvent,
+  type SessionExpireEvent,
+  type ResourceSampleEvent,
+} from './telemetry/telemetry.js';
 
 // Metrics: the collector and its query results.
 export { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.js';

@@ -12,7 +12,17 @@
  */
 import diagnostics_channel from 'node:diagnostics_channel';
 import { SessionPool } from '../pool/session-pool.js';
-import { OPERATION_CHANNEL, channels, checkoutObserved, emitCheckout, operationChannel, telemetryEvents, telemetryMask, type OperationContext, type WorkerRef } from '../telemetry/telemetry.js';
+import {
+  OPERATION_CHANNEL,
+  channels,
+  checkoutObserved,
+  emitCheckout,
+  operationChannel,
+  telemetryEvents,
+  telemetryMask,
+  type OperationContext,
+  type WorkerRef,
+} from '../telemetry/telemetry.js';
 import type { BenchOptions, BenchReport, BenchRow } from './report.js';
 
 let sink = 0;

@@ -30,7 +30,14 @@ export {
   type PrometheusInput,
   type WorkerExport,
 } from './prometheus.js';
-export { createDspexRegistry, metricsHandler, registerDspexMetrics, type MetricsHandlerOptions, type MetricsRequestHandler, type RegisterOptions } from './prom-client.js';
+export {
+  createDspexRegistry,
+  metricsHandler,
+  registerDspexMetrics,
+  type MetricsHandlerOptions,
+  type MetricsRequestHandler,
+  type RegisterOptions,
+} from './prom-client.js';
 export { bearerTokenMatches, constantTimeEquals } from './auth.js';
 export {
   DEFAULT_MONITORING_PORT,

@@ -9,7 +9,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Registry, type Metric, type RegistryContentType } from 'prom-client';
 import { invalidArgument } from '../contract/errors.js';
 import { bearerTokenMatches } from './auth.js';
-import { buildFamilies, collectPrometheusInput, FAMILIES, FAMILY_NAMES, PROMETHEUS_CONTENT_TYPE, renderExposition, type FamilyName, type MetricFamily } from './prometheus.js';
+import {
+  buildFamilies,
+  collectPrometheusInput,
+  FAMILIES,
+  FAMILY_NAMES,
+  PROMETHEUS_CONTENT_TYPE,
+  renderExposition,
+  type FamilyName,
+  type MetricFamily,
+} from './prometheus.js';
 import type { MonitoringSources } from './sources.js';
 
 /** A sample as prom-client's registry reads it from `get()`. */

@@ -15,7 +15,21 @@ import type { SessionRegistry } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { PoolLogger, ResolvedPoolOptions } from './options.js';
-import { checkinObserved, checkoutObserved, emitCheckin, emitCheckout, emitErrorEvent, emitPoolEvent, executePoolOperation, groupEnabled, observed, operationChannel, type OperationContext, type TelemetryMask, type WorkerTerminateReason } from '../telemetry/telemetry.js';
+import {
+  checkinObserved,
+  checkoutObserved,
+  emitCheckin,
+  emitCheckout,
+  emitErrorEvent,
+  emitPoolEvent,
+  executePoolOperation,
+  groupEnabled,
+  observed,
+  operationChannel,
+  type OperationContext,
+  type TelemetryMask,
+  type WorkerTerminateReason,
+} from '../telemetry/telemetry.js';
 import { nowNs, wallMsAt } from '../contract/clock.js';
 
 /** Per-call options of `executeInSession` / `executeAnonymous`. */

@@ -1,6 +1,15 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PerformanceDashboard, colorEnabled, renderOnce, startDashboard, stopDashboard, terminalSequences, type DashboardExitReason, type SnapshotSource } from '../../src/dashboard/performance-dashboard.js';
+import {
+  PerformanceDashboard,
+  colorEnabled,
+  renderOnce,
+  startDashboard,
+  stopDashboard,
+  terminalSequences,
+  type DashboardExitReason,
+  type SnapshotSource,
+} from '../../src/dashboard/performance-dashboard.js';
 import { sampleSnapshot } from '../../src/dashboard/sample.js';
 import type { MonitoringSnapshot } from '../../src/contract/snapshot.js';
 import type { WindowName } from '../../src/contract/metrics.js';

@@ -3,7 +3,23 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { poolOptionsSchema } from '../../src/pool/options-schema.js';
 import { telemetryCatalog } from '../../src/telemetry/catalog.js';
-import { ALL_GROUPS, OPERATION_CHANNEL, channels, groupEnabled, operationChannel, telemetryEvents, telemetryGroups, telemetryMask, type OperationContext, type PoolInitEvent, type ResourceSampleEvent, type TelemetryEventMap, type TelemetryEventName, type TelemetryGroup, type WorkerCheckoutEvent } from '../../src/telemetry/telemetry.js';
+import {
+  ALL_GROUPS,
+  OPERATION_CHANNEL,
+  channels,
+  groupEnabled,
+  operationChannel,
+  telemetryEvents,
+  telemetryGroups,
+  telemetryMask,
+  type OperationContext,
+  type PoolInitEvent,
+  type ResourceSampleEvent,
+  type TelemetryEventMap,
+  type TelemetryEventName,
+  type TelemetryGroup,
+  type WorkerCheckoutEvent,
+} from '../../src/telemetry/telemetry.js';
 
 const names = Object.keys(telemetryCatalog);
 const entry = (name: string) => telemetryCatalog[name as keyof typeof telemetryCatalog] as { group: string; tracing?: true };
