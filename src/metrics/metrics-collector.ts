@@ -44,7 +44,8 @@ import {
   workerIds,
   workerMetrics,
 } from './pool-queries.js';
-import { DEFAULT_POOL_LIMITS, type PoolLimits } from './pool-state.js';
+import { DEFAULT_POOL_LIMITS, MAX_WORKER_SLOTS, type PoolLimits } from './pool-state.js';
+import { numberOption } from '../contract/options.js';
 import type {
   CommandMetrics,
   CommandTotals,
@@ -135,9 +136,15 @@ export class MetricsCollector {
   constructor(options: MetricsCollectorOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.useTimer = options.timer ?? options.clock === undefined;
-    this.limits = { ...DEFAULT_POOL_LIMITS, ...options.limits };
-    this.maxPools = options.maxPools ?? 32;
-    this.forgetAfterS = options.forgetAfterS ?? 900;
+    const where = 'MetricsCollector';
+    const l = options.limits ?? {};
+    this.limits = {
+      maxCommands: numberOption(where, 'limits.maxCommands', l.maxCommands, DEFAULT_POOL_LIMITS.maxCommands, { min: 1, max: 100_000 }),
+      maxWorkerSlots: numberOption(where, 'limits.maxWorkerSlots', l.maxWorkerSlots, DEFAULT_POOL_LIMITS.maxWorkerSlots, { min: 1, max: MAX_WORKER_SLOTS }),
+      maxErrorTypes: numberOption(where, 'limits.maxErrorTypes', l.maxErrorTypes, DEFAULT_POOL_LIMITS.maxErrorTypes, { min: 1, max: 100_000 }),
+    };
+    this.maxPools = numberOption(where, 'maxPools', options.maxPools, 32, { min: 1, max: 10_000 });
+    this.forgetAfterS = numberOption(where, 'forgetAfterS', options.forgetAfterS, 900, { min: 1, max: 366 * 24 * 3600 });
     this.sec = Math.floor(this.clock.nowMs() / 1000);
   }
 

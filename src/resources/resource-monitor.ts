@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { numberOption } from '../contract/options.js';
 import { performance } from 'node:perf_hooks';
 import { emitResourceEvent, subscribe, telemetryMask, type TelemetryGroup, type TelemetryMask } from '../telemetry/telemetry.js';
 import { NodeSampler } from './node-sampler.js';
@@ -135,23 +136,29 @@ export class ResourceMonitor {
   private tick = 0;
 
   constructor(options: ResourceMonitorOptions = {}) {
-    this.intervalMs = Math.max(10, options.intervalMs ?? 5000);
-    this.trendWindowMs = Math.max(1, options.trendWindowMs ?? 300_000);
-    const trendCapacity = options.trendCapacity ?? Math.min(4096, Math.max(8, Math.ceil(this.trendWindowMs / this.intervalMs) * 2 + 4));
+    const where = 'ResourceMonitor';
+    this.intervalMs = numberOption(where, 'intervalMs', options.intervalMs, 5000, { min: 10, max: 24 * 3_600_000 });
+    this.trendWindowMs = numberOption(where, 'trendWindowMs', options.trendWindowMs, 300_000, { min: 1, max: 7 * 24 * 3_600_000 });
+    const trendCapacity = numberOption(where, 'trendCapacity', options.trendCapacity, Math.min(4096, Math.max(8, Math.ceil(this.trendWindowMs / this.intervalMs) * 2 + 4)), { min: 2, max: 1 << 20 });
     const root = options.procRoot ?? '/proc';
     this.reader = new ProcReader(root);
     const realProc = this.reader.root === '/proc';
     for (const p of options.pools ?? []) this.pools.add(p);
-    this.nodeSampler = new NodeSampler({ eventLoopResolutionMs: options.eventLoopResolutionMs ?? 10, unref: options.unref ?? true });
+    this.nodeSampler = new NodeSampler({ eventLoopResolutionMs: numberOption(where, 'eventLoopResolutionMs', options.eventLoopResolutionMs, 10, { min: 1, max: 60_000 }), unref: options.unref ?? true });
     this.systemSampler = new SystemSampler(this.reader);
-    this.clockTicksPerS = options.clockTicksPerS ?? DEFAULT_CLOCK_TICKS_PER_S;
-    this.pageSizeBytes = options.pageSizeBytes ?? (realProc ? detectPageSizeBytes(this.reader) : DEFAULT_PAGE_SIZE_BYTES);
+    this.clockTicksPerS = numberOption(where, 'clockTicksPerS', options.clockTicksPerS, DEFAULT_CLOCK_TICKS_PER_S, { min: 1, max: 1_000_000 });
+    this.pageSizeBytes =
+      options.pageSizeBytes === undefined
+        ? realProc
+          ? detectPageSizeBytes(this.reader)
+          : DEFAULT_PAGE_SIZE_BYTES
+        : numberOption(where, 'pageSizeBytes', options.pageSizeBytes, DEFAULT_PAGE_SIZE_BYTES, { min: 512, max: 1 << 30 });
     this.selfPid = options.selfPid ?? process.pid;
     this.now = options.now ?? Date.now;
     this.discovery = new ProcessDiscovery(this.reader, {
       selfPid: this.selfPid,
       scanProcesses: options.scanProcesses ?? true,
-      scanRecheckTicks: Math.max(1, Math.round(options.scanRecheckTicks ?? 6)),
+      scanRecheckTicks: numberOption(where, 'scanRecheckTicks', options.scanRecheckTicks, 6, { min: 1, max: 1_000_000 }),
     });
     this.tracker = new ProcessTracker(this.reader, {
       trendCapacity,
