@@ -1,16 +1,7 @@
 /** Bad numeric options of the monitoring classes throw a typed error naming the option (no silent clamping, no NaN later). */
 import { describe, expect, it } from 'vitest';
-import { MetricsCollector, PythonBridgeError, ResourceMonitor } from '../../src/index.js';
-
-function optionError(fn: () => unknown): PythonBridgeError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PythonBridgeError) return err;
-    throw err;
-  }
-  throw new Error('did not throw');
-}
+import { MetricsCollector, ResourceMonitor } from '../../src/index.js';
+import { thrownBridgeError as optionError } from '../helpers/errors.js';
 
 describe('options of the monitoring classes', () => {
   it('ResourceMonitor', () => {

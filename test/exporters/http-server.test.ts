@@ -5,7 +5,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MonitoringServer, type MonitoringServerOptions, type MonitoringSnapshot } from '../../src/exporters/index.js';
-import { PythonBridgeError } from '../../src/index.js';
+import { thrownBridgeError } from '../helpers/errors.js';
 import { MetricsCollector } from '../../src/metrics/index.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
 import { startPool, stopAll } from '../helpers/pools.js';
@@ -299,15 +299,6 @@ describe('MonitoringServer settings and lifecycle', () => {
 
   it('rejects bad options at construction with a typed error naming the option', () => {
     const c = collector();
-    const thrown = (fn: () => unknown): PythonBridgeError => {
-      try {
-        fn();
-      } catch (err) {
-        if (err instanceof PythonBridgeError) return err;
-        throw err;
-      }
-      throw new Error('did not throw');
-    };
     const cases: [Partial<MonitoringServerOptions>, string][] = [
       [{ token: '' }, 'token'],
       [{ port: 70_000 }, 'port'],
@@ -321,12 +312,12 @@ describe('MonitoringServer settings and lifecycle', () => {
       [{ maxRangeSpanMs: 'long' as unknown as number }, 'maxRangeSpanMs'],
     ];
     for (const [opts, option] of cases) {
-      const err = thrown(() => new MonitoringServer({ collector: c, ...opts }));
+      const err = thrownBridgeError(() => new MonitoringServer({ collector: c, ...opts }));
       expect([err.code, err.details.option], JSON.stringify(opts)).toEqual(['DSPEX_INVALID_REQUEST_INVALID_OPTIONS', option]);
       expect(err.message).toContain(option);
     }
-    expect(thrown(() => new MonitoringServer({ collector: null as unknown as MetricsCollector })).details.option).toBe('collector');
-    const notStarted = thrown(() => new MonitoringServer({ collector: c }).url);
+    expect(thrownBridgeError(() => new MonitoringServer({ collector: null as unknown as MetricsCollector })).details.option).toBe('collector');
+    const notStarted = thrownBridgeError(() => new MonitoringServer({ collector: c }).url);
     expect([notStarted.code, notStarted.message]).toEqual(['DSPEX_INVALID_REQUEST_INVALID_STATE', expect.stringMatching(/not started/)]);
   });
 
