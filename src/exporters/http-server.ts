@@ -3,19 +3,39 @@
  * (`/api/snapshot`, `/api/range`) and a Server-Sent Events stream of snapshots (`/api/events`).
  * Plain `node:http`, bound to loopback by default, with an optional bearer token.
  *
- * Every client-controlled quantity is bounded: header size and count, time to send a request,
- * connections, SSE clients (beyond the limit: 503) and each SSE client's unsent output (a client
- * that stops reading is disconnected). Routes, parameters and status codes are documented in
+ * Every client-controlled quantity is bounded: header size and count, time to send the headers and
+ * the whole request, connections in all and per client address (a connection still waiting for
+ * its request is closed to make room for a new one, so slow-header sockets cannot lock a scrape
+ * out), SSE clients (beyond the limit: 503) and each SSE client's unsent output (a client that
+ * stops reading is disconnected).
+ *
+ * The `Host` header is checked on every request, token or not: only loopback names, the bound
+ * host and `allowedHosts` are served (421 otherwise). Without that check, DNS rebinding lets any
+ * web page open in the user's browser read the API: the page's own host name is re-pointed at
+ * 127.0.0.1, so the browser treats the server as same-origin and hands the page the answers
+ * (pids, commands, error counts). Routes, parameters and status codes are documented in
  * docs/MONITORING_GUIDE.md (## Prometheus and the HTTP API).
  *
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { WindowName } from '../contract/metrics.js';
 import { invalidOption, invalidState } from '../contract/errors.js';
 import { numberOption } from '../contract/options.js';
 import { bearerTokenMatches } from './auth.js';
+import {
+  allowedHostsOption,
+  clientAddressKey,
+  clientErrorResponse,
+  COMMON_HEADERS,
+  hostHeaderName,
+  HTML_HEADERS,
+  isLoopbackHostName,
+  JSON_TYPE,
+  normalizeHostName,
+} from './http-guards.js';
 import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import { buildSnapshot } from './snapshot.js';
 import { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
@@ -28,7 +48,7 @@ export interface MonitoringServerLogger {
 
 /** Options of {@link MonitoringServer}: the sources it serves, and how it listens. */
 export interface MonitoringServerOptions extends MonitoringSources {
-  /** Interface to bind (default `127.0.0.1`: loopback only). */
+  /** Interface to bind (default `127.0.0.1`: loopback only). A non-loopback host given here is also accepted in `Host` headers. */
   host?: string;
   /** Port (default 9568; 0 picks a free port, see {@link MonitoringServer.url}). */
   port?: number;
@@ -38,10 +58,30 @@ export interface MonitoringServerOptions extends MonitoringSources {
   maxSseClients?: number;
   /** Interval between SSE snapshots, ms (default 1000, 50..3600000). */
   sseIntervalMs?: number;
-  /** Longest time a client may take to send its request (headers included), ms (default 10000, at least 100). */
+  /**
+   * Host names (no port) accepted in the `Host` header besides the loopback ones (`localhost`,
+   * 127.x.y.z, `[::1]`) and a non-loopback `host`; any other gets 421. Exact names, compared
+   * case-insensitively: no wildcards. Default none. Needed when clients reach the server by a
+   * name (a reverse proxy, `0.0.0.0` reached as `myhost:9568`).
+   */
+  allowedHosts?: readonly string[];
+  /** Longest time a client may take to send its whole request, ms (default 10000, 100..3600000). */
   requestTimeoutMs?: number;
-  /** Most open connections at once; more are refused by the OS-level accept (default 256, at least 1). */
+  /** Longest time a client may take to send the request line and headers, ms (default 5000 or `requestTimeoutMs` if less; 100..`requestTimeoutMs`). */
+  headersTimeoutMs?: number;
+  /**
+   * Most open connections at once (default 256, at least 1). When full, the oldest connection still
+   * waiting for a request (slow headers, idle keep-alive) is closed to admit the new one; when every
+   * connection is serving a request or a stream, the new one is closed at once.
+   */
   maxConnections?: number;
+  /**
+   * Most open connections from one client address (an IPv6 client's /64), default 64. Past it, that
+   * address's oldest connection still waiting for a request is closed to admit the new one; when
+   * all of them are busy the new connection is closed at once. Behind a reverse proxy every client
+   * shares the proxy's address: raise it.
+   */
+  maxConnectionsPerAddress?: number;
   /** Unsent SSE output beyond which a slow client is disconnected, bytes (default 4 MiB, at least 64 KiB). */
   maxSseBufferBytes?: number;
   /** Longest span of `/api/range`, ms (default 24 h, at least 1000). */
@@ -80,10 +120,18 @@ interface SseClient {
   window: WindowName;
 }
 
+/** An open client connection. Waiting for a request (evictable) while `responses` is empty. */
+interface Connection {
+  socket: Socket;
+  /** The client address it counts against ({@link clientAddressKey}). */
+  key: string;
+  /** Responses in progress on it (more than one when requests are pipelined). */
+  responses: Set<ServerResponse>;
+}
+
 const MAX_HEADER_BYTES = 16 * 1024;
 const MAX_HEADERS = 64;
 const MAX_QUERY_PARAMS = 16;
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Parse a query string: only `allowed` names, each at most once. Throws {@link HttpError} 400. */
 function parseQuery(query: string, allowed: readonly string[]): Map<string, string> {
@@ -163,7 +211,11 @@ export class MonitoringServer {
   private readonly maxSseClients: number;
   private readonly sseIntervalMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly headersTimeoutMs: number;
   private readonly maxConnections: number;
+  private readonly maxConnectionsPerAddress: number;
+  /** Host names accepted besides the loopback ones: `allowedHosts` and a non-loopback bind host. */
+  private readonly allowedHosts: ReadonlySet<string>;
   private readonly maxSseBufferBytes: number;
   private readonly maxRangeSpanMs: number;
   private readonly logger: MonitoringServerLogger | null;
@@ -171,6 +223,10 @@ export class MonitoringServer {
   private server: Server | null = null;
   private boundPort = 0;
   private readonly sse = new Set<SseClient>();
+  /** Open connections, oldest first. */
+  private connections = new Map<Socket, Connection>();
+  /** The same, by client address. */
+  private connectionsByAddress = new Map<string, Set<Connection>>();
   private sseTimer: NodeJS.Timeout | null = null;
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
@@ -197,7 +253,14 @@ export class MonitoringServer {
     this.maxSseClients = numberOption(where, 'maxSseClients', options.maxSseClients, 32, { min: 0, max: 10_000 });
     this.sseIntervalMs = numberOption(where, 'sseIntervalMs', options.sseIntervalMs, 1000, { min: 50, max: 3_600_000 });
     this.requestTimeoutMs = numberOption(where, 'requestTimeoutMs', options.requestTimeoutMs, 10_000, { min: 100, max: 3_600_000 });
+    // Node requires headersTimeout <= requestTimeout.
+    this.headersTimeoutMs = numberOption(where, 'headersTimeoutMs', options.headersTimeoutMs, Math.min(5000, this.requestTimeoutMs), { min: 100, max: this.requestTimeoutMs });
     this.maxConnections = numberOption(where, 'maxConnections', options.maxConnections, 256, { min: 1, max: 1_000_000 });
+    this.maxConnectionsPerAddress = numberOption(where, 'maxConnectionsPerAddress', options.maxConnectionsPerAddress, 64, { min: 1, max: 1_000_000 });
+    const allowed = allowedHostsOption(where, options.allowedHosts);
+    const bound = normalizeHostName(this.host);
+    if (bound !== null && !isLoopbackHostName(bound)) allowed.push(bound);
+    this.allowedHosts = new Set(allowed);
     this.maxSseBufferBytes = numberOption(where, 'maxSseBufferBytes', options.maxSseBufferBytes, 4 * 1024 * 1024, { min: 64 * 1024, max: 2 ** 31 - 1 });
     this.maxRangeSpanMs = numberOption(where, 'maxRangeSpanMs', options.maxRangeSpanMs, 24 * 3600 * 1000, { min: 1000, max: 366 * 24 * 3600 * 1000 });
     this.logger = options.logger ?? null;
@@ -224,6 +287,11 @@ export class MonitoringServer {
     return this.sse.size;
   }
 
+  /** Client connections open now (SSE streams and idle keep-alive connections included). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   /** Bind and listen. Rejects when the address is taken or not available. Idempotent while running. */
   start(): Promise<void> {
     if (this.stopping) return this.stopping.then(() => this.start());
@@ -232,15 +300,24 @@ export class MonitoringServer {
       {
         maxHeaderSize: MAX_HEADER_BYTES,
         requestTimeout: this.requestTimeoutMs,
-        headersTimeout: this.requestTimeoutMs,
+        headersTimeout: this.headersTimeoutMs,
         // How often Node checks the two timeouts above (its default, 30 s, would let slow clients linger).
-        connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(this.requestTimeoutMs / 4))),
+        connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(this.headersTimeoutMs / 4))),
         keepAliveTimeout: 5000,
+        // A missing Host is answered by checkHost() (for HTTP/1.0 too), with the usual headers.
+        requireHostHeader: false,
       },
       (req, res) => this.handle(req, res),
     );
     server.maxHeadersCount = MAX_HEADERS;
-    server.maxConnections = this.maxConnections;
+    // No server.maxConnections: Node would refuse the newest connection, which lets slow sockets
+    // that got there first lock every scrape out. admit() evicts the oldest waiting one instead.
+    this.connections = new Map();
+    this.connectionsByAddress = new Map();
+    server.on('connection', (socket: Socket) => this.admit(socket));
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => this.onClientError(err, socket));
+    // An `Expect` other than 100-continue: answered by the routes like any request (Node's own 417 lacks our headers).
+    server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
     this.server = server;
     this.starting = new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -288,14 +365,89 @@ export class MonitoringServer {
 
   // -------------------------------------------------------------------------------------------
 
+  /**
+   * A new connection: count it against its address and the total. Past a limit, the oldest
+   * connection of that address (or of all) still waiting for a request is closed to make room, so
+   * a client that sends its request promptly always gets in; if every one is busy, the new
+   * connection is closed.
+   */
+  private admit(socket: Socket): void {
+    const key = clientAddressKey(socket.remoteAddress);
+    if (key === null) {
+      socket.destroy();
+      return;
+    }
+    const group = this.connectionsByAddress.get(key);
+    if (group !== undefined && group.size >= this.maxConnectionsPerAddress && !this.evictOldestWaiting(group.values())) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.maxConnections && !this.evictOldestWaiting(this.connections.values())) {
+      socket.destroy();
+      return;
+    }
+    const conn: Connection = { socket, key, responses: new Set() };
+    this.connections.set(socket, conn);
+    if (group !== undefined) group.add(conn);
+    else this.connectionsByAddress.set(key, new Set([conn]));
+    socket.once('close', () => this.forget(conn));
+  }
+
+  /** Close the first (oldest) connection waiting for a request; false when there is none. */
+  private evictOldestWaiting(candidates: Iterable<Connection>): boolean {
+    for (const c of candidates) {
+      if (c.responses.size > 0) continue;
+      this.forget(c);
+      c.socket.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  private forget(conn: Connection): void {
+    if (this.connections.get(conn.socket) === conn) this.connections.delete(conn.socket);
+    const group = this.connectionsByAddress.get(conn.key);
+    if (group?.delete(conn) === true && group.size === 0) this.connectionsByAddress.delete(conn.key);
+  }
+
+  /** A request Node's parser rejected (malformed, headers too large, too slow): answer like Node, with our headers. */
+  private onClientError(err: Error & { code?: string }, socket: Duplex): void {
+    const conn = this.connections.get(socket as Socket);
+    const responding = conn !== undefined && [...conn.responses].some((r) => r.headersSent);
+    // Never write into a response already on the wire; a reset peer gets nothing.
+    if (err.code !== 'ECONNRESET' && socket.writable && !responding) socket.write(clientErrorResponse(err.code));
+    socket.destroy();
+  }
+
+  /**
+   * The `Host` check (before the token): 400 when missing, repeated or malformed, 421 unless it
+   * names loopback, the bound host or one of `allowedHosts`. See the module comment (DNS rebinding).
+   */
+  private checkHost(req: IncomingMessage): void {
+    const values = req.headersDistinct.host;
+    if (values === undefined || values.length === 0 || values[0] === '') throw new HttpError(400, 'a Host header is required', { connection: 'close' });
+    if (values.length > 1) throw new HttpError(400, 'more than one Host header', { connection: 'close' });
+    const name = hostHeaderName(values[0]!);
+    if (name === null) throw new HttpError(400, 'malformed Host header', { connection: 'close' });
+    if (!isLoopbackHostName(name) && !this.allowedHosts.has(name)) {
+      throw new HttpError(421, 'this server does not answer for that Host (allowed: loopback names, the bound host, the allowedHosts option)', { connection: 'close' });
+    }
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     req.on('error', () => undefined);
     res.on('error', () => undefined);
+    const conn = this.connections.get(req.socket);
+    if (conn !== undefined) {
+      conn.responses.add(res);
+      res.once('close', () => conn.responses.delete(res));
+    }
     try {
       const raw = req.url ?? '/';
       const q = raw.indexOf('?');
       const path = q < 0 ? raw : raw.slice(0, q);
       const query = q < 0 ? '' : raw.slice(q + 1);
+      this.checkHost(req);
       if (this.token !== null && !bearerTokenMatches(req.headers.authorization, this.token)) {
         throw new HttpError(401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer realm="dspex"' });
       }
@@ -306,7 +458,7 @@ export class MonitoringServer {
       const head = req.method === 'HEAD';
       switch (route) {
         case '/':
-          return this.send(res, 200, 'text/html; charset=utf-8', INDEX_HTML, head);
+          return this.send(res, 200, 'text/html; charset=utf-8', INDEX_HTML, head, HTML_HEADERS);
         case '/metrics':
           return this.send(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(collectPrometheusInput(this.sources)), head);
         case '/api/snapshot': {
@@ -347,8 +499,7 @@ export class MonitoringServer {
     res.writeHead(status, {
       'content-type': type,
       'content-length': Buffer.byteLength(body),
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
+      ...COMMON_HEADERS,
       ...headers,
     });
     res.end(head ? undefined : body);
@@ -360,10 +511,9 @@ export class MonitoringServer {
     if (this.sse.size >= this.maxSseClients) throw new HttpError(503, 'too many event-stream clients', { 'retry-after': '5' });
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
+      ...COMMON_HEADERS,
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
-      'x-content-type-options': 'nosniff',
     });
     if (head) {
       res.end();

@@ -1,6 +1,7 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, fork, spawnSync } from 'node:child_process';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { MetricsCollector } from '../../src/metrics/index.js';
 import { ResourceMonitor } from '../../src/resources/index.js';
 import type { SessionPool } from '../../src/index.js';
@@ -137,4 +138,86 @@ export function sumSamples(text: string, name: string, mustContain: string[] = [
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** A request from a chosen local address (127.0.0.0/8 on Linux), timed; rejects after `timeoutMs`. */
+export function timedRequest(
+  url: string,
+  path: string,
+  opts: { localAddress?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RawResponse & { ms: number }> {
+  const u = new URL(url);
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path, headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
+      res.on('error', reject);
+    });
+    req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 5000} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a {@link slowloris} attack did. */
+export interface SlowlorisStats {
+  /** Connections opened (reopenings included). */
+  opened: number;
+  /** Connections the server closed while the attack ran. */
+  closedByServer: number;
+  /** Most connections established at once. */
+  maxOpen: number;
+}
+
+/** A running {@link slowloris} attack. */
+export interface Slowloris {
+  /** Settles once `sockets` connections have been established. */
+  ready: Promise<void>;
+  /** End the attack now (it also ends by itself): every socket is destroyed and the process exits. */
+  stop(): Promise<SlowlorisStats>;
+}
+
+/**
+ * A slowloris attack from a child process (test/exporters/fixtures/slowloris.mjs): `sockets`
+ * connections that each send a request line and the start of a header, then one more byte of it
+ * every `trickleMs`, never finishing; a closed one is opened again (`maxOpens` connections in all,
+ * default 20 per socket). Local addresses (127.0.0.0/8) are taken in turn from `localAddresses`.
+ * It stops by itself after `durationMs`.
+ */
+export function slowloris(
+  url: string,
+  opts: { sockets: number; durationMs: number; trickleMs?: number; localAddresses?: readonly string[]; maxOpens?: number },
+): Slowloris {
+  const u = new URL(url);
+  const args = [
+    u.hostname,
+    u.port,
+    opts.sockets,
+    opts.durationMs,
+    opts.trickleMs ?? 100,
+    (opts.localAddresses ?? ['127.0.0.1']).join(','),
+    opts.maxOpens ?? opts.sockets * 20,
+  ].map(String);
+  const child = fork(fileURLToPath(new URL('./fixtures/slowloris.mjs', import.meta.url)), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let stats: SlowlorisStats | null = null;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on('message', (m: { type: string; stats?: SlowlorisStats }) => {
+      if (m.type === 'ready') resolve();
+      if (m.type === 'done' && m.stats !== undefined) stats = m.stats;
+    });
+    void exited.then(() => reject(new Error('the attacker exited before all its sockets connected')));
+  });
+  ready.catch(() => undefined);
+  const stop = async (): Promise<SlowlorisStats> => {
+    if (child.connected) child.send({ type: 'stop' });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
+    if (stats === null) throw new Error('the attacker did not report its stats');
+    return stats;
+  };
+  return { ready, stop };
 }

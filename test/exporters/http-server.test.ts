@@ -2,14 +2,18 @@
  * The monitoring server over real HTTP (port 0) in front of a real pool of Python workers: every
  * route and status code, the token, SSE, bad clients, and a clean stop.
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MonitoringServer, type MonitoringServerOptions, type MonitoringSnapshot } from '../../src/exporters/index.js';
 import { thrownBridgeError } from '../helpers/errors.js';
+import { clientAddressKey, hostHeaderName, isLoopbackHostName } from '../../src/exporters/http-guards.js';
+import { PythonBridgeError } from '../../src/index.js';
 import { MetricsCollector } from '../../src/metrics/index.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
 import { startPool, stopAll } from '../helpers/pools.js';
-import { rawExchange, request, startStack, sumSamples, type Stack } from './helpers.js';
+import { rawExchange, request, slowloris, startStack, sumSamples, timedRequest, type SlowlorisStats, type Stack } from './helpers.js';
 
 const WAIT = { timeout: 10_000, interval: 50 };
 
@@ -409,5 +413,247 @@ describe('MonitoringServer settings and lifecycle', () => {
     const body = (await request(s.url, '/metrics')).body;
     expect(body.match(new RegExp(`^dspex_pool_up\\{pool="${pool.name}"\\} 1$`, 'm'))).not.toBeNull();
     expect(body.match(/^dspex_pool_up\{/gm)).toHaveLength(1);
+  });
+});
+
+describe('MonitoringServer hardening: Host check, headers, slow clients', () => {
+  const servers: MonitoringServer[] = [];
+  const collectors: MetricsCollector[] = [];
+  const sockets: Socket[] = [];
+  const requests: ClientRequest[] = [];
+
+  async function server(opts: Partial<MonitoringServerOptions> = {}): Promise<MonitoringServer> {
+    const c = new MetricsCollector();
+    c.start();
+    collectors.push(c);
+    const s = new MonitoringServer({ collector: c, port: 0, ...opts });
+    servers.push(s);
+    await s.start();
+    return s;
+  }
+
+  /** A connection from `localAddress` that sends nothing; `closed` settles when the server closes it. */
+  async function idleSocket(s: MonitoringServer, localAddress: string): Promise<{ socket: Socket; closed: Promise<void> }> {
+    const socket = connect({ host: '127.0.0.1', port: s.port, localAddress });
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    return { socket, closed };
+  }
+
+  /** An `/api/events` stream from `localAddress`, resolved with its headers once the first event arrived. */
+  function openStream(s: MonitoringServer, localAddress = '127.0.0.1'): Promise<{ req: ClientRequest; headers: IncomingHttpHeaders }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: s.port, path: '/api/events', localAddress, agent: false }, (res) => {
+        res.once('data', () => resolve({ req, headers: res.headers }));
+        res.on('error', () => undefined);
+      });
+      requests.push(req);
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  afterEach(async () => {
+    for (const r of requests.splice(0)) r.destroy();
+    for (const so of sockets.splice(0)) so.destroy();
+    await Promise.all(servers.splice(0).map((s) => s.stop()));
+    for (const c of collectors.splice(0)) c.stop();
+  });
+
+  it('answers 421 to a foreign Host on every route, token or not (DNS rebinding)', async () => {
+    const open = await server();
+    const guarded = await server({ token: 'tok-1' });
+    const routes = ['/', '/metrics', '/api/snapshot', '/api/range?pool=x', '/api/events', '/nope'];
+    const foreign = ['evil.example', `evil.example:${open.port}`, 'localhost.evil.example', `127.0.0.1.nip.io:${open.port}`, '128.0.0.1', '[::2]:80', '0x7f.0.0.1', '127.1'];
+    for (const host of foreign) {
+      for (const path of routes) {
+        const r = await request(open.url, path, { headers: { host } });
+        expect(r.status, `${host} ${path}`).toBe(421);
+        expect(JSON.parse(r.body)).toMatchObject({ status: 421, error: expect.stringMatching(/does not answer for that Host/) });
+        expect(r.body).not.toContain('pools');
+        expect(r.headers['x-content-type-options']).toBe('nosniff');
+      }
+    }
+    // Checked before the token: a right token from a foreign origin still gets 421.
+    const attempts: Record<string, string>[] = [{ host: 'evil.example' }, { host: 'evil.example', authorization: 'Bearer tok-1' }];
+    for (const headers of attempts) {
+      expect((await request(guarded.url, '/api/snapshot', { headers })).status).toBe(421);
+    }
+    expect((await request(guarded.url, '/api/snapshot', { headers: { authorization: 'Bearer tok-1' } })).status).toBe(200);
+  });
+
+  it('accepts the loopback names with or without a port, allowedHosts, and a non-loopback bind host', async () => {
+    const s = await server({ allowedHosts: ['dash.internal', 'Metrics.Example.COM', '10.1.2.3', '::1'] });
+    const p = s.port;
+    const ok = ['127.0.0.1', `127.0.0.1:${p}`, '127.255.0.9:80', 'localhost', `LocalHost:${p}`, '[::1]', `[::1]:${p}`, 'dash.internal', 'DASH.INTERNAL:8443', 'metrics.example.com', '10.1.2.3:9568'];
+    for (const host of ok) expect((await request(s.url, '/metrics', { headers: { host } })).status, host).toBe(200);
+    for (const host of ['other.internal', 'dash.internal.evil', 'sub.dash.internal', '10.1.2.4', 'dash.internal.']) {
+      expect((await request(s.url, '/metrics', { headers: { host } })).status, host).toBe(421);
+    }
+    // The URL the server reports (what `dspex monitor --url` is given) is accepted as is.
+    expect((await fetch(`${s.url}/api/snapshot`)).status).toBe(200);
+    const wide = await server({ host: '0.0.0.0' });
+    expect((await request(`http://127.0.0.1:${wide.port}`, '/metrics', { headers: { host: `0.0.0.0:${wide.port}` } })).status).toBe(200);
+    expect((await request(`http://127.0.0.1:${wide.port}`, '/metrics')).status).toBe(200);
+    expect((await request(`http://127.0.0.1:${wide.port}`, '/metrics', { headers: { host: 'evil.example' } })).status).toBe(421);
+  });
+
+  it('answers 400 to a missing (HTTP/1.0 too), repeated or malformed Host', async () => {
+    const s = await server();
+    const cases: [string, RegExp][] = [
+      ['GET /api/snapshot HTTP/1.0\r\n\r\n', /a Host header is required/],
+      ['GET /api/snapshot HTTP/1.1\r\nConnection: close\r\n\r\n', /a Host header is required/],
+      ['GET /api/snapshot HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n', /a Host header is required/],
+      ['GET /api/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n', /more than one Host header/],
+      ['GET /api/snapshot HTTP/1.1\r\nHost: 127.0.0.1:99999\r\nConnection: close\r\n\r\n', /malformed Host header/],
+      ['GET /api/snapshot HTTP/1.1\r\nHost: a:b:c\r\nConnection: close\r\n\r\n', /malformed Host header/],
+    ];
+    for (const [bytes, message] of cases) {
+      const out = await rawExchange(s.url, bytes);
+      expect(out, bytes).toMatch(/^HTTP\/1\.1 400 /);
+      expect(out, bytes).toMatch(message);
+      expect(out).not.toContain('"pools"');
+    }
+    const ok = await rawExchange(s.url, 'GET /api/snapshot HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(ok).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('sends nosniff on every response, no-store on the API, a restrictive CSP and no referrer on the page', async () => {
+    const s = await server({ requestTimeoutMs: 300 });
+    for (const path of ['/', '/metrics', '/api/snapshot', '/api/range?pool=x', '/nope', '/api/snapshot?window=2h']) {
+      const r = await request(s.url, path);
+      expect(r.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(r.headers['cache-control'], path).toBe('no-store');
+    }
+    const page = await request(s.url, '/');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp.split(';').map((d) => d.trim())).toEqual(expect.arrayContaining(["default-src 'none'", "frame-ancestors 'none'"]));
+    expect(csp).not.toMatch(/unsafe|\*/);
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    const stream = await openStream(s);
+    expect(stream.headers['x-content-type-options']).toBe('nosniff');
+    expect(stream.headers['cache-control']).toBe('no-store');
+    stream.req.destroy();
+    // What Node's parser rejects is answered with the same headers.
+    const raw = [
+      await rawExchange(s.url, 'NOT HTTP AT ALL\r\n\r\n'),
+      await rawExchange(s.url, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      await rawExchange(s.url, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n'),
+    ];
+    expect(raw.map((o) => o.slice(0, 12))).toEqual(['HTTP/1.1 400', 'HTTP/1.1 431', 'HTTP/1.1 408']);
+    for (const o of raw) {
+      expect(o).toMatch(/\r\nX-Content-Type-Options: nosniff\r\n/i);
+      expect(o).toMatch(/\r\nCache-Control: no-store\r\n/i);
+    }
+    // An Expect Node would answer 417 by itself goes through the routes.
+    expect((await request(s.url, '/metrics', { headers: { expect: 'something' } })).headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('closes a client that is slow to send its headers after headersTimeoutMs, well before requestTimeoutMs', async () => {
+    const s = await server({ headersTimeoutMs: 300, requestTimeoutMs: 20_000 });
+    const t0 = Date.now();
+    const out = await rawExchange(s.url, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a', 5000);
+    expect(out === '' || /^HTTP\/1\.1 408/.test(out)).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect((await request(s.url, '/metrics')).status).toBe(200);
+  });
+
+  it('caps connections per client address: the oldest waiting one makes room, busy ones are kept', async () => {
+    const s = await server({ maxConnectionsPerAddress: 3, maxSseClients: 10 });
+    // Three streams from one address are busy: a fourth connection from it is closed at accept…
+    const streams = [await openStream(s, '127.0.0.6'), await openStream(s, '127.0.0.6'), await openStream(s, '127.0.0.6')];
+    expect(s.sseClientCount).toBe(3);
+    await expect(timedRequest(s.url, '/metrics', { localAddress: '127.0.0.6' })).rejects.toThrow(/ECONNRESET|socket hang up/);
+    expect(s.sseClientCount).toBe(3);
+    // …while other addresses are served, and a stream that ends makes room.
+    expect((await timedRequest(s.url, '/metrics', { localAddress: '127.0.0.7' })).status).toBe(200);
+    streams[0]!.req.destroy();
+    await vi.waitFor(() => expect(s.sseClientCount).toBe(2), WAIT);
+    expect((await timedRequest(s.url, '/metrics', { localAddress: '127.0.0.6' })).status).toBe(200);
+    // Three connections from another address that never send a request: a fourth evicts the oldest.
+    const idle = [await idleSocket(s, '127.0.0.5'), await idleSocket(s, '127.0.0.5'), await idleSocket(s, '127.0.0.5')];
+    await vi.waitFor(() => expect(s.connectionCount).toBe(5), WAIT);
+    expect((await timedRequest(s.url, '/metrics', { localAddress: '127.0.0.5' })).status).toBe(200);
+    await idle[0]!.closed;
+    expect([idle[1]!.socket.destroyed, idle[2]!.socket.destroyed]).toEqual([false, false]);
+  });
+
+  const attackers: [string, string[]][] = [
+    ['the address of the scrape', ['127.0.0.1']],
+    ['six addresses (more than maxConnections in all)', ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7']],
+  ];
+  it.each(attackers)('serves a scrape within 1 s while 300 slow-header sockets attack from %s', async (_, localAddresses) => {
+    const s = await server(); // the defaults
+    const baseline = (await request(s.url, '/metrics')).body;
+    const attack = slowloris(s.url, { sockets: 300, durationMs: 6000, trickleMs: 250, localAddresses });
+    const latencies: number[] = [];
+    let stats: SlowlorisStats | null = null;
+    try {
+      // Every attacking socket has connected and is trickling before the first scrape.
+      await attack.ready;
+      await sleep(300);
+      const held = s.connectionCount;
+      for (let round = 0; round < 5; round++) {
+        for (const localAddress of ['127.0.0.1', '127.0.0.9']) {
+          const r = await timedRequest(s.url, '/metrics', { localAddress, timeoutMs: 3000 });
+          expect(r.status).toBe(200);
+          expect(r.body).toBe(baseline);
+          latencies.push(r.ms);
+        }
+        await sleep(200);
+      }
+      expect(Math.max(...latencies), latencies.map((ms) => ms.toFixed(1)).join(' ')).toBeLessThan(1000);
+      // The attack was real: it kept the server full (per address or in all).
+      expect(held).toBeGreaterThanOrEqual(Math.min(64 * localAddresses.length, 256) - 10);
+    } finally {
+      stats = await attack.stop();
+    }
+    // …and the server had to close its sockets to make room.
+    expect(stats.closedByServer).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(s.connectionCount).toBe(0), WAIT);
+  }, 30_000);
+
+  it('reads Host values and counts an IPv6 client by its /64', () => {
+    const names = ['127.0.0.1:9568', 'LocalHost', '[::1]:80', '[::1]', 'Evil.Example:1', 'a:b', '127.0.0.1:99999', '::1', '', '[::1', '127.0.0.1:'];
+    expect(names.map(hostHeaderName)).toEqual(['127.0.0.1', 'localhost', '[::1]', '[::1]', 'evil.example', null, null, null, null, null, null]);
+    expect(['localhost', '127.0.0.1', '127.200.3.4', '[::1]', 'localhost.', '127.1', '127.0.0.01', '128.0.0.1', '[::2]', '127.0.0.1.nip.io'].map(isLoopbackHostName)).toEqual([
+      true, true, true, true, false, false, false, false, false, false,
+    ]);
+    const keys = ['127.0.0.1', '::ffff:127.0.0.1', '::1', '2001:db8:1:2:3:4:5:6', '2001:DB8:1:2::9', '2001:db8::1', 'fe80::1%eth0', '64:ff9b::1.2.3.4', undefined];
+    expect(keys.map(clientAddressKey)).toEqual(['127.0.0.1', '127.0.0.1', '0:0:0:0::/64', '2001:db8:1:2::/64', '2001:db8:1:2::/64', '2001:db8:0:0::/64', 'fe80:0:0:0::/64', '64:ff9b:0:0::/64', null]);
+  });
+
+  it('rejects bad host and connection options with a typed error naming the option', () => {
+    const c = new MetricsCollector();
+    const cases: [Partial<MonitoringServerOptions>, string][] = [
+      [{ allowedHosts: 'dash.internal' as unknown as string[] }, 'allowedHosts'],
+      [{ allowedHosts: ['dash.internal:9568'] }, 'allowedHosts'],
+      [{ allowedHosts: ['*.internal'] }, 'allowedHosts'],
+      [{ allowedHosts: ['http://dash.internal'] }, 'allowedHosts'],
+      [{ allowedHosts: [''] }, 'allowedHosts'],
+      [{ allowedHosts: [42 as unknown as string] }, 'allowedHosts'],
+      [{ allowedHosts: ['127.0.0.01'] }, 'allowedHosts'],
+      [{ maxConnectionsPerAddress: 0 }, 'maxConnectionsPerAddress'],
+      [{ maxConnectionsPerAddress: 2.5 }, 'maxConnectionsPerAddress'],
+      [{ headersTimeoutMs: 50 }, 'headersTimeoutMs'],
+      [{ headersTimeoutMs: 20_000 }, 'headersTimeoutMs'],
+      [{ headersTimeoutMs: 2000, requestTimeoutMs: 1000 }, 'headersTimeoutMs'],
+    ];
+    for (const [opts, option] of cases) {
+      let caught: unknown = null;
+      try {
+        new MonitoringServer({ collector: c, ...opts });
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught, JSON.stringify(opts)).toBeInstanceOf(PythonBridgeError);
+      const err = caught as PythonBridgeError;
+      expect([err.code, err.details.option]).toEqual(['DSPEX_INVALID_REQUEST_INVALID_OPTIONS', option]);
+      expect(err.message).toContain(option);
+    }
+    expect(() => new MonitoringServer({ collector: c, allowedHosts: ['dash.internal', 'Dash.Example.', '10.0.0.1', '[fd00::1]', 'my_host'], requestTimeoutMs: 300 })).not.toThrow();
   });
 });
