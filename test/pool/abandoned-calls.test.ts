@@ -34,6 +34,11 @@ function poolEvents(pool: SessionPool): EventCollector {
   return new EventCollector(['dspex:worker:terminate', 'dspex:worker:init', 'dspex:pool:error', 'dspex:worker:checkout', 'dspex:worker:checkin', OPERATION_CHANNEL], (p) => p['pool'] === pool.name);
 }
 
+/** Where in the collector's stream the first event of `channel` matching `match` is (-1: none). */
+function indexOf(ev: EventCollector, channel: string, match: Record<string, unknown>): number {
+  return ev.events.findIndex((e) => e.channel === channel && Object.entries(match).every(([k, v]) => e.payload[k] === v));
+}
+
 /** Wait until the pool's only worker is dispatched a call. */
 async function waitBusy(pool: SessionPool): Promise<void> {
   await vi.waitFor(() => expect(pool.status().busy).toBe(1), { timeout: 2000, interval: 2 });
@@ -41,31 +46,31 @@ async function waitBusy(pool: SessionPool): Promise<void> {
 
 describe('abandoned calls', () => {
   it('a call aborted while in Python rejects at once; the same process finishes it and serves the next call', async () => {
-    const pool = await startPool({ size: 1 });
+    const pool = await startPool({ size: 1 }); // abortGraceMs: the default, 1000 ms
     const ev = poolEvents(pool);
     const pid = pool.pids()[0]!;
     const ac = new AbortController();
-    const p = pool.executeAnonymous('sleep', { ms: 300 }, { signal: ac.signal });
+    const p = pool.executeAnonymous('sleep', { ms: 500 }, { signal: ac.signal });
     await waitBusy(pool);
-    await sleep(20);
     const t0 = performance.now();
     ac.abort(new Error('caller gave up'));
     const err = await rejection(p);
-    expect(performance.now() - t0).toBeLessThan(50);
+    // At once: not after the 500 ms the sleep takes.
+    expect(performance.now() - t0).toBeLessThan(250);
     expect([err.category, err.type]).toEqual(['aborted', 'aborted']);
     expect(err.details).toMatchObject({ sent: true, pid, workerId: 0 });
     // Finishing the abandoned request: visible, busy, out of service.
     expect(pool.status()).toMatchObject({ busy: 1, idle: 0, workers: [{ pid, state: 'busy', abandoned: true, generation: 0 }] });
     const next = await pool.executeAnonymous<{ pid: number }>('ping');
     expect(next.pid).toBe(pid);
-    // The ping waited for the sleep to finish (≈ 280 ms after the abort), not for a new process.
-    expect(performance.now() - t0).toBeGreaterThan(200);
     expect(pool.status().workers[0]).toMatchObject({ pid, state: 'idle', abandoned: false, generation: 0 });
     expect(ev.of('dspex:worker:terminate')).toEqual([]);
-    // One checkout, one checkin per call: the abandoned call checks in when the worker is back.
+    // One checkout and one checkin per call; the abandoned call checks in (with the real busy
+    // time) once the worker has finished it, and only then is the ping checked out.
     expect(ev.of('dspex:worker:checkout')).toHaveLength(2);
     expect(ev.of('dspex:worker:checkin').map((e) => e['result'])).toEqual(['failed', 'ok']);
-    expect((ev.of('dspex:worker:checkin')[0]!['busyNs'] as number) / 1e6).toBeGreaterThan(250);
+    expect((ev.of('dspex:worker:checkin')[0]!['busyNs'] as number) / 1e6).toBeGreaterThanOrEqual(490);
+    expect(indexOf(ev, 'dspex:worker:checkin', { command: 'sleep' })).toBeLessThan(indexOf(ev, 'dspex:worker:checkout', { command: 'ping' }));
     ev.stop();
   });
 
@@ -74,11 +79,10 @@ describe('abandoned calls', () => {
     const ev = poolEvents(pool);
     const pid = pool.pids()[0]!;
     const ac = new AbortController();
-    // A's reply ({slept_ms}) arrives ~150 ms after B and C were submitted: delivered to the call
+    // A's reply ({slept_ms}) arrives long after B and C were submitted: delivered to the call
     // waiting next instead of dropped, B or C would resolve with it.
-    const a = pool.executeAnonymous('sleep', { ms: 200 }, { signal: ac.signal });
+    const a = pool.executeAnonymous('sleep', { ms: 400 }, { signal: ac.signal });
     await waitBusy(pool);
-    await sleep(30);
     ac.abort();
     const aErr = rejection(a);
     const b = pool.executeAnonymous('echo', { call: 'B' });
@@ -87,19 +91,19 @@ describe('abandoned calls', () => {
     expect((await aErr).category).toBe('aborted');
     await expect(b).resolves.toEqual({ call: 'B' });
     const cOut = await c;
-    expect(cOut.slept_ms).toBeLessThan(100);
+    expect(cOut.slept_ms).toBeLessThan(300);
     // Nothing broke the protocol, the process was kept, and B was sent only once A's reply came.
     expect(ev.of('dspex:pool:error').map((e) => e['category'])).toEqual(['aborted']);
     expect(ev.of('dspex:worker:terminate')).toEqual([]);
     expect(pool.status().workers[0]).toMatchObject({ pid, generation: 0, state: 'idle' });
-    const bCheckout = ev.of('dspex:worker:checkout').find((e) => e['command'] === 'echo')!;
-    expect((bCheckout['queueWaitNs'] as number) / 1e6).toBeGreaterThan(120);
+    expect(indexOf(ev, 'dspex:worker:checkin', { command: 'sleep', result: 'failed' })).toBeLessThan(indexOf(ev, 'dspex:worker:checkout', { command: 'echo' }));
+    expect(ev.of('dspex:worker:checkin').map((e) => `${String(e['command'])}:${String(e['result'])}`)).toEqual(['sleep:failed', 'echo:ok', 'sleep:ok']);
     await expect(pool.executeAnonymous('echo', { call: 'D' })).resolves.toEqual({ call: 'D' });
     ev.stop();
   });
 
   it('a call still running past abortGraceMs gets its worker killed (reason aborted) and replaced', async () => {
-    const pool = await startPool({ size: 1, abortGraceMs: 300 });
+    const pool = await startPool({ size: 1 }); // abortGraceMs: the default, 1000 ms
     const ev = poolEvents(pool);
     const pid = pool.pids()[0]!;
     const ac = new AbortController();
@@ -108,14 +112,16 @@ describe('abandoned calls', () => {
     const t0 = performance.now();
     ac.abort();
     expect((await rejection(p)).category).toBe('aborted');
-    expect(performance.now() - t0).toBeLessThan(50);
-    // A call made during the grace waits for the worker, then is served by its replacement.
-    const queued = pool.executeAnonymous('echo', { served: 'by the replacement' });
-    await sleep(150);
+    expect(performance.now() - t0).toBeLessThan(300);
+    // Not killed at the abort: the process lives on through the grace, out of service.
     expect(isZombieOrGone(pid)).toBe(false);
     expect(pool.status().workers[0]).toMatchObject({ pid, state: 'busy', abandoned: true });
+    // A call made during the grace waits for the worker, then is served by its replacement.
+    const queued = pool.executeAnonymous('echo', { served: 'by the replacement' });
+    await sleep(300);
+    expect(ev.of('dspex:worker:terminate')).toEqual([]);
     const [term] = await ev.waitFor('dspex:worker:terminate');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(990);
     expect(term).toMatchObject({ reason: 'aborted', pid, signal: 'SIGKILL' });
     await expect(queued).resolves.toEqual({ served: 'by the replacement' });
     await expectAllGone([pid]);
@@ -126,28 +132,29 @@ describe('abandoned calls', () => {
   });
 
   it('a per-call timeoutMs abandons the call (timeout/operation at once); operationTimeoutMs still kills at once', async () => {
-    const pool = await startPool({ size: 1, abortGraceMs: 400 });
+    const pool = await startPool({ size: 1 }); // abortGraceMs: the default, 1000 ms
     const ev = poolEvents(pool);
     const pid = pool.pids()[0]!;
     // Within the grace: rejected at the deadline, the process finishes and serves again.
     let t0 = performance.now();
-    const err = await rejection(pool.executeAnonymous('sleep', { ms: 300 }, { timeoutMs: 100 }));
+    const err = await rejection(pool.executeAnonymous('sleep', { ms: 700 }, { timeoutMs: 100 }));
     expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
-    expect(performance.now() - t0).toBeLessThan(250);
+    expect(performance.now() - t0).toBeLessThan(500);
     expect([err.category, err.type]).toEqual(['timeout', 'operation']);
     expect(err.details).toMatchObject({ timeoutMs: 100, sent: true, pid });
-    expect(err.message).toMatch(/abortGraceMs \(400 ms/);
+    expect(err.message).toMatch(/abortGraceMs \(1000 ms/);
     expect(pool.status().workers[0]).toMatchObject({ pid, state: 'busy', abandoned: true });
     expect((await pool.executeAnonymous<{ pid: number }>('ping')).pid).toBe(pid);
-    expect(performance.now() - t0).toBeGreaterThan(250);
+    expect(indexOf(ev, 'dspex:worker:checkin', { command: 'sleep', result: 'failed' })).toBeLessThan(indexOf(ev, 'dspex:worker:checkout', { command: 'ping' }));
     expect(ev.of('dspex:worker:terminate')).toEqual([]);
 
     // Past the grace: killed with reason `timeout` (deadline + abortGraceMs), then replaced.
     t0 = performance.now();
     await expect(pool.executeAnonymous('sleep', { ms: 10_000 }, { timeoutMs: 100 })).rejects.toMatchObject({ category: 'timeout', type: 'operation' });
-    expect(performance.now() - t0).toBeLessThan(250);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(isZombieOrGone(pid)).toBe(false);
     const [term] = await ev.waitFor('dspex:worker:terminate');
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(480);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1090);
     expect(term).toMatchObject({ reason: 'timeout', pid });
     await expectAllGone([pid]);
 
@@ -161,7 +168,7 @@ describe('abandoned calls', () => {
     expect(gErr.message).toMatch(/was killed/);
     const [gTerm] = await gev.waitFor('dspex:worker:terminate');
     expect(gTerm).toMatchObject({ reason: 'timeout', pid: gpid });
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(3000);
     // A signal on such a call gets the grace, capped by that guard (200 ms after dispatch).
     await vi.waitFor(() => expect(guarded.status().idle).toBe(1), { timeout: 5000 });
     const g2 = guarded.pids()[0]!;
@@ -172,7 +179,7 @@ describe('abandoned calls', () => {
     ac.abort();
     expect((await rejection(p)).category).toBe('aborted');
     await gev.waitFor('dspex:worker:terminate', (e) => e.length === 2);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(3000);
     expect(gev.of('dspex:worker:terminate')[1]).toMatchObject({ reason: 'aborted', pid: g2 });
     ev.stop();
     gev.stop();
@@ -210,8 +217,8 @@ describe('abandoned calls', () => {
     expect(counts['unsettled']).toBeUndefined();
     expect(Object.keys(counts).sort()).toEqual(expect.arrayContaining(['aborted/aborted', 'ok', 'timeout/operation']));
     expect(Object.keys(counts).every((k) => ['ok', 'aborted/aborted', 'timeout/operation'].includes(k))).toBe(true);
-    // Far more successes than today's 53 of 20,000 (the deadline often outlasts the sleep).
-    expect(counts['ok']).toBeGreaterThan(N * 0.2);
+    // Far more successes than the 53 of 20,000 of a pool that respawned on each abort.
+    expect(counts['ok']).toBeGreaterThan(N * 0.05);
     // The pool published exactly one error and traced exactly one rejection per failed call.
     const failed = N - counts['ok']!;
     expect(ev.of('dspex:pool:error').filter((e) => e['command'] === 'sleep')).toHaveLength(failed);
@@ -219,8 +226,11 @@ describe('abandoned calls', () => {
     // Full size, the same processes, every worker idle once the abandoned sleeps are done.
     await vi.waitFor(() => expect(pool.status()).toMatchObject({ size: 4, idle: 4, busy: 0, queueDepth: 0 }), { timeout: 3000 });
     expect(pool.status().workers.every((w) => w.abandoned === false)).toBe(true);
-    expect(ev.of('dspex:worker:terminate')).toHaveLength(0);
-    expect(pool.pids().sort()).toEqual(before);
+    // No respawn expected (a 0-3 ms sleep would have to outlast the 1 s grace); one tolerated on a
+    // badly overloaded machine.
+    const respawns = ev.of('dspex:worker:terminate').length;
+    expect(respawns).toBeLessThanOrEqual(1);
+    if (respawns === 0) expect(pool.pids().sort()).toEqual(before);
     // Every checkout was checked in once (busy accounting from events stays exact).
     expect(ev.of('dspex:worker:checkin')).toHaveLength(ev.of('dspex:worker:checkout').length);
     ev.stop();
