@@ -43,14 +43,14 @@ export interface PoolOptions {
    * own per-call `timeoutMs` passed, while the request was in Python). The call rejects at once;
    * the worker takes no other call meanwhile, finishes the request and its late reply is dropped
    * (matched by id), then it serves again. Still running after `abortGraceMs`, it is killed and
-   * replaced. For a call under `operationTimeoutMs` the grace never runs past that deadline.
-   * 0 kills at once.
+   * replaced. For a call without its own `timeoutMs` the grace never runs past its
+   * `operationTimeoutMs` deadline (the hang guard keeps its kill). 0 kills at once.
    *
    * Default 1000: a respawn costs a process start (~100–300 ms for the bare worker, seconds when
    * modules load models) and cold caches, while an abandoned call is usually close to done (callers
-   * give up at deadlines near the command's normal latency), so a second covers that tail; a call
-   * still running after a second is likely to run much longer, and waiting for it would keep the
-   * worker from other callers (a storm of aborts would idle the pool).
+   * give up at deadlines near the command's normal latency), so a second covers that tail. A call
+   * still running after a second is likely to run much longer, and waiting for it (e.g. the rest of
+   * `operationTimeoutMs`, 30 s) would keep the worker from every other caller that long.
    */
   abortGraceMs?: number | undefined;
   /** How often idle workers are pinged; 0 disables health checks. Default 30000. */
