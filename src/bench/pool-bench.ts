@@ -8,6 +8,14 @@
  *
  * Also measured: time from `kill -9` of an idle worker to its replacement serving a call.
  *
+ * Abort storm: 20,000 `sleep` calls of 0-3 ms, each with a deadline of 0-5 ms (one seeded plan),
+ * on 4 workers from 4 and from 32 callers. Pool-side: the deadline is the call's
+ * `AbortSignal.timeout`, so the pool aborts it (abandoning calls already in Python). Control,
+ * caller-enforced: `Promise.race` of the plain call against a timer, the pool call left to finish.
+ * Each variant has its own pool; rounds alternate between them (interleaved, order flipped each
+ * round) and each round starts once both pools are idle again. Reported: successes of each, their
+ * ratio, and respawns (`dspex:worker:terminate` events of each pool).
+ *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,6 +24,7 @@ import { SessionPool } from '../pool/session-pool.js';
 import { WORKER_SCRIPT } from '../pool/worker-env.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
 import { subscribe } from '../telemetry/telemetry.js';
+import { prng } from '../util/prng.js';
 import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const PAYLOAD = { text: 'x'.repeat(80), n: 12345 }; // ~100 bytes of JSON
@@ -129,6 +138,136 @@ async function measureRecovery(kills: number): Promise<Float64Array> {
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** The calls of an abort storm: per call, the `sleep` in ms (0-3) and the caller's deadline in ms (0-5). */
+interface StormPlan {
+  sleepMs: Uint8Array;
+  deadlineMs: Uint8Array;
+}
+
+function stormPlan(calls: number, seed: number): StormPlan {
+  const rand = prng(seed);
+  const sleepMs = new Uint8Array(calls);
+  const deadlineMs = new Uint8Array(calls);
+  for (let i = 0; i < calls; i++) {
+    sleepMs[i] = Math.floor(rand() * 4);
+    deadlineMs[i] = Math.floor(rand() * 6);
+  }
+  return { sleepMs, deadlineMs };
+}
+
+/** What one variant of the storm did, summed over its rounds. */
+interface StormTally {
+  ok: number;
+  /** Failed calls by `category/type`. */
+  failed: Record<string, number>;
+  /** Processes of the variant's pool that ended during its rounds. */
+  respawns: number;
+  seconds: number;
+}
+
+type StormVariant = 'pool-side' | 'caller-side';
+
+/** Calls `from..to` of `plan` from `callers` loops on `pool`, the deadline enforced per `variant`. */
+async function stormRound(pool: SessionPool, plan: StormPlan, from: number, to: number, callers: number, variant: StormVariant, tally: StormTally): Promise<void> {
+  let next = from;
+  let settled = 0;
+  const t0 = performance.now();
+  const fail = (err: unknown): void => {
+    const e = err as { category?: string; type?: string };
+    const key = `${e.category ?? 'unknown'}/${e.type ?? 'unknown'}`;
+    tally.failed[key] = (tally.failed[key] ?? 0) + 1;
+  };
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (next < to) {
+        const i = next++;
+        const args = { ms: plan.sleepMs[i]! };
+        const deadlineMs = plan.deadlineMs[i]!;
+        if (variant === 'pool-side') {
+          try {
+            await pool.executeAnonymous('sleep', args, { signal: AbortSignal.timeout(deadlineMs) });
+            tally.ok++;
+          } catch (err) {
+            fail(err);
+          }
+        } else {
+          // The caller stops waiting at its deadline; the pool call goes on (its outcome ignored).
+          const call = pool.executeAnonymous('sleep', args).then(
+            () => true,
+            (err: unknown) => err,
+          );
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+          const outcome = await Promise.race([call, late]);
+          clearTimeout(timer);
+          if (outcome === true) tally.ok++;
+          else if (outcome === 'late') fail({ category: 'caller', type: 'deadline' });
+          else fail(outcome);
+        }
+        settled++;
+      }
+    }),
+  );
+  tally.seconds += (performance.now() - t0) / 1000;
+  if (settled !== to - from) throw new Error(`abort storm: ${settled} of ${to - from} calls settled`);
+}
+
+/** Resolves once `pool` has nothing queued and every worker is idle (abandoned and left-over calls done). */
+async function whenIdle(pool: SessionPool, timeoutMs = 30_000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const s = pool.status();
+    if (s.queueDepth === 0 && s.idle === s.size) return;
+    if (performance.now() > end) throw new Error(`abort storm: pool ${pool.name} not idle after ${timeoutMs} ms (${JSON.stringify({ idle: s.idle, busy: s.busy, starting: s.starting, queueDepth: s.queueDepth })})`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The abort storm at each caller count: pool-side aborts against the caller-enforced control. */
+async function abortStorm(calls: number, rounds: number, callerCounts: readonly number[]): Promise<{ callers: number; poolSide: StormTally; callerSide: StormTally }[]> {
+  const workers = 4;
+  const plan = stormPlan(calls, 0x5eed);
+  const pools: Record<StormVariant, SessionPool> = {
+    'pool-side': new SessionPool({ name: `bench-storm-pool-side-${process.pid}`, size: workers, healthCheckIntervalMs: 0, logger: silentLogger }),
+    'caller-side': new SessionPool({ name: `bench-storm-caller-side-${process.pid}`, size: workers, healthCheckIntervalMs: 0, logger: silentLogger }),
+  };
+  const ended: Record<string, number> = {};
+  const off = subscribe('dspex:worker:terminate', (e) => {
+    ended[e.pool] = (ended[e.pool] ?? 0) + 1;
+  });
+  const out: { callers: number; poolSide: StormTally; callerSide: StormTally }[] = [];
+  try {
+    await Promise.all([pools['pool-side'].start(), pools['caller-side'].start()]);
+    // Warm-up both paths.
+    for (const v of ['pool-side', 'caller-side'] as const) await stormRound(pools[v], plan, 0, Math.min(200, calls), workers, v, { ok: 0, failed: {}, respawns: 0, seconds: 0 });
+    for (const v of ['pool-side', 'caller-side'] as const) await whenIdle(pools[v]);
+    for (const callers of callerCounts) {
+      const tallies: Record<StormVariant, StormTally> = {
+        'pool-side': { ok: 0, failed: {}, respawns: 0, seconds: 0 },
+        'caller-side': { ok: 0, failed: {}, respawns: 0, seconds: 0 },
+      };
+      const per = Math.ceil(calls / rounds);
+      for (let r = 0; r < rounds; r++) {
+        const from = r * per;
+        const to = Math.min(calls, from + per);
+        const order: StormVariant[] = r % 2 === 0 ? ['pool-side', 'caller-side'] : ['caller-side', 'pool-side'];
+        for (const v of order) {
+          const name = pools[v].name;
+          const endedBefore = ended[name] ?? 0;
+          await stormRound(pools[v], plan, from, to, callers, v, tallies[v]);
+          await whenIdle(pools[v]);
+          tallies[v].respawns += (ended[name] ?? 0) - endedBefore;
+        }
+      }
+      out.push({ callers, poolSide: tallies['pool-side'], callerSide: tallies['caller-side'] });
+    }
+  } finally {
+    off();
+    await Promise.all([pools['pool-side'].stop(), pools['caller-side'].stop()]);
+  }
+  return out;
+}
+
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const roundMs = opts.quick ? 300 : Number(opts.flags['round-ms'] ?? 2000);
@@ -199,6 +338,34 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const recP99 = quantileSorted(rec, 0.99);
   rows.push({ workers: 2, concurrency: `kill -9 to serving x${kills}`, 'pool ops/s': null, 'bare ops/s': null, ratio: null, 'pool p50 µs': recP50 * 1000, 'bare p50 µs': null, 'pool p99 µs': recP99 * 1000, 'bare p99 µs': null });
 
+  // Abort storm: successes with pool-side aborts vs the caller-enforced control, and respawns.
+  const stormCalls = opts.quick ? 1000 : 20_000;
+  const stormRounds = opts.quick ? 2 : 4;
+  const storm = await abortStorm(stormCalls, stormRounds, [4, 32]);
+  let minStormRatio = Infinity;
+  let stormRespawns = 0;
+  for (const { callers, poolSide, callerSide } of storm) {
+    const ratio = poolSide.ok / Math.max(1, callerSide.ok);
+    ratios[`abort_storm_pool_vs_caller_successes_c${callers}`] = ratio;
+    minStormRatio = Math.min(minStormRatio, ratio);
+    stormRespawns += poolSide.respawns;
+    rows.push({
+      workers: 4,
+      concurrency: `abort storm c${callers} x${stormCalls}`,
+      'pool ops/s': null,
+      'bare ops/s': null,
+      ratio,
+      'pool p50 µs': null,
+      'bare p50 µs': null,
+      'pool p99 µs': null,
+      'bare p99 µs': null,
+      'ok pool-side': poolSide.ok,
+      'ok caller-side': callerSide.ok,
+      'respawns pool/caller': `${poolSide.respawns}/${callerSide.respawns}`,
+    });
+  }
+  ratios['abort_storm_pool_vs_caller_successes'] = minStormRatio;
+
   return {
     name: 'pool',
     rows,
@@ -207,7 +374,14 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       'pooled_vs_bare_throughput (min over concurrency >= N)': { target: '>= 0.9', value: minRatioAtN, pass: minRatioAtN >= 0.9 },
       'p50 overhead over bare, µs (worst config)': { target: '<= 20', value: worstP50OverheadUs, pass: worstP50OverheadUs <= 20 },
       'recovery p99, ms (kill -9 -> serving)': { target: '<= 150', value: recP99, pass: recP99 <= 150 },
+      'abort storm successes, pool-side aborts vs caller-enforced (min over callers)': { target: '>= 0.8', value: minStormRatio, pass: minStormRatio >= 0.8 },
+      'abort storm respawns with pool-side aborts (all caller counts)': { target: '<= 1', value: stormRespawns, pass: stormRespawns <= 1 },
     },
-    extra: { recoveryMs: { p50: recP50, p99: recP99, samples: Array.from(rec) }, roundMs, rounds },
+    extra: {
+      recoveryMs: { p50: recP50, p99: recP99, samples: Array.from(rec) },
+      roundMs,
+      rounds,
+      abortStorm: { calls: stormCalls, rounds: stormRounds, workers: 4, sleepMs: '0-3', deadlineMs: '0-5', results: storm },
+    },
   };
 }

@@ -8,11 +8,11 @@
  *
  * | category | when | `type` values (→ `code`) |
  * |---|---|---|
- * | `timeout` | a deadline passed | `checkout` (no worker became free in time), `operation` (Python did not answer in time; the worker was killed and replaced) |
+ * | `timeout` | a deadline passed | `checkout` (no worker became free in time), `operation` (Python did not answer in time: past `operationTimeoutMs` the worker was killed and replaced; past the call's own `timeoutMs` it may first finish the request within `abortGraceMs`) |
  * | `python` | the Python code raised | the exception class name, e.g. `ValueError` (code `DSPEX_PYTHON_EXCEPTION` for every class); `details.traceback` holds the traceback |
  * | `worker` | the Python process failed | `crashed` (exited while serving the call), `malformed_reply` (a frame that is not valid protocol), `reply_too_large`, `start_failed` (the worker could not start; `details.traceback` when Python said why), `health_check` (published on `dspex:pool:error` only: a worker replaced after failed pings; no call rejects with it) |
  * | `overloaded` | the queue is full | `queue_full` |
- * | `aborted` | the caller's `AbortSignal` fired | `aborted` |
+ * | `aborted` | the caller's `AbortSignal` fired | `aborted` (a request already in Python is finished by its worker within `abortGraceMs`, its reply dropped, else the worker is replaced) |
  * | `invalid_request` | dspex cannot do what was asked | `unknown_command`, `bad_args`, `not_serializable` (args or result not JSON), `request_too_large`, `invalid_options` (bad options to a constructor or to `start()`; `details.option` names it), `invalid_argument` (a bad argument to a method; `details.argument` names it), `invalid_state` (a method called in the wrong state, e.g. `url` of a server not started) |
  * | `pool_unavailable` | the pool is not running | `not_started`, `starting` (`resize()` before `start()` finished), `stopping`, `stopped`, `already_started` (`start()` called twice) |
  *

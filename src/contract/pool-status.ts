@@ -24,6 +24,13 @@ export interface WorkerStatus {
   lastUsedAtMs: number | null;
   /** Processes this slot had before the current one (restarts). */
   generation: number;
+  /**
+   * True while the process finishes a call its caller abandoned (aborted, or past its own
+   * `timeoutMs`): `state` stays `busy` and it takes no other call until that call's late reply
+   * arrives (and is dropped) or `abortGraceMs` passes (then it is killed and replaced).
+   * `pool.status()` always sets it; optional so that statuses built by hand stay valid.
+   */
+  abandoned?: boolean;
 }
 
 /** `pool.status()`. */

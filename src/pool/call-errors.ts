@@ -42,9 +42,13 @@ export function protocolError(pool: string, worker: CallWorker, call: Call | nul
   });
 }
 
-/** `call` did not get an answer from `worker` within its `timeoutMs`. */
-export function operationTimeoutError(pool: string, worker: CallWorker, call: Call): PythonBridgeError {
-  return new PythonBridgeError('timeout', 'operation', `'${call.command}' did not complete within ${call.timeoutMs} ms; worker ${worker.workerId} (pid ${worker.pid}) was killed and is being replaced`, {
+/**
+ * `call` did not get an answer from `worker` within its `timeoutMs`. `graceMs` null: the worker
+ * was killed; else it may finish the call for that long (its reply is dropped) before it is.
+ */
+export function operationTimeoutError(pool: string, worker: CallWorker, call: Call, graceMs: number | null = null): PythonBridgeError {
+  const fate = graceMs === null ? 'was killed and is being replaced' : `may finish it within abortGraceMs (${graceMs} ms; its reply is discarded), else it is killed and replaced`;
+  return new PythonBridgeError('timeout', 'operation', `'${call.command}' did not complete within ${call.timeoutMs} ms; worker ${worker.workerId} (pid ${worker.pid}) ${fate}`, {
     details: { pool, workerId: worker.workerId, pid: worker.pid, command: call.command, sessionId: call.sessionId, timeoutMs: call.timeoutMs, sent: true },
   });
 }

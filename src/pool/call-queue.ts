@@ -30,9 +30,20 @@ export class Call {
   attempts = 0;
   enqueuedNs = 0;
   dispatchedNs = 0;
-  /** The checkout timer while queued, or the call's own operation timer (see Dispatcher.run). */
+  /**
+   * The checkout timer while queued, the call's own operation timer (see Dispatcher.run), or,
+   * once abandoned, the grace timer that kills a worker still running it.
+   */
   timer: NodeJS.Timeout | null = null;
   onAbort: (() => void) | null = null;
+  /** True when the caller gave its own `timeoutMs`: its expiry abandons the call (not a hang guard). */
+  ownTimeout = false;
+  /**
+   * True once the call was settled for its caller (aborted, or past its own `timeoutMs`) while its
+   * request still runs in Python: it stays its worker's call in flight, so the worker takes no
+   * other call, and its late reply (same id) is dropped.
+   */
+  abandoned = false;
 
   constructor(
     readonly kind: CallKind,

@@ -4,6 +4,16 @@
  * can fail (timeouts, aborts, protocol errors, crashes). It keeps the invariants listed in
  * session-pool.ts; which processes exist is the supervisor's business.
  *
+ * Abandoned calls: when a caller stops waiting for a call already in Python (its signal fired, or
+ * its own `timeoutMs` passed) the call settles at once, but it stays its worker's call in flight
+ * (`Call.abandoned`): the worker is not idle, gets no other call, and the reply it sends when done
+ * carries that call's id, so onFrame drops it and releases the worker. A worker still running
+ * the call `abortGraceMs` later is killed (abandonedTooLong) and the supervisor replaces it.
+ *
+ * size: over 600 lines because every path from `execute*` to settling is here, so that the
+ * invariants (one settle per call, one call per worker, a reply reaches only its own call) can be
+ * checked in one file.
+ *
  * @module
  */
 import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, stoppedError } from './call-errors.js';
@@ -34,9 +44,17 @@ import { nowNs, wallMsAt } from '../contract/clock.js';
 
 /** Per-call options of `executeInSession` / `executeAnonymous`. */
 export interface ExecuteOptions {
-  /** Deadline for Python's answer (default: the pool's `operationTimeoutMs`). */
+  /**
+   * The caller's deadline: past it the call rejects with `timeout`/`operation` at once. A request
+   * already in Python is abandoned, not killed: its worker finishes it (the reply is dropped) and
+   * serves again, unless it still runs `abortGraceMs` later (then it is killed and replaced).
+   * Without it the pool's `operationTimeoutMs` applies, the hang guard that kills at once.
+   */
   timeoutMs?: number;
-  /** Rejects the call with `aborted` when it fires; a call already in Python has its worker replaced. */
+  /**
+   * Rejects the call with `aborted` when it fires: a queued call leaves the queue; a call already
+   * in Python is abandoned like a passed `timeoutMs` (its worker gets `abortGraceMs` to finish).
+   */
   signal?: AbortSignal;
   /**
    * `'idempotent'`: the call may run again (up to 2 more times) when its worker crashed. By
@@ -181,6 +199,7 @@ export class Dispatcher {
     }
     return new Promise<unknown>((resolve, reject) => {
       const call = new Call('user', sessionId, command, this.commandJson(command), argsJson, timeoutMs, signal, opts?.retry === 'idempotent', resolve, reject, ctx);
+      call.ownTimeout = opts?.timeoutMs !== undefined;
       if (signal) {
         call.onAbort = () => this.abortCall(call);
         signal.addEventListener('abort', call.onAbort, { once: true });
@@ -369,6 +388,12 @@ export class Dispatcher {
     const busyNs = doneNs - call.dispatchedNs;
     const doneMs = wallMsAt(doneNs);
     worker.lastActiveAtMs = doneMs;
+    if (call.abandoned) {
+      // The late reply of a call its caller gave up on (settled already): dropped, the worker is free.
+      this.endAbandoned(worker, call);
+      this.release(worker);
+      return;
+    }
     if (call.kind === 'health') {
       this.health.reply(worker, call, frame, busyNs);
       return;
@@ -453,7 +478,14 @@ export class Dispatcher {
       this.health.timeout(worker, call);
       return;
     }
-    // The process may still answer later: kill it so that answer can never reach another call.
+    if (call.kind === 'user' && call.ownTimeout) {
+      // The caller's own deadline: the request may be nearly done; give the worker its grace.
+      const graceMs = this.graceMs(call);
+      this.abandon(worker, call, operationTimeoutError(this.name, worker, call, graceMs > 0 ? graceMs : null), graceMs, 'timeout');
+      return;
+    }
+    // The hang guard: the process may still answer later; kill it so that answer can never reach
+    // another call.
     worker.inflight = null;
     if (call.kind === 'user') worker.errors++;
     worker.kill('timeout');
@@ -474,15 +506,61 @@ export class Dispatcher {
       return;
     }
     const worker = call.worker;
-    if (worker) {
-      worker.inflight = null;
-      worker.errors++;
-      worker.kill('aborted');
+    if (worker && worker.inflight === call) {
       err.details.workerId = worker.workerId;
       err.details.pid = worker.pid;
+      this.abandon(worker, call, err, this.graceMs(call), 'aborted');
+    }
+  }
+
+  /**
+   * How long `call`'s worker may go on with it once abandoned: `abortGraceMs`, but never past the
+   * pool's `operationTimeoutMs` hang guard for a call without its own `timeoutMs`.
+   */
+  private graceMs(call: Call): number {
+    const grace = this.options.abortGraceMs;
+    if (call.ownTimeout || grace === 0) return grace;
+    const leftMs = call.timeoutMs - (nowNs() - call.dispatchedNs) / 1e6;
+    return leftMs <= 0 ? 0 : Math.min(grace, Math.ceil(leftMs));
+  }
+
+  /**
+   * The caller stopped waiting for `call`, in Python on `worker`: settle it with `err` now. With a
+   * grace period the worker keeps the call in flight (marked abandoned: no other call is sent to
+   * it, its late reply is dropped in onFrame) and is killed with `reason` only if the call still
+   * runs `graceMs` later; without one it is killed at once.
+   */
+  private abandon(worker: CallWorker, call: Call, err: PythonBridgeError, graceMs: number, reason: 'aborted' | 'timeout'): void {
+    worker.errors++;
+    if (graceMs <= 0) {
+      worker.inflight = null;
+      worker.kill(reason);
       this.settleError(call, err);
       this.checkinFailed(worker, call);
+      return;
     }
+    // Settling clears the call's timer and abort listener; the grace timer is armed after it.
+    this.settleError(call, err);
+    call.abandoned = true;
+    call.timer = setTimeout(() => this.abandonedTooLong(worker, call, reason), graceMs);
+    // An abandoned call is no longer pending: a draining stop() need not wait for it.
+    this.maybeDrained();
+  }
+
+  /** The grace period of abandoned `call` passed: kill its worker if it is still running it. */
+  private abandonedTooLong(worker: CallWorker, call: Call, reason: 'aborted' | 'timeout'): void {
+    call.timer = null;
+    if (worker.inflight !== call) return;
+    worker.inflight = null;
+    worker.kill(reason);
+    this.endAbandoned(worker, call);
+  }
+
+  /** `worker` is done with abandoned `call` (late reply, kill, exit): its checkin comes now. */
+  private endAbandoned(worker: CallWorker, call: Call): void {
+    if (call.timer) clearTimeout(call.timer);
+    call.timer = null;
+    this.checkinFailed(worker, call);
   }
 
   private checkinFailed(worker: CallWorker, call: Call): void {
@@ -501,6 +579,7 @@ export class Dispatcher {
     worker.kill('protocol_error');
     this.logger.error({ pool: this.name, workerId: worker.workerId, workerPid: worker.pid, kind: err.kind }, `worker broke the protocol: ${err.message}`);
     const error = protocolError(this.name, worker, call, err);
+    if (call?.abandoned) this.endAbandoned(worker, call);
     if (call && !call.settled) {
       if (call.timer) clearTimeout(call.timer);
       if (call.kind === 'user') worker.errors++;
@@ -520,7 +599,9 @@ export class Dispatcher {
     const reason: WorkerTerminateReason = worker.endReason ?? 'crash';
     const call = worker.inflight;
     worker.inflight = null;
-    if (call && !call.settled) {
+    // Died while finishing a call its caller had given up on: nothing left to settle.
+    if (call?.abandoned) this.endAbandoned(worker, call);
+    else if (call && !call.settled) {
       if (call.timer) clearTimeout(call.timer);
       call.timer = null;
       if (call.kind === 'user') worker.errors++;
@@ -544,7 +625,7 @@ export class Dispatcher {
 
   private inflightCount(): number {
     let n = 0;
-    for (const w of this.slots) if (w && w.inflight && w.inflight.kind === 'user') n++;
+    for (const w of this.slots) if (w && w.inflight && w.inflight.kind === 'user' && !w.inflight.abandoned) n++;
     return n;
   }
 

@@ -42,8 +42,10 @@ export const poolOptionsSchema = z
     maxQueue: z.number().int().min(0).max(10_000_000).default(1000),
     /** How long a call may wait for a worker before rejecting with `timeout`/`checkout`. */
     checkoutTimeoutMs: ms(1).default(5000),
-    /** How long Python may take to answer; then the worker is killed and replaced. */
+    /** How long Python may take to answer a call without its own `timeoutMs`; then the worker is killed and replaced. */
     operationTimeoutMs: ms(1).default(30_000),
+    /** How long a worker may finish an abandoned (aborted or per-call timed-out) call before it is killed; 0: at once. */
+    abortGraceMs: ms(0).max(2 ** 31 - 1).default(1000),
     /** How often idle workers are pinged; 0 disables health checks. */
     healthCheckIntervalMs: ms(0).default(30_000),
     /** How long a ping may take before it counts as a failure. */

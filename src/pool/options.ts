@@ -32,8 +32,27 @@ export interface PoolOptions {
   maxQueue?: number | undefined;
   /** How long a call may wait for a worker before rejecting with `timeout`/`checkout`. Default 5000. */
   checkoutTimeoutMs?: number | undefined;
-  /** How long Python may take to answer; then the worker is killed and replaced. Default 30000. */
+  /**
+   * How long Python may take to answer a call without its own `timeoutMs`: the pool-wide hang
+   * guard. Past it the call rejects with `timeout`/`operation` and the worker is killed and
+   * replaced at once. Default 30000.
+   */
   operationTimeoutMs?: number | undefined;
+  /**
+   * How long a worker may go on with a call its caller abandoned (the call's `signal` fired, or its
+   * own per-call `timeoutMs` passed, while the request was in Python). The call rejects at once;
+   * the worker takes no other call meanwhile, finishes the request and its late reply is dropped
+   * (matched by id), then it serves again. Still running after `abortGraceMs`, it is killed and
+   * replaced. For a call without its own `timeoutMs` the grace never runs past its
+   * `operationTimeoutMs` deadline (the hang guard keeps its kill). 0 kills at once.
+   *
+   * Default 1000: a respawn costs a process start (~100–300 ms for the bare worker, seconds when
+   * modules load models) and cold caches, while an abandoned call is usually close to done (callers
+   * give up at deadlines near the command's normal latency), so a second covers that tail. A call
+   * still running after a second is likely to run much longer, and waiting for it (e.g. the rest of
+   * `operationTimeoutMs`, 30 s) would keep the worker from every other caller that long.
+   */
+  abortGraceMs?: number | undefined;
   /** How often idle workers are pinged; 0 disables health checks. Default 30000. */
   healthCheckIntervalMs?: number | undefined;
   /** How long a ping may take before it counts as a failure. Default 5000. */
@@ -75,6 +94,7 @@ export interface ResolvedPoolOptions {
   maxQueue: number;
   checkoutTimeoutMs: number;
   operationTimeoutMs: number;
+  abortGraceMs: number;
   healthCheckIntervalMs: number;
   healthCheckTimeoutMs: number;
   maxHealthFailures: number;

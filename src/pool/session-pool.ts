@@ -8,7 +8,11 @@
  * - a worker has at most one call in flight, and a reply is accepted only with the id of that call;
  *   anything else is a protocol error and the worker is killed, so a late or stray reply can never
  *   reach another call;
- * - a worker whose call timed out or was aborted is killed, never reused;
+ * - a call its caller abandoned while it ran in Python (its `signal` fired, or its own `timeoutMs`
+ *   passed) settles at once but stays its worker's call in flight: the worker gets no other call
+ *   until the reply with that call's id arrives, and that reply is dropped;
+ * - a worker past the pool's `operationTimeoutMs` (the hang guard), or still running an abandoned
+ *   call `abortGraceMs` after it was abandoned, is killed, never reused;
  * - a call is retried only when its frame provably never reached Python, or when the caller said
  *   `retry: 'idempotent'` and the worker crashed.
  *
@@ -279,7 +283,7 @@ export class SessionPool {
       if (w.state === 'busy') busy++;
       else if (w.state === 'idle') idle++;
       else if (w.state === 'starting') starting++;
-      workers.push({ id: w.workerId, pid: w.pid, state: w.state, operations: w.operations, errors: w.errors, startedAtMs: w.startedAtMs, lastUsedAtMs: w.lastUsedAtMs, generation: w.generation });
+      workers.push({ id: w.workerId, pid: w.pid, state: w.state, operations: w.operations, errors: w.errors, startedAtMs: w.startedAtMs, lastUsedAtMs: w.lastUsedAtMs, generation: w.generation, abandoned: w.inflight?.abandoned === true });
     }
     return {
       name: this.name,

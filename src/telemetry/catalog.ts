@@ -133,7 +133,11 @@ export interface WorkerCheckinEvent extends WorkerEventBase {
   command: string;
   /** The call's session, or null for an anonymous call. */
   sessionId: string | null;
-  /** `ok`, `python_error` (Python raised; the worker is fine) or `failed` (the worker is not). */
+  /**
+   * `ok`, `python_error` (Python raised; the worker is fine) or `failed` (the call failed
+   * otherwise: the worker crashed, broke the protocol or was killed, or the caller abandoned the
+   * call, whose checkin then comes once the worker has finished it or was killed).
+   */
   result: CheckinResult;
   /** Time the worker was busy with the call, in nanoseconds. */
   busyNs: number;

@@ -23,7 +23,8 @@ describe('metrics from a real pool', () => {
     const collector = new MetricsCollector();
     collectors.push(collector);
     collector.start();
-    const pool = await startPool({ size: 2 });
+    // abortGraceMs 0: the timed-out call below has its worker killed at once (one restart).
+    const pool = await startPool({ size: 2, abortGraceMs: 0 });
     collector.trackPool(pool);
 
     // 40 echoes at concurrency 8 (queue waits), 3 Python errors, 1 operation timeout.
