@@ -24,6 +24,10 @@ export interface WorkerStatus {
   lastUsedAtMs: number | null;
   /** Processes this slot had before the current one (restarts). */
   generation: number;
+  /** Lines this process printed (stdout + stderr) that were dropped over `outputLinesPerSecond`. */
+  outputLinesDropped: number;
+  /** Lines this process printed that were cut to `outputMaxLineBytes`. */
+  outputLinesCut: number;
 }
 
 /** `pool.status()`. */
