@@ -45,7 +45,7 @@ function status(name: string, workers: number): PoolStatus {
     maxQueue: 1000,
     sessions: 10,
     uptimeMs: 60_000,
-    workers: Array.from({ length: workers }, (_, id) => ({ id, pid: 10_000 + id, state: states[id % 4]!, operations: 0, errors: 0, startedAtMs: 0, lastUsedAtMs: null, generation: 0 })),
+    workers: Array.from({ length: workers }, (_, id) => ({ id, pid: 10_000 + id, state: states[id % 4]!, operations: 0, errors: 0, startedAtMs: 0, lastUsedAtMs: null, generation: 0, outputLinesDropped: 0, outputLinesCut: 0 })),
   };
 }
 

@@ -31,6 +31,10 @@ export interface WorkerStatus {
    * `pool.status()` always sets it; optional so that statuses built by hand stay valid.
    */
   abandoned?: boolean;
+  /** Lines this process printed (stdout + stderr) that were dropped over `outputLinesPerSecond`. */
+  outputLinesDropped: number;
+  /** Lines this process printed that were cut to `outputMaxLineBytes`. */
+  outputLinesCut: number;
 }
 
 /** `pool.status()`. */

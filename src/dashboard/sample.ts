@@ -100,7 +100,7 @@ export function sampleSnapshot(opts: SampleOptions = {}): MonitoringSnapshot {
     const pid = 40_000 + id * 7;
     const ops = Math.round((opsTotal / Math.max(1, n)) * (0.8 + 0.4 * rand())) + 1000 * id;
     const gen = id % 11 === 3 ? 1 : 0;
-    statuses.push({ id, pid, state: states[id % states.length] ?? 'idle', operations: ops, errors: Math.round(ops * 0.004), startedAtMs: nowMs - 3_600_000, lastUsedAtMs: nowMs - 20, generation: gen });
+    statuses.push({ id, pid, state: states[id % states.length] ?? 'idle', operations: ops, errors: Math.round(ops * 0.004), startedAtMs: nowMs - 3_600_000, lastUsedAtMs: nowMs - 20, generation: gen, outputLinesDropped: 0, outputLinesCut: 0 });
     metrics.push({ pool: 'demo', workerId: id, pid, generation: gen, operations: ops, errors: Math.round(ops * 0.004), latencyUs: summary(ops, 900 + id * 10, 20_000 + 3000 * (id % 5)), lastSeenMs: nowMs - 20 });
     python.push({
       pid,

@@ -72,7 +72,13 @@ export const poolOptionsSchema = z
     startTimeoutMs: ms(1).default(30_000),
     /** Start attempts per worker during `start()` before the pool gives up. */
     startAttempts: z.number().int().min(1).max(100).default(3),
-    /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
+    /** Lines of Python output forwarded to the logger per second, sustained, per stream of each worker. */
+    outputLinesPerSecond: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Lines a stream may print at once beyond the rate (its token bucket's size). */
+    outputBurstLines: z.number().int().min(1).max(1_000_000).default(5000),
+    /** Longest line of Python output forwarded, in bytes (longer: cut and marked); also bounds a partial line. */
+    outputMaxLineBytes: z.number().int().min(64).max(1024 * 1024).default(16 * 1024),
+    /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, bounded (default-logger.ts). */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */
     telemetry: z.object({ disabled: z.array(z.enum(telemetryGroups)).default([]) }).strict().default({ disabled: [] }),

@@ -79,7 +79,25 @@ export interface PoolOptions {
   startTimeoutMs?: number | undefined;
   /** Start attempts per worker during `start()` before the pool gives up. Default 3. */
   startAttempts?: number | undefined;
-  /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
+  /**
+   * Lines of Python output forwarded to the logger per second, sustained, per stream (stdout,
+   * stderr) of each worker; lines beyond it are dropped, counted
+   * (`status().workers[i].outputLinesDropped`) and reported in one `warn` record per second at most
+   * per worker (`droppedLines: { stdout, stderr }`). Default 1000.
+   */
+  outputLinesPerSecond?: number | undefined;
+  /** Lines a stream may print at once beyond the rate, after a quiet spell (its token bucket's size). Default 5000. */
+  outputBurstLines?: number | undefined;
+  /**
+   * Longest line of Python output forwarded, in bytes; a longer line is cut and marked (`cut: true`,
+   * `lineBytes`), and a line without a newline never holds more than this. Default 16 KiB.
+   */
+  outputMaxLineBytes?: number | undefined;
+  /**
+   * Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, through a
+   * bounded destination: at most 1 MiB waits for a slow stderr, beyond it records are dropped and
+   * counted (default-logger.ts).
+   */
   logger?: PoolLogger | undefined;
   /** Telemetry groups to switch off. */
   telemetry?: { disabled?: TelemetryGroup[] | undefined } | undefined;
@@ -108,6 +126,9 @@ export interface ResolvedPoolOptions {
   maxSessions: number;
   startTimeoutMs: number;
   startAttempts: number;
+  outputLinesPerSecond: number;
+  outputBurstLines: number;
+  outputMaxLineBytes: number;
   logger?: PoolLogger | undefined;
   telemetry: { disabled: TelemetryGroup[] };
 }

@@ -4,7 +4,8 @@
  *
  * Frames travel on dedicated pipes (fd 3 requests, fd 4 replies) so user `print()`s on stdout or
  * stderr can never corrupt them; those streams are split into lines and handed to the pool's
- * logger. Python exits by itself when fd 3 closes, so it never outlives this process.
+ * logger within the pool's output bounds (output.ts: a rate cap, a line-length cap, drops counted
+ * and reported). Python exits by itself when fd 3 closes, so it never outlives this process.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import { PythonBridgeError } from '../contract/errors.js';
 import type { WorkerState } from '../contract/pool-status.js';
 import { workerArgs, type WorkerSpawnOptions } from './worker-env.js';
 import type { WorkerRef, WorkerTerminateReason } from '../telemetry/telemetry.js';
+import { OutputGate, type DroppedOutput, type OutputStream } from './output.js';
 import { nowNs } from '../contract/clock.js';
 
 /** What the pool learns from a worker. Plain callbacks: cheaper than an EventEmitter on the hot path. */
@@ -25,14 +27,17 @@ export interface WorkerHooks<C = unknown> {
   onProtocolError(worker: PoolWorker<C>, err: FrameError): void;
   /** The process ended (after any reply bytes it wrote were delivered). */
   onExit(worker: PoolWorker<C>): void;
-  /** One line the Python process printed. */
-  onOutput(worker: PoolWorker<C>, stream: 'stdout' | 'stderr', line: string): void;
+  /**
+   * One line the Python process printed, within the output bounds; `cutFromBytes` is the line's
+   * full length when it was cut to `outputMaxLineBytes`, else null.
+   */
+  onOutput(worker: PoolWorker<C>, stream: OutputStream, line: string, cutFromBytes: number | null): void;
+  /** Lines dropped over `outputLinesPerSecond` in the last `intervalMs` (one call per interval at most). */
+  onOutputDropped(worker: PoolWorker<C>, dropped: DroppedOutput, intervalMs: number): void;
 }
 
 /** Lines of stderr kept per worker, for start-failure and crash messages. */
 const STDERR_TAIL_LINES = 20;
-/** Longest line forwarded to the logger; longer lines are cut (bounded memory per worker). */
-const MAX_LINE_CHARS = 16 * 1024;
 /** After 'exit', how long to wait for the reply pipe to drain before declaring the worker gone. */
 const EXIT_DRAIN_MS = 100;
 
@@ -68,6 +73,8 @@ export class PoolWorker<C = unknown> implements WorkerRef {
   /** The pool's operation-timeout timer for this worker, re-armed per call (see Dispatcher.run). */
   opTimer: NodeJS.Timeout | null = null;
 
+  /** Bounds this process's stdout/stderr; counts what it dropped and cut (set by start()). */
+  private output: OutputGate | null = null;
   private child: ChildProcess | null = null;
   private requests: Writable | null = null;
   private readonly stderrTail: string[] = [];
@@ -141,8 +148,13 @@ export class PoolWorker<C = unknown> implements WorkerRef {
       replies.on('end', onRepliesEnd);
       replies.on('close', onRepliesEnd);
       replies.on('error', () => {});
-      this.pipeLines(child.stdout as Readable, 'stdout');
-      this.pipeLines(child.stderr as Readable, 'stderr');
+      const output = new OutputGate(opts.output, {
+        line: (stream, text, cutFromBytes) => this.line(stream, text, cutFromBytes),
+        dropped: (counts, intervalMs) => this.hooks.onOutputDropped(this, counts, intervalMs),
+      });
+      this.output = output;
+      this.pipeLines(child.stdout as Readable, output, 'stdout');
+      this.pipeLines(child.stderr as Readable, output, 'stderr');
       child.on('error', (err) => {
         // spawn failures (ENOENT, EACCES) arrive here; no 'exit' may follow.
         this.failStart(`could not spawn ${opts.python}: ${err.message}`, err);
@@ -171,6 +183,16 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     if (this.exitSeen || req === null || req.destroyed || !req.writable) return false;
     req.write(frame);
     return true;
+  }
+
+  /** Lines of output dropped over the rate cap so far (both streams). */
+  get outputLinesDropped(): number {
+    return this.output?.linesDropped ?? 0;
+  }
+
+  /** Lines of output cut to the line-length cap so far (both streams). */
+  get outputLinesCut(): number {
+    return this.output?.linesCut ?? 0;
   }
 
   /** The last lines of stderr, for error messages. */
@@ -270,33 +292,19 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     for (const w of this.exitWaiters.splice(0)) w();
   }
 
-  private pipeLines(stream: Readable, name: 'stdout' | 'stderr'): void {
-    let carry = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      let start = 0;
-      let nl = chunk.indexOf('\n');
-      while (nl !== -1) {
-        const line = (carry + chunk.slice(start, nl)).slice(0, MAX_LINE_CHARS);
-        carry = '';
-        this.line(name, line);
-        start = nl + 1;
-        nl = chunk.indexOf('\n', start);
-      }
-      if (start < chunk.length) carry = (carry + chunk.slice(start)).slice(0, MAX_LINE_CHARS);
-    });
-    stream.on('end', () => {
-      if (carry) this.line(name, carry);
-      carry = '';
-    });
+  /** Read `stream` to its end, always: what the bounds drop is read and discarded, never left in the pipe. */
+  private pipeLines(stream: Readable, output: OutputGate, name: OutputStream): void {
+    const reader = output.reader(name);
+    stream.on('data', (chunk: Buffer) => reader.push(chunk));
+    stream.once('end', () => reader.end());
     stream.on('error', () => {});
   }
 
-  private line(stream: 'stdout' | 'stderr', line: string): void {
+  private line(stream: OutputStream, line: string, cutFromBytes: number | null): void {
     if (stream === 'stderr') {
       this.stderrTail.push(line);
       if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
     }
-    this.hooks.onOutput(this, stream, line);
+    this.hooks.onOutput(this, stream, line, cutFromBytes);
   }
 }

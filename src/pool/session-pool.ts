@@ -18,7 +18,6 @@
  *
  * @module
  */
-import pino from 'pino';
 import { Dispatcher, type ExecuteOptions } from './dispatcher.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import { HealthMonitor } from './health.js';
@@ -30,6 +29,7 @@ import type { PoolLifecycle, PoolStatus, WorkerStatus } from '../contract/pool-s
 import { resolveInterpreter, workerSpawnOptions, type WorkerSpawnOptions } from './worker-env.js';
 import { resolvePoolOptions } from './options-schema.js';
 import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
+import { getDefaultLogger } from './default-logger.js';
 import { emitPoolEvent, telemetryMask, type TelemetryMask } from '../telemetry/telemetry.js';
 import { nowNs } from '../contract/clock.js';
 
@@ -43,12 +43,6 @@ export interface StopOptions {
   mode?: 'drain' | 'reject';
   /** Longest drain before the rest is rejected (default 5000 ms). */
   timeoutMs?: number;
-}
-
-let defaultLogger: PoolLogger | null = null;
-function getDefaultLogger(): PoolLogger {
-  defaultLogger ??= pino({ name: 'dspex', level: 'info' }, pino.destination(2));
-  return defaultLogger;
 }
 
 /**
@@ -93,10 +87,20 @@ export class SessionPool {
       onFrame: (w, f) => this.dispatcher.onFrame(w, f),
       onProtocolError: (w, e) => this.dispatcher.onProtocolError(w, e),
       onExit: (w) => this.dispatcher.onExit(w),
-      onOutput: (w, stream, line) => {
+      onOutput: (w, stream, line, cutFromBytes) => {
         const fields = { pool: this.name, workerId: w.workerId, workerPid: w.pid, stream };
-        if (stream === 'stderr') this.logger.warn(fields, line);
-        else this.logger.info(fields, line);
+        const cut = cutFromBytes !== null;
+        const record = cut ? { ...fields, cut, lineBytes: cutFromBytes } : fields;
+        const msg = cut ? `${line} …[cut: ${cutFromBytes} bytes]` : line;
+        if (stream === 'stderr') this.logger.warn(record, msg);
+        else this.logger.info(record, msg);
+      },
+      onOutputDropped: (w, dropped, intervalMs) => {
+        const n = dropped.stdout + dropped.stderr;
+        this.logger.warn(
+          { pool: this.name, workerId: w.workerId, workerPid: w.pid, droppedLines: dropped, intervalMs },
+          `${n} lines of Python output dropped in ${intervalMs} ms (over outputLinesPerSecond ${o.outputLinesPerSecond}, burst ${o.outputBurstLines})`,
+        );
       },
     };
     const lifecycle = (): PoolLifecycle => this.lifecycle;
@@ -283,7 +287,19 @@ export class SessionPool {
       if (w.state === 'busy') busy++;
       else if (w.state === 'idle') idle++;
       else if (w.state === 'starting') starting++;
-      workers.push({ id: w.workerId, pid: w.pid, state: w.state, operations: w.operations, errors: w.errors, startedAtMs: w.startedAtMs, lastUsedAtMs: w.lastUsedAtMs, generation: w.generation, abandoned: w.inflight?.abandoned === true });
+      workers.push({
+        id: w.workerId,
+        pid: w.pid,
+        state: w.state,
+        operations: w.operations,
+        errors: w.errors,
+        startedAtMs: w.startedAtMs,
+        lastUsedAtMs: w.lastUsedAtMs,
+        generation: w.generation,
+        abandoned: w.inflight?.abandoned === true,
+        outputLinesDropped: w.outputLinesDropped,
+        outputLinesCut: w.outputLinesCut,
+      });
     }
     return {
       name: this.name,

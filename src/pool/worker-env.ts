@@ -10,6 +10,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from './options.js';
+import type { OutputLimits } from './output.js';
 
 /** The worker script shipped with the package (`python/dspex_worker.py`). */
 export const WORKER_SCRIPT = fileURLToPath(new URL('../../python/dspex_worker.py', import.meta.url));
@@ -25,6 +26,8 @@ export interface WorkerSpawnOptions {
   env: NodeJS.ProcessEnv;
   maxMessageBytes: number;
   startTimeoutMs: number;
+  /** Bounds on the stdout/stderr lines forwarded to the logger. */
+  output: OutputLimits;
 }
 
 /** The spawn options of every worker of the pool `o` describes. */
@@ -36,6 +39,7 @@ export function workerSpawnOptions(o: Readonly<ResolvedPoolOptions>): WorkerSpaw
     runId: RUN_ID,
     maxMessageBytes: o.maxMessageBytes,
     startTimeoutMs: o.startTimeoutMs,
+    output: { linesPerSecond: o.outputLinesPerSecond, burstLines: o.outputBurstLines, maxLineBytes: o.outputMaxLineBytes },
     env: {
       ...process.env,
       ...o.env,

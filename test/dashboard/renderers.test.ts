@@ -150,7 +150,7 @@ describe('worker table', () => {
     expect(r3?.p99Us).toBe(pool?.workers[3]?.latencyUs.p99);
     expect(r3?.rssBytes).toBe(snap.resources?.python[3]?.rssBytes);
     const spawning = joinWorkerRows(
-      { ...(pool?.status ?? never()), workers: [{ id: 0, pid: 0, state: 'starting', operations: 0, errors: 0, startedAtMs: 0, lastUsedAtMs: null, generation: 2 }] },
+      { ...(pool?.status ?? never()), workers: [{ id: 0, pid: 0, state: 'starting', operations: 0, errors: 0, startedAtMs: 0, lastUsedAtMs: null, generation: 2, outputLinesDropped: 0, outputLinesCut: 0 }] },
       [],
       snap.resources?.python ?? [],
     );

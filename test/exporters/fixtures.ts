@@ -38,7 +38,7 @@ export function status(name: string, states: WorkerState[], over: Partial<PoolSt
     maxQueue: 100,
     sessions: 7,
     uptimeMs: 12_500,
-    workers: states.map((state, id) => ({ id, pid: 1000 + id, state, operations: 10 * (id + 1), errors: id, startedAtMs: 1, lastUsedAtMs: null, generation: id })),
+    workers: states.map((state, id) => ({ id, pid: 1000 + id, state, operations: 10 * (id + 1), errors: id, startedAtMs: 1, lastUsedAtMs: null, generation: id, outputLinesDropped: 0, outputLinesCut: 0 })),
     ...over,
   };
 }

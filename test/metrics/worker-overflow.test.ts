@@ -33,7 +33,7 @@ function feed(c: MetricsCollector, pool: string, n: number): number {
 
 /** A status source with workers 0..n-1 (what a pool of that size reports). */
 function statusOf(name: string, n: number): StatusSource {
-  const workers: WorkerStatus[] = Array.from({ length: n }, (_, id) => ({ id, pid: 5000 + id, state: 'idle', operations: 0, errors: 0, startedAtMs: T0, lastUsedAtMs: null, generation: 0 }));
+  const workers: WorkerStatus[] = Array.from({ length: n }, (_, id) => ({ id, pid: 5000 + id, state: 'idle', operations: 0, errors: 0, startedAtMs: T0, lastUsedAtMs: null, generation: 0, outputLinesDropped: 0, outputLinesCut: 0 }));
   const status: PoolStatus = { name, lifecycle: 'running', size: n, minSize: n, maxSize: n, busy: 0, idle: n, starting: 0, queueDepth: 0, maxQueue: 100, sessions: 0, uptimeMs: 1, workers };
   return { name, status: () => status };
 }

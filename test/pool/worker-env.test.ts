@@ -26,7 +26,7 @@ function script(name: string, body: string): string {
   return path;
 }
 
-const spawnOf = (python: string, env: NodeJS.ProcessEnv = process.env): WorkerSpawnOptions => ({ python, script: '', runId: '', env, maxMessageBytes: 1024, startTimeoutMs: 1000 });
+const spawnOf = (python: string, env: NodeJS.ProcessEnv = process.env): WorkerSpawnOptions => ({ python, script: '', runId: '', env, maxMessageBytes: 1024, startTimeoutMs: 1000, output: { linesPerSecond: 1000, burstLines: 5000, maxLineBytes: 16384 } });
 
 describe('resolveInterpreter', () => {
   it('a shim (a #! script) resolves to the interpreter it runs', async () => {
