@@ -49,7 +49,7 @@ const mask = telemetryMask();
 // wait): the emit derives the timestamp from it instead of reading the clock again.
 const atNs = 1e12;
 function emitOne(i: number): void {
-  if (checkoutObserved(mask)) emitCheckout(worker, 'echo', null, i, 0, false, atNs + i);
+  if (checkoutObserved(mask)) emitCheckout(worker, 'echo', null, i, 0, false, false, atNs + i);
 }
 
 /** Subscribe `k` cheap handlers to the checkout channel; returns the unsubscriber. */

@@ -104,7 +104,8 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   const logger = pino({ level: 'info' }, pino.destination({ dest: logPath, sync: false }));
   const collector = new MetricsCollector();
   collector.start();
-  const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000 });
+  // The demo's sessions keep no state: 'prefer' lets them move (and shows dspex_session_moves_total).
+  const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000, affinity: 'prefer' });
   collector.trackPool(pool);
   const resources = new ResourceMonitor({ pools: [pool], intervalMs: 2000 });
   const server = new MonitoringServer({ collector, pools: [pool], resources, port: serve ? port : 0, logger: { warn: (o: object, m?: string) => logger.warn(o, m) } });

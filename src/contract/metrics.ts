@@ -106,6 +106,8 @@ export interface PoolTotals {
   workerCrashes: number;
   workerRestarts: number;
   healthCheckFailures: number;
+  /** Session calls served by another worker than the session's last (affinity `'prefer'`): state left behind. */
+  sessionMoves: number;
 }
 
 /** One point of `getMetricsRange`. */

@@ -142,7 +142,7 @@ export function sampleSnapshot(opts: SampleOptions = {}): MonitoringSnapshot {
       {
         name: 'demo',
         status: { name: 'demo', lifecycle: 'running', size: n, minSize: n, maxSize: n, busy, idle: gauges.idle, starting: gauges.starting, queueDepth: 1, maxQueue: 1000, sessions: 0, uptimeMs: 3_725_000, workers: statuses },
-        current: { pool: 'demo', timestampMs: nowMs, lastSecond: period, lastMinute: { ...period, periodS: 60 }, gauges, totals: { operations: opsTotal, errors: errTotal, checkouts: opsTotal, queueRejections: 0, workerCrashes: 1, workerRestarts: 1, healthCheckFailures: 0 } },
+        current: { pool: 'demo', timestampMs: nowMs, lastSecond: period, lastMinute: { ...period, periodS: 60 }, gauges, totals: { operations: opsTotal, errors: errTotal, checkouts: opsTotal, queueRejections: 0, workerCrashes: 1, workerRestarts: 1, healthCheckFailures: 0, sessionMoves: 0 } },
         summary: { pool: 'demo', timestampMs: nowMs, windows: { '1m': win('1m'), '5m': win('5m'), '15m': win('15m') } },
         series,
         latency,

@@ -144,6 +144,7 @@ export const FAMILIES = {
   dspex_pool_worker_crashes_total: { type: 'counter', help: 'Python worker processes that ended unexpectedly.' },
   dspex_pool_worker_restarts_total: { type: 'counter', help: 'Python worker processes started to replace a failed one.' },
   dspex_pool_health_check_failures_total: { type: 'counter', help: 'Failed or timed-out worker health checks.' },
+  dspex_session_moves_total: { type: 'counter', help: 'Session calls served by another worker than the session\'s last (affinity prefer): its Python-side state was left behind.' },
   dspex_pool_operation_duration_seconds: { type: 'histogram', help: 'Duration of operations (queue wait included), by command.' },
   dspex_pool_queue_wait_seconds: { type: 'histogram', help: 'Time calls waited for a worker.' },
   dspex_pool_workers: { type: 'gauge', help: 'Python workers by state (starting, idle, busy, stopping).' },
@@ -233,6 +234,7 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.add('dspex_pool_worker_crashes_total', pl, t.workerCrashes);
     fs.add('dspex_pool_worker_restarts_total', pl, t.workerRestarts);
     fs.add('dspex_pool_health_check_failures_total', pl, t.healthCheckFailures);
+    fs.add('dspex_session_moves_total', pl, t.sessionMoves);
   }
   for (const { command, histogram } of p.operationHistograms) {
     fs.histogram('dspex_pool_operation_duration_seconds', [pool, ['command', command]], histogram);

@@ -168,7 +168,7 @@ export class MetricsCollector {
         const p = this.poolFor(e.pool);
         if (p !== null && typeof e.type === 'string') p.recordError(e.category, e.type);
       }),
-      subscribe('dspex:worker:checkout', (e) => this.poolFor(e.pool)?.recordCheckout(e.workerId, e.pid, e.generation, e.queueDepth, e.timestampMs)),
+      subscribe('dspex:worker:checkout', (e) => this.poolFor(e.pool)?.recordCheckout(e.workerId, e.pid, e.generation, e.queueDepth, e.timestampMs, e.sessionMoved === true)),
       subscribe('dspex:worker:checkin', (e) => this.poolFor(e.pool)?.recordCheckin(e.workerId, e.pid, e.generation, e.timestampMs)),
       subscribe('dspex:worker:init', (e) =>
         this.poolFor(e.pool)?.recordWorkerInit(e.workerId, e.pid, e.generation, e.reason === 'replacement', e.timestampMs),

@@ -98,6 +98,7 @@ export class PoolMetrics implements PoolState {
     workerCrashes: 0,
     workerRestarts: 0,
     healthCheckFailures: 0,
+    sessionMoves: 0,
   };
 
   // Gauge estimates from events, for seconds completed without a sample (pools that are not tracked).
@@ -166,10 +167,11 @@ export class PoolMetrics implements PoolState {
     this.lastHeardSec = this.sec;
   }
 
-  /** A call got a worker. */
-  recordCheckout(workerId: number, pid: number, generation: number, queueDepth: number, timestampMs: number): void {
+  /** A call got a worker; `sessionMoved`: its session left its previous worker. */
+  recordCheckout(workerId: number, pid: number, generation: number, queueDepth: number, timestampMs: number, sessionMoved = false): void {
     this.curCheckouts++;
     this.totals.checkouts++;
+    if (sessionMoved) this.totals.sessionMoves++;
     this.busyWorkers++;
     this.lastQueueDepth = queueDepth;
     this.touchWorker(workerId, pid, generation, timestampMs);

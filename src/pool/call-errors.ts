@@ -53,6 +53,19 @@ export function operationTimeoutError(pool: string, worker: CallWorker, call: Ca
   });
 }
 
+/**
+ * The worker that held the state of `call`'s session (slot `workerId`, process `pid`) is gone:
+ * the call was not sent, and the session starts afresh with its next call.
+ */
+export function sessionLostError(pool: string, call: Call, workerId: number, pid: number): PythonBridgeError {
+  return new PythonBridgeError(
+    'worker',
+    'session_lost',
+    `session '${call.sessionId}' lost its state: worker ${workerId} (pid ${pid}) that held it is gone; '${call.command}' was not run, and the session's next call starts it afresh`,
+    { details: { pool, workerId, pid, command: call.command, sessionId: call.sessionId, sent: false } },
+  );
+}
+
 /** No worker became free for queued `call` within `timeoutMs`. */
 export function checkoutTimeoutError(pool: string, call: Call, timeoutMs: number): PythonBridgeError {
   return new PythonBridgeError('timeout', 'checkout', `no worker of pool '${pool}' became free within ${timeoutMs} ms`, {

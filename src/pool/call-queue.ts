@@ -25,8 +25,10 @@ export class Call {
   worker: CallWorker | null = null;
   /** Set once the call has settled; nothing may settle it again. */
   settled = false;
-  /** True while the call waits in the queue. */
+  /** True while the call waits for a worker (in a queue, or behind its session's call). */
   queued = false;
+  /** The queue it waits in while queued (null: behind its session's call; see checkout.ts). */
+  waitQueue: CallQueue | null = null;
   attempts = 0;
   enqueuedNs = 0;
   dispatchedNs = 0;
@@ -86,6 +88,18 @@ export class CallQueue {
     if (this.head > 0) this.items[--this.head] = call;
     else this.items.unshift(call);
     this.live++;
+  }
+
+  /** The next unsettled call, left in the queue (settled ones before it are dropped), or null. */
+  peek(): Call | null {
+    while (this.head < this.items.length) {
+      const c = this.items[this.head];
+      if (c && !c.settled) return c;
+      this.items[this.head++] = null;
+      if (c) this.dead = Math.max(0, this.dead - 1);
+    }
+    this.compact();
+    return null;
   }
 
   /** The next unsettled call, or null. */

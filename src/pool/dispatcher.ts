@@ -1,8 +1,8 @@
 /**
- * The calls of a pool, from `execute*` to settling: validation, checkout (an idle worker, the
- * session's own first), the queue, the request frame, the reply, checkin, and every way a call
- * can fail (timeouts, aborts, protocol errors, crashes). It keeps the invariants listed in
- * session-pool.ts; which processes exist is the supervisor's business.
+ * The calls of a pool, from `execute*` to settling: validation, checkout (which worker, or where to
+ * wait: checkout.ts), the request frame, the reply, checkin, and every way a call can fail
+ * (timeouts, aborts, protocol errors, crashes, a session's worker gone). It keeps the invariants
+ * listed in session-pool.ts; which processes exist is the supervisor's business.
  *
  * Abandoned calls: when a caller stops waiting for a call already in Python (its signal fired, or
  * its own `timeoutMs` passed) the call settles at once, but it stays its worker's call in flight
@@ -16,12 +16,13 @@
  *
  * @module
  */
-import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, stoppedError } from './call-errors.js';
-import { Call, CallQueue, disarmCall, type CallKind, type CallWorker } from './call-queue.js';
+import { abortError, checkoutTimeoutError, crashError, operationTimeoutError, protocolError, queueFullError, replyError, sessionLostError, stoppedError } from './call-errors.js';
+import { Call, disarmCall, type CallKind, type CallWorker } from './call-queue.js';
+import { Checkout, LOST } from './checkout.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
 import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
-import type { SessionRegistry } from './sessions.js';
+import type { SessionRegistry, SessionTouch } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { PoolLogger, ResolvedPoolOptions } from './options.js';
@@ -77,8 +78,8 @@ export interface DispatcherHost {
 /** Runs the calls of one pool on its workers. */
 export class Dispatcher {
   private readonly name: string;
-  private readonly idle: CallWorker[] = [];
-  private readonly queue = new CallQueue();
+  /** The idle workers and the waiting calls (the pool reads which sessions are in use there). */
+  readonly checkout: Checkout;
   private nextId = 0;
   private drainWaiter: (() => void) | null = null;
   /** True while stop() lets queued and in-flight calls finish. */
@@ -99,11 +100,12 @@ export class Dispatcher {
   ) {
     this.name = options.name;
     this.sessionEndTimeoutMs = Math.min(options.operationTimeoutMs, 10_000);
+    this.checkout = new Checkout(slots, sessions, options);
   }
 
   /** Calls waiting for a worker. */
   get queueDepth(): number {
-    return this.queue.live;
+    return this.checkout.waiting;
   }
 
   /** Run `session_end` for `sessionId` on `worker` if it is in the idle list. */
@@ -122,7 +124,7 @@ export class Dispatcher {
 
   /** True while a user call is queued or in flight. */
   pending(): boolean {
-    return this.queue.live > 0 || this.inflightCount() > 0;
+    return this.checkout.waiting > 0 || this.inflightCount() > 0;
   }
 
   /**
@@ -146,7 +148,7 @@ export class Dispatcher {
    */
   rejectAll(): number {
     let rejected = 0;
-    for (const call of this.queue.drain()) {
+    for (const call of this.checkout.drain()) {
       this.recordQueueWait(call);
       this.settleError(call, stoppedError(this.name));
       rejected++;
@@ -158,7 +160,7 @@ export class Dispatcher {
       w.kill('stop');
       this.settleError(call, stoppedError(this.name));
     }
-    this.idle.length = 0;
+    this.checkout.idle.length = 0;
     return rejected;
   }
 
@@ -250,25 +252,53 @@ export class Dispatcher {
     return json;
   }
 
-  /** Give `call` to an idle worker, or queue it. */
+  /** Give `call` to a worker (see checkout.ts), or queue it. */
   private dispatch(call: Call): void {
-    const worker = this.takeIdle(call.sessionId);
-    if (worker) {
-      this.run(worker, call, false);
-      return;
-    }
-    if (this.queue.live >= this.options.maxQueue) {
+    if (this.tryRun(call, false)) return;
+    const waiting = this.checkout.waiting;
+    if (waiting >= this.options.maxQueue) {
       if (observed(this.mask, 'dspex:pool:queue:rejected')) {
-        emitPoolEvent(this.mask, 'dspex:pool:queue:rejected', this.name, { command: call.command, sessionId: call.sessionId, queueDepth: this.queue.live, maxQueue: this.options.maxQueue });
+        emitPoolEvent(this.mask, 'dspex:pool:queue:rejected', this.name, { command: call.command, sessionId: call.sessionId, queueDepth: waiting, maxQueue: this.options.maxQueue });
       }
-      this.settleError(call, queueFullError(this.name, call, this.queue.live, this.options.maxQueue));
+      this.settleError(call, queueFullError(this.name, call, waiting, this.options.maxQueue));
       return;
     }
     call.queued = true;
     call.enqueuedNs = nowNs();
-    this.queue.push(call);
+    this.checkout.wait(call);
     call.timer = setTimeout(() => this.checkoutTimeout(call), this.options.checkoutTimeoutMs);
     this.emitQueueDepth();
+  }
+
+  /** Run `call` where checkout says, or reject it (session lost); false: it must wait. `waiting`: it was waiting. */
+  private tryRun(call: Call, waiting: boolean): boolean {
+    const worker = this.checkout.take(call);
+    if (worker === null) return false;
+    if (waiting) this.checkout.leave(call);
+    if (worker === LOST) this.sessionLost(call);
+    else this.run(worker, call, waiting);
+    return true;
+  }
+
+  /** Place a call that was waiting already (next in its session's line, or a dead worker's); stopping: stop() rejects it. */
+  private route(call: Call): void {
+    if (!this.serving() || !this.tryRun(call, true)) this.checkout.place(call, false);
+  }
+
+  /** A strict session's worker is gone: reject `call` and the calls behind it (`session_lost`); the next starts afresh. */
+  private sessionLost(call: Call): void {
+    const sessionId = call.sessionId!;
+    const s = this.sessions.get(sessionId);
+    this.sessions.forget(sessionId);
+    const calls = [call, ...this.checkout.endLine(sessionId)];
+    const queued = calls.some((c) => c.queued);
+    for (const c of calls) {
+      if (c.queued) this.recordQueueWait(c);
+      c.queued = false;
+      this.settleError(c, sessionLostError(this.name, c, s?.workerId ?? -1, s?.pid ?? 0));
+    }
+    if (queued) this.emitQueueDepth();
+    this.maybeDrained();
   }
 
   /** A call leaving the queue without a worker still waited: the longest waits must be counted. */
@@ -278,28 +308,8 @@ export class Dispatcher {
 
   private emitQueueDepth(): void {
     if (observed(this.mask, 'dspex:pool:queue:depth')) {
-      emitPoolEvent(this.mask, 'dspex:pool:queue:depth', this.name, { queueDepth: this.queue.live, maxQueue: this.options.maxQueue });
+      emitPoolEvent(this.mask, 'dspex:pool:queue:depth', this.name, { queueDepth: this.checkout.waiting, maxQueue: this.options.maxQueue });
     }
-  }
-
-  /** An idle worker for a call: the session's own worker if it is idle, else per strategy. */
-  private takeIdle(sessionId: string | null): CallWorker | null {
-    const idle = this.idle;
-    if (idle.length === 0) return null;
-    if (sessionId !== null) {
-      const s = this.sessions.get(sessionId);
-      if (s) {
-        const w = this.slots[s.workerId];
-        if (w && w.pid === s.pid && w.state === 'idle') {
-          const i = idle.lastIndexOf(w);
-          if (i !== -1) {
-            idle.splice(i, 1);
-            return w;
-          }
-        }
-      }
-    }
-    return (this.options.strategy === 'lifo' ? idle.pop() : idle.shift()) ?? null;
   }
 
   /** Send `call` to `worker` (which the caller has taken out of the idle list). */
@@ -319,16 +329,16 @@ export class Dispatcher {
     call.attempts++;
     const id = ++this.nextId;
     call.id = id;
+    let touch: SessionTouch = 'new';
     if (call.kind === 'user') {
-      let affinityHit = false;
-      if (call.sessionId !== null) affinityHit = this.sessions.touch(call.sessionId, worker);
+      if (call.sessionId !== null) touch = this.sessions.touch(call.sessionId, worker);
       const ctx = call.ctx;
       if (ctx) {
         ctx.workerId = worker.workerId;
         ctx.pid = worker.pid;
         ctx.queueWaitNs = queueWaitNs;
       }
-      if (checkoutObserved(this.mask)) emitCheckout(worker, call.command, call.sessionId, queueWaitNs, this.queue.live, affinityHit, now);
+      if (checkoutObserved(this.mask)) emitCheckout(worker, call.command, call.sessionId, queueWaitNs, this.checkout.waiting, touch === 'hit', touch === 'moved', now);
       if (fromQueue) this.emitQueueDepth();
     }
     call.dispatchedNs = now;
@@ -338,6 +348,8 @@ export class Dispatcher {
       worker.inflight = null;
       call.worker = null;
       call.attempts--;
+      // A session this call was about to start holds no state on that worker yet: not lost.
+      if (touch === 'new' && call.sessionId !== null && call.kind === 'user') this.sessions.forget(call.sessionId);
       if (call.kind === 'user') this.requeueFront(call);
       else this.settleError(call, crashError(this.name, worker, call));
       return;
@@ -363,11 +375,10 @@ export class Dispatcher {
   }
 
   private requeueFront(call: Call): void {
-    const w = this.takeIdle(call.sessionId);
-    if (w) return this.run(w, call, false);
+    if (this.tryRun(call, false)) return;
     call.queued = true;
     call.enqueuedNs = nowNs();
-    this.queue.unshift(call);
+    this.checkout.waitFront(call);
     call.timer = setTimeout(() => this.checkoutTimeout(call), this.options.checkoutTimeoutMs);
   }
 
@@ -423,17 +434,20 @@ export class Dispatcher {
       this.runInternal(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
       return;
     }
-    const lifecycle = this.host.lifecycle();
-    if (lifecycle === 'running' || lifecycle === 'starting' || this.draining) {
-      const next = this.queue.shift();
-      if (next) {
-        this.run(worker, next, true);
-        return;
-      }
+    const next = this.serving() ? this.checkout.next(worker) : null;
+    if (next) {
+      this.run(worker, next, true);
+      return;
     }
     worker.state = 'idle';
-    this.idle.push(worker);
+    this.checkout.idle.push(worker);
     this.maybeDrained();
+  }
+
+  /** True while workers may take queued calls. */
+  private serving(): boolean {
+    const lifecycle = this.host.lifecycle();
+    return lifecycle === 'running' || lifecycle === 'starting' || this.draining;
   }
 
   private runInternal(worker: CallWorker, kind: CallKind, command: string, sessionId: string | null, timeoutMs: number): void {
@@ -448,10 +462,7 @@ export class Dispatcher {
 
   /** Take `worker` out of the idle list; false when it was not there. */
   takeFromIdle(worker: CallWorker): boolean {
-    const i = this.idle.indexOf(worker);
-    if (i === -1) return false;
-    this.idle.splice(i, 1);
-    return true;
+    return this.checkout.takeFromIdle(worker);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -464,7 +475,7 @@ export class Dispatcher {
     // Settled calls are skipped (and dropped) when the queue reaches them.
     call.queued = false;
     this.recordQueueWait(call);
-    this.queue.forget();
+    this.checkout.forget(call);
     this.maybeDrained();
     this.settleError(call, checkoutTimeoutError(this.name, call, this.options.checkoutTimeoutMs));
     this.emitQueueDepth();
@@ -499,7 +510,7 @@ export class Dispatcher {
     if (call.queued) {
       call.queued = false;
       this.recordQueueWait(call);
-      this.queue.forget();
+      this.checkout.forget(call);
       this.settleError(call, err);
       this.emitQueueDepth();
       this.maybeDrained();
@@ -614,13 +625,15 @@ export class Dispatcher {
         this.checkinFailed(worker, call);
       }
     }
+    // Calls waiting for this worker: strict sessions lost their state, the others go elsewhere.
+    for (const c of this.checkout.workerGone(worker)) this.route(c);
     this.host.workerExited(worker, reason, failedAtNs);
     this.maybeDrained();
   }
 
   /** Wake a draining stop() once nothing is queued or in flight. */
   private maybeDrained(): void {
-    if (this.drainWaiter && this.queue.live === 0 && this.inflightCount() === 0) this.drainWaiter();
+    if (this.drainWaiter && this.checkout.waiting === 0 && this.inflightCount() === 0) this.drainWaiter();
   }
 
   private inflightCount(): number {
@@ -638,6 +651,14 @@ export class Dispatcher {
     call.settled = true;
     disarmCall(call);
     call.resolve(value);
+    this.nextInLine(call);
+  }
+
+  /** A strict session's call settled: the session's next call, if any, is placed now. */
+  private nextInLine(call: Call): void {
+    if (call.sessionId === null || call.kind !== 'user' || !this.checkout.strict) return;
+    const next = this.checkout.lineDone(call);
+    if (next !== null) this.route(next);
   }
 
   private settleError(call: Call, err: PythonBridgeError): void {
@@ -648,6 +669,7 @@ export class Dispatcher {
       emitErrorEvent(this.mask, this.name, err, { workerId: call.worker?.workerId ?? null, pid: call.worker?.pid ?? null, command: call.command, sessionId: call.sessionId });
     }
     call.reject(err);
+    this.nextInLine(call);
   }
 }
 

@@ -54,6 +54,8 @@ export const poolOptionsSchema = z
     maxHealthFailures: z.number().int().min(1).max(100).default(3),
     /** Which idle worker serves next: the most recently used (`lifo`, warm caches) or the least (`fifo`). */
     strategy: z.enum(['lifo', 'fifo']).default('lifo'),
+    /** Session affinity: `strict` (wait for the session's worker; session_lost when it died) or `prefer` (move when busy). */
+    affinity: z.enum(['strict', 'prefer']).default('strict'),
     /** Largest frame either way, in bytes (request or reply). */
     maxMessageBytes: z.number().int().min(1024).max(2 ** 31 - 1).default(16 * 1024 * 1024),
     /** The Python executable. */

@@ -61,6 +61,14 @@ export interface PoolOptions {
   maxHealthFailures?: number | undefined;
   /** Which idle worker serves next: the most recently used (`lifo`, warm caches) or the least (`fifo`). */
   strategy?: 'lifo' | 'fifo' | undefined;
+  /**
+   * Session affinity. `'strict'` (default): a session's calls run only on the worker holding its
+   * Python-side state, waiting for it (up to `checkoutTimeoutMs`) when it is busy; when that worker
+   * dies, the session's next call rejects once with `worker`/`session_lost`. `'prefer'`: its worker
+   * when idle, else any idle worker (the state is then lost, counted as a session move): for
+   * stateless sessions.
+   */
+  affinity?: 'strict' | 'prefer' | undefined;
   /** Largest frame either way, in bytes (request or reply). Default 16 MiB. */
   maxMessageBytes?: number | undefined;
   /** The Python executable. Default `python3`. */
@@ -117,6 +125,7 @@ export interface ResolvedPoolOptions {
   healthCheckTimeoutMs: number;
   maxHealthFailures: number;
   strategy: 'lifo' | 'fifo';
+  affinity: 'strict' | 'prefer';
   maxMessageBytes: number;
   python: string;
   pythonModules: string[];

@@ -14,7 +14,11 @@
  * - a worker past the pool's `operationTimeoutMs` (the hang guard), or still running an abandoned
  *   call `abortGraceMs` after it was abandoned, is killed, never reused;
  * - a call is retried only when its frame provably never reached Python, or when the caller said
- *   `retry: 'idempotent'` and the worker crashed.
+ *   `retry: 'idempotent'` and the worker crashed;
+ * - affinity `strict`: a session's calls run only on the worker holding its state, one at a time,
+ *   in submission order, and never on state that died with a worker (they reject with
+ *   `worker`/`session_lost` instead, a retried call too); the pool's own calls (session cleanups,
+ *   health pings) never move a session in either mode (checkout.ts).
  *
  * @module
  */
@@ -116,6 +120,7 @@ export class SessionPool {
           return w && w.pid === pid && !w.exited && this.lifecycle === 'running' ? w : null;
         },
         endOnIdle: (w, sessionId) => this.dispatcher.endSessionOnIdle(w, sessionId),
+        inUse: (sessionId) => this.dispatcher.checkout.inUse(sessionId),
       },
       this.name,
       this.mask,
@@ -218,8 +223,12 @@ export class SessionPool {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Run `command` in the context of a session: the worker that served the session last is
-   * preferred (Python-side session state lives there), any idle worker otherwise.
+   * Run `command` in the context of a session, on the worker that holds the session's Python-side
+   * state. Affinity `'strict'` (default): the call waits for that worker (up to
+   * `checkoutTimeoutMs`), a session's calls run one at a time in submission order, and when that
+   * worker has died the call rejects with `worker`/`session_lost` (the session's calls waiting for
+   * it too); the next call starts the session afresh on any worker. Affinity `'prefer'`: that
+   * worker when idle, else any idle worker (the session moves; its state stays behind).
    * @throws PythonBridgeError (rejects) — see errors.ts for categories.
    */
   executeInSession<T = unknown>(sessionId: string, command: string, args?: unknown, opts?: ExecuteOptions): Promise<T> {

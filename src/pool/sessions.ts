@@ -1,7 +1,8 @@
 /**
  * The session registry: which worker served each session last (affinity), when it was last used
- * (TTL), and at most `maxSessions` of them (least recently used evicted first). Ending a session
- * also drops its Python-side state on the worker that holds it, through the pool.
+ * (TTL), and at most `maxSessions` of them (least recently used evicted first; under strict
+ * affinity a session with a call waiting or running is never evicted nor expired). Ending a
+ * session also drops its Python-side state on the worker that holds it, through the pool.
  *
  * @module
  */
@@ -29,7 +30,12 @@ export interface SessionHost {
   sessionWorker(workerId: number, pid: number): CallWorker | null;
   /** Run `session_end` for `sessionId` on `worker`, which is idle, if it is in the idle list. */
   endOnIdle(worker: CallWorker, sessionId: string): void;
+  /** True while the session has a call waiting or running (strict affinity): it is not idle. */
+  inUse(sessionId: string): boolean;
 }
+
+/** How a call's worker relates to its session's last one (see {@link SessionRegistry.touch}). */
+export type SessionTouch = 'new' | 'hit' | 'moved';
 
 /** The sessions of one pool. */
 export class SessionRegistry {
@@ -68,31 +74,37 @@ export class SessionRegistry {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Record that `worker` serves `sessionId`; returns true when it served it last time too. */
-  touch(sessionId: string, worker: CallWorker): boolean {
+  /**
+   * Record that `worker` serves `sessionId`: `'hit'` when it served it last time too, `'moved'`
+   * when another worker did (affinity `'prefer'` only: the state there is lost), `'new'` for a
+   * session not registered.
+   */
+  touch(sessionId: string, worker: CallWorker): SessionTouch {
     const now = Date.now();
     let s = this.sessions.get(sessionId);
-    let hit = false;
+    let touch: SessionTouch = 'new';
     if (s) {
-      hit = s.workerId === worker.workerId && s.pid === worker.pid;
+      touch = s.workerId === worker.workerId && s.pid === worker.pid ? 'hit' : 'moved';
       // The session moved (its worker was busy): its state on the old worker is stale now, and
       // would otherwise stay in that Python process for as long as it lives.
-      if (!hit) this.clearPython(sessionId, s.workerId, s.pid);
+      if (touch === 'moved') this.clearPython(sessionId, s.workerId, s.pid);
       // Re-insert so the Map's order stays least-recently-used first (cheap expiry and eviction).
       this.sessions.delete(sessionId);
     } else {
       s = { id: sessionId, workerId: worker.workerId, pid: worker.pid, operations: 0, createdAtMs: now, lastActivityAtMs: now };
-      if (this.sessions.size >= this.maxSessions) {
-        const oldest = this.sessions.keys().next().value;
-        if (oldest !== undefined) this.end(oldest);
-      }
+      if (this.sessions.size >= this.maxSessions) this.evict();
     }
     s.workerId = worker.workerId;
     s.pid = worker.pid;
     s.operations++;
     s.lastActivityAtMs = now;
     this.sessions.set(sessionId, s);
-    return hit;
+    return touch;
+  }
+
+  /** Forget a session whose state died with its worker (nothing to clear in Python). */
+  forget(sessionId: string): void {
+    this.sessions.delete(sessionId);
   }
 
   /** Forget a session and clear its Python-side state; false when it was not registered. */
@@ -135,10 +147,23 @@ export class SessionRegistry {
     set.add(sessionId);
   }
 
+  /**
+   * End the least recently used sessions not in use until there is room for one more. Sessions in
+   * use are skipped (their waiting calls would otherwise run on wiped state): while they fill the
+   * registry it holds more than `maxSessions`.
+   */
+  private evict(): void {
+    for (const id of this.sessions.keys()) {
+      if (this.sessions.size < this.maxSessions) return;
+      if (!this.host.inUse(id)) this.end(id);
+    }
+  }
+
   private expire(): void {
     const cutoff = Date.now() - this.ttlMs;
     for (const s of this.sessions.values()) {
       if (s.lastActivityAtMs > cutoff) break; // LRU order: the rest are younger
+      if (this.host.inUse(s.id)) continue;
       this.end(s.id);
       emitPoolEvent(this.mask, 'dspex:session:expire', this.pool, { sessionId: s.id, idleMs: Date.now() - s.lastActivityAtMs, operations: s.operations });
     }

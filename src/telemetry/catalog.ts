@@ -122,6 +122,11 @@ export interface WorkerCheckoutEvent extends WorkerEventBase {
   queueDepth: number;
   /** True when the session's previous worker served it again. */
   affinityHit: boolean;
+  /**
+   * True when the session had a worker and another one serves it now (affinity `'prefer'` only:
+   * its worker was busy with a user call, or gone): its Python-side state was left behind.
+   */
+  sessionMoved: boolean;
 }
 
 /** How a checked-out worker came back. */

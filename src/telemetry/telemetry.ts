@@ -144,6 +144,7 @@ export function emitCheckout(
   queueWaitNs: number,
   queueDepth: number,
   affinityHit: boolean,
+  sessionMoved: boolean,
   atNs: number,
 ): void {
   const payload: WorkerCheckoutEvent = {
@@ -157,6 +158,7 @@ export function emitCheckout(
     queueWaitNs,
     queueDepth,
     affinityHit,
+    sessionMoved,
   };
   checkoutChannel.publish(payload);
 }

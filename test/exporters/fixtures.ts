@@ -91,7 +91,7 @@ export function fakeCollector(data: Record<string, FakePoolData>): CollectorQuer
 
 /** Totals with everything zero but `over`. */
 export function totals(over: Partial<PoolTotals> = {}): PoolTotals {
-  return { operations: 0, errors: 0, checkouts: 0, queueRejections: 0, workerCrashes: 0, workerRestarts: 0, healthCheckFailures: 0, ...over };
+  return { operations: 0, errors: 0, checkouts: 0, queueRejections: 0, workerCrashes: 0, workerRestarts: 0, healthCheckFailures: 0, sessionMoves: 0, ...over };
 }
 
 /** A Python process entry. */

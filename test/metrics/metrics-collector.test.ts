@@ -91,14 +91,14 @@ describe('MetricsCollector subscriptions', () => {
     expect(w1.latencyUs.count).toBe(2);
   });
 
-  it('counts checkouts, rejections, errors by category and type, crashes, restarts and health-check failures', () => {
+  it('counts checkouts, session moves, rejections, errors by category and type, crashes, restarts and health-check failures', () => {
     const { c, clock } = makeCollector();
     const pool = uniquePool();
     const base = { pool, timestampMs: T0, pid: 42, generation: 0 };
     channels['dspex:worker:init'].publish({ ...base, workerId: 0, reason: 'initial', startDurationNs: 1 });
     channels['dspex:worker:init'].publish({ ...base, workerId: 1, reason: 'initial', startDurationNs: 1 });
-    channels['dspex:worker:checkout'].publish({ ...base, workerId: 0, command: 'x', sessionId: null, queueWaitNs: 0, queueDepth: 2, affinityHit: false });
-    channels['dspex:worker:checkout'].publish({ ...base, workerId: 1, command: 'x', sessionId: null, queueWaitNs: 0, queueDepth: 1, affinityHit: false });
+    channels['dspex:worker:checkout'].publish({ ...base, workerId: 0, command: 'x', sessionId: null, queueWaitNs: 0, queueDepth: 2, affinityHit: false, sessionMoved: false });
+    channels['dspex:worker:checkout'].publish({ ...base, workerId: 1, command: 'x', sessionId: 's', queueWaitNs: 0, queueDepth: 1, affinityHit: false, sessionMoved: true });
     channels['dspex:worker:checkin'].publish({ ...base, workerId: 1, command: 'x', sessionId: null, result: 'ok', busyNs: 5 });
     channels['dspex:pool:queue:rejected'].publish({ pool, timestampMs: T0, command: 'x', sessionId: null, queueDepth: 10, maxQueue: 10 });
     channels['dspex:pool:queue:depth'].publish({ pool, timestampMs: T0, queueDepth: 4, maxQueue: 10 });
@@ -120,6 +120,7 @@ describe('MetricsCollector subscriptions', () => {
       workerCrashes: 1,
       workerRestarts: 1,
       healthCheckFailures: 1,
+      sessionMoves: 1,
     });
     expect(c.getErrorTotals(pool)).toEqual([
       { category: 'python', type: 'KeyError', count: 2 },

@@ -455,8 +455,8 @@ describe('review regressions', () => {
     }
   });
 
-  it('a session that moves to another worker has its state cleared on the old one', async () => {
-    const pool = await startPool({ size: 2, pythonModules: ['flaky'] });
+  it("affinity 'prefer': a session that moves to another worker has its state cleared on the old one", async () => {
+    const pool = await startPool({ size: 2, pythonModules: ['flaky'], affinity: 'prefer' });
     await pool.executeInSession('s', 'session_set', { key: 'k', value: 'old' });
     const first = pool.getSession('s')!.pid;
     // LIFO: the worker released last (the session's) takes the next anonymous call.

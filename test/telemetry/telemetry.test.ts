@@ -109,7 +109,7 @@ describe('a fully instrumented pool', () => {
     expect(c.of('dspex:worker:init')[0]).toEqual({ ...worker, reason: 'initial', startDurationNs: expect.any(Number) });
     expect(c.of('dspex:worker:init').some((e) => e['reason'] === 'resize')).toBe(true);
     expect(c.of('dspex:worker:init').some((e) => e['reason'] === 'replacement')).toBe(true);
-    expect(c.of('dspex:worker:checkout')[0]).toEqual({ ...worker, command: 'echo', sessionId: 'sess-a', queueWaitNs: 0, queueDepth: 0, affinityHit: false });
+    expect(c.of('dspex:worker:checkout')[0]).toEqual({ ...worker, command: 'echo', sessionId: 'sess-a', queueWaitNs: 0, queueDepth: 0, affinityHit: false, sessionMoved: false });
     expect(c.of('dspex:worker:checkout').find((e) => (e['queueWaitNs'] as number) > 0)).toMatchObject({ command: 'echo' });
     expect(c.of('dspex:worker:checkin')[0]).toEqual({ ...worker, command: 'echo', sessionId: 'sess-a', result: 'ok', busyNs: expect.any(Number) });
     expect(c.of('dspex:worker:checkin').map((e) => e['result'])).toEqual(expect.arrayContaining(['ok', 'python_error', 'failed']));
