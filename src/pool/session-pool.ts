@@ -41,6 +41,17 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Keep Node's event loop alive until the returned release is called. The pool's own timers
+ * (start timeouts, restart backoff, health checks, session expiry) are unref'd so that they never
+ * keep a process alive by themselves; whatever a caller awaits (`start()`, `resize()` growth,
+ * `stop()`) holds the loop with this instead, so the promise settles before Node can exit.
+ */
+function holdEventLoop(): () => void {
+  const hold = setInterval(() => {}, 0x7fffffff);
+  return () => clearInterval(hold);
+}
+
 let defaultLogger: PoolLogger | null = null;
 function getDefaultLogger(): PoolLogger {
   defaultLogger ??= pino({ name: 'dspex', level: 'info' }, pino.destination(2));
@@ -143,7 +154,8 @@ export class SessionPool {
   /**
    * Start `size` workers concurrently; resolves when all are ready. A worker that fails to start
    * is retried with backoff up to `startAttempts` times; a Python import error fails at once.
-   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`.
+   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`
+   * (the cause in its message). Node's event loop is held open until the promise settles.
    */
   async start(): Promise<void> {
     if (this.lifecycle !== 'new') {
@@ -154,12 +166,15 @@ export class SessionPool {
     this.lifecycle = 'starting';
     const t0 = nowNs();
     this.startedAtMs = Date.now();
+    const release = holdEventLoop();
     try {
       this.spawn.python = await resolveInterpreter(this.spawn);
       await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
     } catch (err) {
       await this.stop({ mode: 'reject' });
       throw err;
+    } finally {
+      release();
     }
     if (this.lifecycle !== 'starting') {
       throw new PythonBridgeError('pool_unavailable', 'stopped', `pool '${this.name}' was stopped while starting`, { details: { pool: this.name } });
@@ -182,10 +197,13 @@ export class SessionPool {
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
    * every Python process is ended (request pipe closed, SIGKILL after a grace period). Resolves
-   * when every process has exited. Idempotent.
+   * when every process has exited (Node's event loop is held open until then). Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
-    this.stopPromise ??= this.doStop(opts);
+    if (!this.stopPromise) {
+      const release = holdEventLoop();
+      this.stopPromise = this.doStop(opts).finally(release);
+    }
     return this.stopPromise;
   }
 
@@ -249,7 +267,8 @@ export class SessionPool {
 
   /**
    * Grow or shrink to `n` workers (within minSize..maxSize). Growing resolves when the new
-   * workers are ready; shrinking retires idle workers at once and busy ones after their call.
+   * workers are ready (Node's event loop is held open until then); shrinking retires idle
+   * workers at once and busy ones after their call.
    * @param reason recorded on `dspex:pool:resize` (e.g. 'manual', 'auto_tune').
    */
   async resize(n: number, reason = 'manual'): Promise<void> {
@@ -264,8 +283,16 @@ export class SessionPool {
     if (n === from) return;
     this.supervisor.targetSize = n;
     emitPoolEvent(this.mask, 'dspex:pool:resize', this.name, { from, to: n, reason });
-    if (n > from) await this.supervisor.grow();
-    else this.supervisor.shrink();
+    if (n < from) {
+      this.supervisor.shrink();
+      return;
+    }
+    const release = holdEventLoop();
+    try {
+      await this.supervisor.grow();
+    } finally {
+      release();
+    }
   }
 
   /** A snapshot of the pool's state (cheap: no I/O). */
