@@ -248,9 +248,10 @@ export class SessionPool {
   // Sessions
   // -------------------------------------------------------------------------------------------
 
-  /** The registry entry of a session, or undefined. */
+  /** A copy of the registry entry of a session (a snapshot: later calls do not change it), or undefined. */
   getSession(sessionId: string): Readonly<SessionInfo> | undefined {
-    return this.sessions.get(sessionId);
+    const s = this.sessions.get(sessionId);
+    return s && { ...s };
   }
 
   /**
