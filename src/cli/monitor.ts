@@ -9,12 +9,13 @@
  *   until SIGINT / SIGTERM (for a browser or a Prometheus to watch).
  *
  * A crash (an uncaught exception or an unhandled rejection anywhere in the process) still cleans
- * up: the terminal is restored, the demo stack (load, server, pool and its Python workers, log) is
+ * up: the terminal is restored, the demo stack (load, server, pool and its Python workers) is
  * stopped — bounded by {@link CRASH_CLEANUP_TIMEOUT_MS} — and the process exits 1 with the error on
  * stderr.
  *
  * @module
  */
+import { appendFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -41,8 +42,33 @@ interface DemoStack {
   collector: MetricsCollector;
   resources: ResourceMonitor;
   server: MonitoringServer;
+  /** Where worker prints and pool diagnostics go; the file exists once a line was logged. */
   logPath: string;
+  logWritten(): boolean;
   stop(): Promise<void>;
+}
+
+/** The line printed once the demo stack has stopped. */
+function demoStopped(stack: DemoStack): string {
+  return `dspex demo stopped; ${stack.logWritten() ? `worker logs in ${stack.logPath}` : 'nothing was logged'}\n`;
+}
+
+/**
+ * The demo's log: lines are appended to `path` (synchronously: they are rare, and the crash path
+ * exits right after stopping), and the file is created by the first one, so a run that logs
+ * nothing leaves nothing in the temporary directory.
+ */
+function demoLog(path: string): { stream: { write(line: string): void }; written: () => boolean } {
+  let written = false;
+  const write = (line: string): void => {
+    try {
+      appendFileSync(path, line);
+      written = true;
+    } catch {
+      // A full or read-only temporary directory loses the demo's log, never the demo.
+    }
+  };
+  return { stream: { write }, written: () => written };
 }
 
 /** How long a crash waits for the demo stack to stop before exiting anyway, ms. */
@@ -101,7 +127,8 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   const { 'pool-size': size, load: opsPerS, port } = f;
   // Worker prints and pool diagnostics go to a file, never into the terminal the dashboard owns.
   const logPath = join(os.tmpdir(), `dspex-demo-${process.pid}.log`);
-  const logger = pino({ level: 'info' }, pino.destination({ dest: logPath, sync: false }));
+  const log = demoLog(logPath);
+  const logger = pino({ level: 'info' }, log.stream);
   const collector = new MetricsCollector();
   collector.start();
   // The demo's sessions keep no state: 'prefer' lets them move (and shows dspex_session_moves_total).
@@ -118,6 +145,7 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
     resources,
     server,
     logPath,
+    logWritten: log.written,
     stop() {
       stopped ??= (async () => {
         load.stop();
@@ -125,7 +153,6 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
         await pool.stop({ mode: 'reject' });
         resources.stop();
         collector.stop();
-        logger.flush();
       })();
       return stopped;
     },
@@ -178,7 +205,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
     async () => {
       if (!stack) return;
       await stack.stop();
-      process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
+      process.stderr.write(demoStopped(stack));
     },
   );
   try {
@@ -211,7 +238,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
 
     const demoStack = stack;
     if (headless && demoStack) {
-      process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.server.url} (/metrics, /api/snapshot, /api/events); logs in ${demoStack.logPath}; Ctrl-C to stop\n`);
+      process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.server.url} (/metrics, /api/snapshot, /api/events); logs go to ${demoStack.logPath}; Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -241,7 +268,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
           if (reason === 'crash' || crash.crashed()) return;
           void (async () => {
             await stack?.stop();
-            if (stack) process.stderr.write(`dspex demo stopped; worker logs in ${stack.logPath}\n`);
+            if (stack) process.stderr.write(demoStopped(stack));
             resolve(0);
           })();
         },

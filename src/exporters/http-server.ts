@@ -163,6 +163,13 @@ function parseWindow(value: string | undefined): WindowName {
   throw new HttpError(400, `window must be one of ${SNAPSHOT_WINDOWS.join(', ')}`);
 }
 
+/** True when `year-month-day` is a day of the Gregorian calendar (`2024-02-30` is not). */
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return days !== undefined && day >= 1 && day <= days;
+}
+
 /**
  * A time parameter of `/api/range`: milliseconds since the epoch (digits), or an ISO 8601
  * timestamp with a date and time. Throws {@link HttpError} 400.
@@ -170,7 +177,12 @@ function parseWindow(value: string | undefined): WindowName {
 function parseTimeMs(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (/^\d{1,15}$/.test(value)) return Number(value);
-  if (value.length <= 40 && /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) {
+  const date = value.length <= 40 ? /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d/.exec(value) : null;
+  if (date) {
+    // Date.parse rolls an impossible day over into the next month (2024-02-30 is March 1st).
+    if (!isCalendarDate(Number(date[1]), Number(date[2]), Number(date[3]))) {
+      throw new HttpError(400, `${name} is not a calendar date: ${date[1]}-${date[2]}-${date[3]}`);
+    }
     const t = Date.parse(value);
     if (Number.isFinite(t)) return t;
   }

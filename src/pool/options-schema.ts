@@ -62,10 +62,17 @@ export const poolOptionsSchema = z
     python: processString().default('python3'),
     /** Python modules imported at worker start; their public functions become `module.function` commands. */
     pythonModules: z.array(z.string().regex(/^[A-Za-z_][\w.]*$/, 'a Python module name')).default([]),
-    /** Directories prepended to PYTHONPATH. */
+    /** Directories put first on PYTHONPATH (then `env.PYTHONPATH`, then the inherited one). */
     pythonPath: z.array(processString()).default([]),
-    /** Extra environment variables for the Python processes (values never logged). */
-    env: z.record(processString(), z.string().refine((v) => !v.includes('\0'), 'must not contain a NUL byte')).default({}),
+    /** Extra environment variables for the Python processes (values never logged; names without `=` or NUL). */
+    env: z
+      .record(z.string(), z.string().refine((v) => !v.includes('\0'), 'must not contain a NUL byte'))
+      .superRefine((env, ctx) => {
+        for (const key of Object.keys(env)) {
+          if (!/^[^=\0]+$/.test(key)) ctx.addIssue({ code: 'custom', message: `variable name ${JSON.stringify(key)} must be non-empty, without '=' or a NUL byte` });
+        }
+      })
+      .default({}),
     /** Sessions idle longer than this are ended. */
     sessionTtlMs: ms(1).default(30 * 60_000),
     /** Most sessions tracked at once; beyond it the least recently used session is ended. */
@@ -116,7 +123,21 @@ export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
   const bad = (option: string, message: string): never => {
     throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid pool option '${option}': ${message}`, { details: { option } });
   };
-  if (minSize > size) bad('minSize', `minSize (${minSize}) is larger than size (${size})`);
-  if (maxSize < size) bad('maxSize', `maxSize (${maxSize}) is smaller than size (${size})`);
+  const sizes = { size, minSize, maxSize };
+  const given = { size: o.size !== undefined, minSize: o.minSize !== undefined, maxSize: o.maxSize !== undefined };
+  const show = (option: keyof typeof sizes): string => `${option} (${sizes[option]}${given[option] ? '' : ', the default'})`;
+  /**
+   * `low` must not be above `high`. The error names `blame` (the bound, not `size`; `maxSize`
+   * against `minSize`), or the other option when `blame` was not given but defaulted.
+   */
+  const ordered = (low: keyof typeof sizes, high: keyof typeof sizes, blame: keyof typeof sizes): void => {
+    if (sizes[low] <= sizes[high]) return;
+    const option = given[blame] ? blame : blame === low ? high : low;
+    bad(option, option === low ? `${show(low)} is larger than ${show(high)}` : `${show(high)} is smaller than ${show(low)}`);
+  };
+  // The bounds first: they contradict each other whatever the size.
+  ordered('minSize', 'maxSize', 'maxSize');
+  ordered('minSize', 'size', 'minSize');
+  ordered('size', 'maxSize', 'maxSize');
   return { ...o, name: o.name ?? `pool-${++anonymousPools}`, size, minSize, maxSize };
 }

@@ -75,9 +75,9 @@ export interface PoolOptions {
   python?: string | undefined;
   /** Python modules imported at worker start; their public functions become `module.function` commands. */
   pythonModules?: string[] | undefined;
-  /** Directories prepended to PYTHONPATH. */
+  /** Directories put first on PYTHONPATH (then `env.PYTHONPATH`, then the inherited one). */
   pythonPath?: string[] | undefined;
-  /** Extra environment variables for the Python processes (values never logged). */
+  /** Extra environment variables for the Python processes (values never logged; names without `=` or NUL). */
   env?: Record<string, string> | undefined;
   /** Sessions idle longer than this are ended. Default 30 min. */
   sessionTtlMs?: number | undefined;

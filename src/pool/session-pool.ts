@@ -50,6 +50,17 @@ export interface StopOptions {
 }
 
 /**
+ * Keep Node's event loop alive until the returned release is called. The pool's own timers
+ * (start timeouts, restart backoff, health checks, session expiry) are unref'd so that they never
+ * keep a process alive by themselves; whatever a caller awaits (`start()`, `resize()` growth,
+ * `stop()`) holds the loop with this instead, so the promise settles before Node can exit.
+ */
+function holdEventLoop(): () => void {
+  const hold = setInterval(() => {}, 0x7fffffff);
+  return () => clearInterval(hold);
+}
+
+/**
  * A pool of Python workers.
  *
  * ```ts
@@ -156,7 +167,8 @@ export class SessionPool {
   /**
    * Start `size` workers concurrently; resolves when all are ready. A worker that fails to start
    * is retried with backoff up to `startAttempts` times; a Python import error fails at once.
-   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`.
+   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`
+   * (the cause in its message). Node's event loop is held open until the promise settles.
    */
   async start(): Promise<void> {
     if (this.lifecycle !== 'new') {
@@ -167,12 +179,15 @@ export class SessionPool {
     this.lifecycle = 'starting';
     const t0 = nowNs();
     this.startedAtMs = Date.now();
+    const release = holdEventLoop();
     try {
       this.spawn.python = await resolveInterpreter(this.spawn);
       await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
     } catch (err) {
       await this.stop({ mode: 'reject' });
       throw err;
+    } finally {
+      release();
     }
     if (this.lifecycle !== 'starting') {
       throw new PythonBridgeError('pool_unavailable', 'stopped', `pool '${this.name}' was stopped while starting`, { details: { pool: this.name } });
@@ -195,10 +210,13 @@ export class SessionPool {
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
    * every Python process is ended (request pipe closed, SIGKILL after a grace period). Resolves
-   * when every process has exited. Idempotent.
+   * when every process has exited (Node's event loop is held open until then). Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
-    this.stopPromise ??= this.doStop(opts);
+    if (!this.stopPromise) {
+      const release = holdEventLoop();
+      this.stopPromise = this.doStop(opts).finally(release);
+    }
     return this.stopPromise;
   }
 
@@ -247,9 +265,10 @@ export class SessionPool {
   // Sessions
   // -------------------------------------------------------------------------------------------
 
-  /** The registry entry of a session, or undefined. */
+  /** A copy of the registry entry of a session (a snapshot: later calls do not change it), or undefined. */
   getSession(sessionId: string): Readonly<SessionInfo> | undefined {
-    return this.sessions.get(sessionId);
+    const s = this.sessions.get(sessionId);
+    return s && { ...s };
   }
 
   /**
@@ -266,7 +285,8 @@ export class SessionPool {
 
   /**
    * Grow or shrink to `n` workers (within minSize..maxSize). Growing resolves when the new
-   * workers are ready; shrinking retires idle workers at once and busy ones after their call.
+   * workers are ready (Node's event loop is held open until then); shrinking retires idle
+   * workers at once and busy ones after their call.
    * @param reason recorded on `dspex:pool:resize` (e.g. 'manual', 'auto_tune').
    */
   async resize(n: number, reason = 'manual'): Promise<void> {
@@ -281,8 +301,16 @@ export class SessionPool {
     if (n === from) return;
     this.supervisor.targetSize = n;
     emitPoolEvent(this.mask, 'dspex:pool:resize', this.name, { from, to: n, reason });
-    if (n > from) await this.supervisor.grow();
-    else this.supervisor.shrink();
+    if (n < from) {
+      this.supervisor.shrink();
+      return;
+    }
+    const release = holdEventLoop();
+    try {
+      await this.supervisor.grow();
+    } finally {
+      release();
+    }
   }
 
   /** A snapshot of the pool's state (cheap: no I/O). */

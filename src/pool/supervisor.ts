@@ -53,6 +53,8 @@ export class Supervisor {
   targetSize: number;
 
   private readonly restartTimers = new Set<NodeJS.Timeout>();
+  /** Wake-ups of the backoff sleeps of `startInitial` (a stop ends them at once). */
+  private readonly startBackoffs = new Set<() => void>();
   private readonly restartFailures: number[];
   /** The generation the next process of each slot gets (its restart count). */
   private readonly generations: number[];
@@ -84,7 +86,10 @@ export class Supervisor {
         lastErr = err;
         // An import error or bad module is deterministic: retrying would only fail again.
         if (err instanceof PythonBridgeError && err.details.traceback) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** attempt)).unref());
+        // Stopped meanwhile (its close may be what failed this start): no backoff to wait out;
+        // nor after the last attempt.
+        if (this.host.lifecycle() !== 'starting') return;
+        if (attempt + 1 < this.settings.startAttempts) await this.startBackoff(Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** attempt));
       }
     }
     throw lastErr;
@@ -169,10 +174,28 @@ export class Supervisor {
     }
   }
 
-  /** Cancel every pending restart (the pool is stopping). */
+  /** Cancel every pending restart and cut short the start backoffs (the pool is stopping). */
   cancelRestarts(): void {
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
+    for (const wake of this.startBackoffs) wake();
+  }
+
+  /**
+   * Sleep `ms` between start attempts, or less when the pool stops meanwhile. Unref'd: the
+   * pending `start()` holds the event loop (see SessionPool.start).
+   */
+  private startBackoff(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.startBackoffs.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref();
+      this.startBackoffs.add(wake);
+    });
   }
 
   /**

@@ -32,7 +32,8 @@ export interface WorkerSpawnOptions {
 
 /** The spawn options of every worker of the pool `o` describes. */
 export function workerSpawnOptions(o: Readonly<ResolvedPoolOptions>): WorkerSpawnOptions {
-  const pythonPath = [...o.pythonPath, ...(process.env['PYTHONPATH'] ? [process.env['PYTHONPATH']] : [])].join(':');
+  // The pool's directories first, then the caller's `env.PYTHONPATH`, then the inherited one.
+  const pythonPath = [...o.pythonPath, o.env['PYTHONPATH'], process.env['PYTHONPATH']].filter((p) => p !== undefined && p !== '').join(delimiter);
   return {
     python: o.python,
     script: WORKER_SCRIPT,

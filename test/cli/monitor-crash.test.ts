@@ -60,8 +60,8 @@ describe('dspex monitor on a crash', () => {
       child.kill('SIGUSR2');
       expect(await exited).toBe(1);
       expect(stderr).toMatch(new RegExp(`dspex monitor crashed: Error: test ${kind === 'exception' ? 'crash' : 'rejection'}`));
-      // Printed once stack.stop() has resolved: pool, server and log were shut down.
-      expect(stderr).toMatch(/dspex demo stopped; worker logs in \S+/);
+      // Printed once stack.stop() has resolved: pool and server were shut down.
+      expect(stderr).toMatch(/dspex demo stopped; (worker logs in \S+|nothing was logged)/);
       await expectNoWorkersOf(child.pid!);
     });
   }
@@ -76,7 +76,7 @@ describe('dspex monitor on a crash', () => {
     process.kill(pid, 'SIGUSR2');
     const screen = await expectExit(s, 1);
     expect(screen).toMatch(/dspex monitor crashed: Error: test crash/);
-    expect(screen).toMatch(/dspex demo stopped; worker logs in/);
+    expect(screen).toMatch(/dspex demo stopped; (worker logs in|nothing was logged)/);
     await expectNoWorkersOf(pid);
   });
 });

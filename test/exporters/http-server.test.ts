@@ -157,6 +157,8 @@ describe('MonitoringServer with a real pool', () => {
     expect(body.resolutionS).toBe(1);
     const iso = await request(url, `/api/range?pool=${encodeURIComponent(stack.pool.name)}&from=${new Date(to - 60_000).toISOString()}`);
     expect(iso.status).toBe(200);
+    const leapDay = await request(url, `/api/range?pool=${encodeURIComponent(stack.pool.name)}&from=2024-02-29T00:00:00Z&to=2024-02-29T00:01:00Z`);
+    expect(leapDay.status, leapDay.body).toBe(200);
   });
 
   it('answers 400 with a message for bad query parameters', async () => {
@@ -171,6 +173,10 @@ describe('MonitoringServer with a real pool', () => {
       ['/api/range?pool=', /pool is required/],
       [`/api/range?pool=${name}&from=yesterday`, /from must be milliseconds/],
       [`/api/range?pool=${name}&to=1e9`, /to must be milliseconds/],
+      [`/api/range?pool=${name}&from=2024-02-30T00:00:00Z`, /^from is not a calendar date: 2024-02-30$/],
+      [`/api/range?pool=${name}&to=2023-02-29T12:00Z`, /^to is not a calendar date: 2023-02-29$/],
+      [`/api/range?pool=${name}&to=2024-04-31T00:00:00%2B02:00`, /^to is not a calendar date: 2024-04-31$/],
+      [`/api/range?pool=${name}&from=2024-00-10T00:00Z`, /^from is not a calendar date/],
       [`/api/range?pool=${name}&from=2000&to=1000`, /from must not be after to/],
       [`/api/range?pool=${name}&from=0&to=999999999999`, /must not span more than/],
       [`/api/events?window=1h`, /window must be one of/],
