@@ -70,6 +70,8 @@ export const poolOptionsSchema = z
     startTimeoutMs: ms(1).default(30_000),
     /** Start attempts per worker during `start()` before the pool gives up. */
     startAttempts: z.number().int().min(1).max(100).default(3),
+    /** Warm spares: ready processes that take over a replaced worker's slot at once. */
+    spares: z.number().int().min(0).max(64).default(0),
     /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */
@@ -108,5 +110,6 @@ export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
   };
   if (minSize > size) bad('minSize', `minSize (${minSize}) is larger than size (${size})`);
   if (maxSize < size) bad('maxSize', `maxSize (${maxSize}) is smaller than size (${size})`);
+  if (o.spares > maxSize) bad('spares', `spares (${o.spares}) is larger than maxSize (${maxSize})`);
   return { ...o, name: o.name ?? `pool-${++anonymousPools}`, size, minSize, maxSize };
 }

@@ -60,6 +60,12 @@ export interface PoolOptions {
   startTimeoutMs?: number | undefined;
   /** Start attempts per worker during `start()` before the pool gives up. Default 3. */
   startAttempts?: number | undefined;
+  /**
+   * Warm spares: processes started and past their imports that take over a replaced worker's slot
+   * at once (crash, timeout, abort, failed health checks) and are replaced in the background; they
+   * never serve a call before. 0..64, at most `maxSize`. Default 0.
+   */
+  spares?: number | undefined;
   /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`. */
   logger?: PoolLogger | undefined;
   /** Telemetry groups to switch off. */
@@ -88,6 +94,7 @@ export interface ResolvedPoolOptions {
   maxSessions: number;
   startTimeoutMs: number;
   startAttempts: number;
+  spares: number;
   logger?: PoolLogger | undefined;
   telemetry: { disabled: TelemetryGroup[] };
 }

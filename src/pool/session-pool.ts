@@ -10,7 +10,8 @@
  *   reach another call;
  * - a worker whose call timed out or was aborted is killed, never reused;
  * - a call is retried only when its frame provably never reached Python, or when the caller said
- *   `retry: 'idempotent'` and the worker crashed.
+ *   `retry: 'idempotent'` and the worker crashed;
+ * - a warm spare (the `spares` option, spares.ts) serves no call before it has taken a slot.
  *
  * @module
  */
@@ -98,7 +99,7 @@ export class SessionPool {
     const lifecycle = (): PoolLifecycle => this.lifecycle;
     this.supervisor = new Supervisor(
       { lifecycle, release: (w) => this.dispatcher.release(w), takeFromIdle: (w) => this.dispatcher.takeFromIdle(w) },
-      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts },
+      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts, spares: o.spares },
     );
     const slots = this.supervisor.slots;
     this.sessions = new SessionRegistry(
@@ -141,9 +142,11 @@ export class SessionPool {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Start `size` workers concurrently; resolves when all are ready. A worker that fails to start
-   * is retried with backoff up to `startAttempts` times; a Python import error fails at once.
-   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`.
+   * Start `size` workers (and the `spares`) concurrently; resolves when all are ready. A worker
+   * that fails to start is retried with backoff up to `startAttempts` times; a Python import error
+   * fails at once. On failure every started worker is ended and the promise rejects with
+   * `worker`/`start_failed`. A spare that fails to start does not fail the start: it is retried
+   * in the background, with backoff.
    */
   async start(): Promise<void> {
     if (this.lifecycle !== 'new') {
@@ -156,7 +159,7 @@ export class SessionPool {
     this.startedAtMs = Date.now();
     try {
       this.spawn.python = await resolveInterpreter(this.spawn);
-      await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
+      await Promise.all([...Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)), this.supervisor.spares.fill()]);
     } catch (err) {
       await this.stop({ mode: 'reject' });
       throw err;
@@ -181,8 +184,8 @@ export class SessionPool {
 
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
-   * every Python process is ended (request pipe closed, SIGKILL after a grace period). Resolves
-   * when every process has exited. Idempotent.
+   * every Python process, spares included, is ended (request pipe closed, SIGKILL after a grace
+   * period). Resolves when every process has exited. Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
     this.stopPromise ??= this.doStop(opts);
@@ -249,7 +252,8 @@ export class SessionPool {
 
   /**
    * Grow or shrink to `n` workers (within minSize..maxSize). Growing resolves when the new
-   * workers are ready; shrinking retires idle workers at once and busy ones after their call.
+   * workers are ready (a ready spare takes a new slot at once); shrinking retires idle workers at
+   * once and busy ones after their call.
    * @param reason recorded on `dspex:pool:resize` (e.g. 'manual', 'auto_tune').
    */
   async resize(n: number, reason = 'manual'): Promise<void> {
@@ -295,13 +299,15 @@ export class SessionPool {
       sessions: this.sessions.size,
       uptimeMs: this.startedAtMs === 0 ? 0 : Date.now() - this.startedAtMs,
       workers,
+      spares: this.supervisor.spares.status(),
     };
   }
 
-  /** The pids of the live Python processes. */
+  /** The pids of the live Python processes: the slots' workers, then the spares. */
   pids(): number[] {
     const out: number[] = [];
     for (const w of this.supervisor.slots) if (w && w.pid > 0 && !w.exited) out.push(w.pid);
+    this.supervisor.spares.pids(out);
     return out;
   }
 
