@@ -13,7 +13,14 @@
 
 // The pool.
 export { SessionPool, type ExecuteOptions, type StopOptions, type SessionInfo } from './pool/session-pool.js';
-export type { PoolStatus, WorkerStatus, WorkerState, PoolLifecycle } from './contract/pool-status.js';
+export type {
+  PoolStatus,
+  WorkerStatus,
+  WorkerState,
+  PoolLifecycle,
+  SpareStatus,
+  SpareWorkerStatus,
+} from './contract/pool-status.js';
 export type { PoolOptions, ResolvedPoolOptions, PoolLogger } from './pool/options.js';
 
 // Errors.

@@ -6,7 +6,10 @@
  * caller loop i is bound to process i mod N, and each process has one request in flight at a
  * time (the pool's own work model, so the ratio is the pool's overhead and nothing else).
  *
- * Also measured: time from `kill -9` of an idle worker to its replacement serving a call.
+ * Also measured: time from `kill -9` of an idle worker to its replacement serving a call, without
+ * spares (a new Python starts) and with `spares: 1` (a warm spare takes the slot), two pools
+ * killed in turn, alternating which goes first, each at rest (every worker idle, every spare
+ * ready) before each kill.
  *
  * Abort storm: 20,000 `sleep` calls of 0-3 ms, each with a deadline of 0-5 ms (one seeded plan),
  * on 4 workers from 4 and from 32 callers. Pool-side: the deadline is the call's
@@ -105,35 +108,59 @@ class BareWorker {
   }
 }
 
-/** Measure kill -9 → replacement serving, `kills` times. Returns latencies in ms, sorted. */
-async function measureRecovery(kills: number): Promise<Float64Array> {
-  const pool = new SessionPool({ name: `bench-recovery-${process.pid}`, size: 2, healthCheckIntervalMs: 0, logger: silentLogger });
-  await pool.start();
-  const out = new Float64Array(kills);
+/** Resolves once `pool` is at rest: every slot's worker idle and every spare ready. */
+async function atRest(pool: SessionPool): Promise<void> {
+  for (;;) {
+    const st = pool.status();
+    const spares = st.spares;
+    if (st.idle === st.size && (spares === undefined || spares.ready === spares.target)) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** kill -9 of slot 0's idle worker; resolves with the ms until its replacement served a call. */
+async function killOnce(pool: SessionPool, i: number): Promise<number> {
+  const victim = pool.status().workers[0];
+  if (!victim) throw new Error('no worker');
+  const recovered = new Promise<void>((resolve) => {
+    const off = subscribe('dspex:pool:recovery', (e) => {
+      if (e.pool === pool.name && e.workerId === victim.id) {
+        off();
+        resolve();
+      }
+    });
+  });
+  const t0 = performance.now();
+  process.kill(victim.pid, 'SIGKILL');
+  await recovered;
+  // Serving: the replacement answers a call (session affinity is not needed: slot 0 is idle
+  // and, with LIFO, the most recently released worker serves next).
+  await pool.executeAnonymous('echo', { i });
+  return performance.now() - t0;
+}
+
+/**
+ * Measure kill -9 → replacement serving, `kills` times each without spares and with `spares: 1`,
+ * interleaved. Returns latencies in ms, sorted.
+ */
+async function measureRecovery(kills: number): Promise<{ none: Float64Array; spares: Float64Array }> {
+  const make = (spares: number): SessionPool =>
+    new SessionPool({ name: `bench-recovery-s${spares}-${process.pid}`, size: 2, spares, healthCheckIntervalMs: 0, logger: silentLogger });
+  const pools = { none: make(0), spares: make(1) };
+  const out = { none: new Float64Array(kills), spares: new Float64Array(kills) };
   try {
+    await Promise.all([pools.none.start(), pools.spares.start()]);
     for (let i = 0; i < kills; i++) {
-      const victim = pool.status().workers[0];
-      if (!victim) throw new Error('no worker');
-      const recovered = new Promise<void>((resolve) => {
-        const off = subscribe('dspex:pool:recovery', (e) => {
-          if (e.pool === pool.name && e.workerId === victim.id) {
-            off();
-            resolve();
-          }
-        });
-      });
-      const t0 = performance.now();
-      process.kill(victim.pid, 'SIGKILL');
-      await recovered;
-      // Serving: the replacement answers a call (session affinity is not needed: slot 0 is idle
-      // and, with LIFO, the most recently released worker serves next).
-      await pool.executeAnonymous('echo', { i });
-      out[i] = performance.now() - t0;
+      for (const which of i % 2 === 0 ? (['none', 'spares'] as const) : (['spares', 'none'] as const)) {
+        // Both at rest: no Python starting in the background of the measured kill.
+        await Promise.all([atRest(pools.none), atRest(pools.spares)]);
+        out[which][i] = await killOnce(pools[which], i);
+      }
     }
   } finally {
-    await pool.stop();
+    await Promise.all([pools.none.stop(), pools.spares.stop()]);
   }
-  return out.sort();
+  return { none: out.none.sort(), spares: out.spares.sort() };
 }
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -334,9 +361,14 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 
   const kills = opts.quick ? 3 : 20;
   const rec = await measureRecovery(kills);
-  const recP50 = quantileSorted(rec, 0.5);
-  const recP99 = quantileSorted(rec, 0.99);
+  const recP50 = quantileSorted(rec.none, 0.5);
+  const recP99 = quantileSorted(rec.none, 0.99);
+  const spareP50 = quantileSorted(rec.spares, 0.5);
+  const spareP99 = quantileSorted(rec.spares, 0.99);
+  const spareRatio = spareP99 / recP99;
+  ratios['recovery_p99_spares1_vs_none'] = spareRatio;
   rows.push({ workers: 2, concurrency: `kill -9 to serving x${kills}`, 'pool ops/s': null, 'bare ops/s': null, ratio: null, 'pool p50 µs': recP50 * 1000, 'bare p50 µs': null, 'pool p99 µs': recP99 * 1000, 'bare p99 µs': null });
+  rows.push({ workers: 2, concurrency: `same, spares 1 x${kills}`, 'pool ops/s': null, 'bare ops/s': null, ratio: null, 'pool p50 µs': spareP50 * 1000, 'bare p50 µs': null, 'pool p99 µs': spareP99 * 1000, 'bare p99 µs': null });
 
   // Abort storm: successes with pool-side aborts vs the caller-enforced control, and respawns.
   const stormCalls = opts.quick ? 1000 : 20_000;
@@ -374,11 +406,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       'pooled_vs_bare_throughput (min over concurrency >= N)': { target: '>= 0.9', value: minRatioAtN, pass: minRatioAtN >= 0.9 },
       'p50 overhead over bare, µs (worst config)': { target: '<= 20', value: worstP50OverheadUs, pass: worstP50OverheadUs <= 20 },
       'recovery p99, ms (kill -9 -> serving)': { target: '<= 150', value: recP99, pass: recP99 <= 150 },
+      'recovery p99 with spares 1, ms (kill -9 -> serving)': { target: '<= 20', value: spareP99, pass: spareP99 <= 20 },
       'abort storm successes, pool-side aborts vs caller-enforced (min over callers)': { target: '>= 0.8', value: minStormRatio, pass: minStormRatio >= 0.8 },
       'abort storm respawns with pool-side aborts (all caller counts)': { target: '<= 1', value: stormRespawns, pass: stormRespawns <= 1 },
     },
     extra: {
-      recoveryMs: { p50: recP50, p99: recP99, samples: Array.from(rec) },
+      recoveryMs: { p50: recP50, p99: recP99, samples: Array.from(rec.none) },
+      recoveryWithSpareMs: { p50: spareP50, p99: spareP99, samples: Array.from(rec.spares) },
       roundMs,
       rounds,
       abortStorm: { calls: stormCalls, rounds: stormRounds, workers: 4, sleepMs: '0-3', deadlineMs: '0-5', results: storm },

@@ -65,6 +65,11 @@ export interface PoolGauges {
   queueDepth: number;
   /** busy / size, 0..1. */
   utilization: number;
+  /**
+   * Warm spares ready to take over a slot (`status().spares.ready`; 0 without spares). Always set
+   * by `MetricsCollector`; absent from producers that predate spares.
+   */
+  spares?: number;
 }
 
 /** A short period's figures (a second or a minute). */

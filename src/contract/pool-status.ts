@@ -37,6 +37,34 @@ export interface WorkerStatus {
   outputLinesCut: number;
 }
 
+/** One warm spare in {@link SpareStatus.workers}. */
+export interface SpareWorkerStatus {
+  /** The Python process id (0 while it is being spawned). */
+  pid: number;
+  /** `starting`: importing the modules; `ready`: can take over a slot at once. */
+  state: 'starting' | 'ready';
+  /** When this process started, ms since the epoch. */
+  startedAtMs: number;
+}
+
+/**
+ * The warm spares of a pool (the `spares` option): processes past their imports that take over a
+ * replaced worker's slot at once. They serve no call before that and are not in
+ * {@link PoolStatus.workers} (nor in its busy / idle / starting counts) until then.
+ */
+export interface SpareStatus {
+  /** Spares the pool keeps (the `spares` option). */
+  target: number;
+  /** Ready to take over a slot now. */
+  ready: number;
+  /**
+   * Being started. `target - ready - starting` wait to be started: a refill just after a spare
+   * took a slot, or a restart (with backoff) after a failed start.
+   */
+  starting: number;
+  workers: SpareWorkerStatus[];
+}
+
 /** `pool.status()`. */
 export interface PoolStatus {
   name: string;
@@ -53,7 +81,10 @@ export interface PoolStatus {
   maxQueue: number;
   sessions: number;
   uptimeMs: number;
+  /** The worker slots' processes (spares not included). */
   workers: WorkerStatus[];
+  /** The warm spares. Always set by `SessionPool`; absent from producers that predate spares. */
+  spares?: SpareStatus;
 }
 
 /** The pool's own life stage. */

@@ -102,6 +102,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   const win = pool?.summary?.windows[snapshot.window];
   const marks = { p50Us: win?.latencyUs.p50 ?? 0, p99Us: win?.latencyUs.p99 ?? 0 };
   const workerRows = joinWorkerRows(pool?.status ?? null, pool?.workers ?? [], snapshot.resources?.python ?? []);
+  const spares = pool?.status?.spares ?? null;
   const gauges = pool?.current?.gauges ?? null;
   const gaugeOpts = { color, maxQueue: pool?.status?.maxQueue ?? null, pool: pool?.name ?? null };
   const { alerts, recommendations: recs } = snapshot;
@@ -143,7 +144,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     ];
     const rowB = hstack(
       [
-        { lines: renderWorkerTable(workerRows, { width: leftW, height: b, color, sort: view.sort }), width: leftW },
+        { lines: renderWorkerTable(workerRows, { width: leftW, height: b, color, sort: view.sort, spares }), width: leftW },
         { lines: right, width: rightW },
       ],
       b,
@@ -204,6 +205,6 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     b,
     gap,
   );
-  const rowC = c > 0 ? fitBlock(renderWorkerTable(workerRows, { width: cols, height: c, color, sort: view.sort }), cols, c) : [];
+  const rowC = c > 0 ? fitBlock(renderWorkerTable(workerRows, { width: cols, height: c, color, sort: view.sort, spares }), cols, c) : [];
   return [...top, ...rowA, ...rowB, ...rowC, ...bottom];
 }

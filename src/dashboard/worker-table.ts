@@ -1,12 +1,13 @@
 /**
  * The worker panel (pure): one row per worker slot — id, pid, state, operations, errors, p99,
  * RSS, CPU% and restarts — sorted by a chosen column, split into side-by-side columns when the
- * panel is wide enough, with a `+N more` line when the slots do not fit.
+ * panel is wide enough, with a `+N more` line when the slots do not fit. A pool with warm spares
+ * shows them in the title (`spares ready/target`).
  *
  * @module
  */
 import type { WorkerMetrics } from '../contract/metrics.js';
-import type { PoolStatus, WorkerState } from '../contract/pool-status.js';
+import type { PoolStatus, SpareStatus, WorkerState } from '../contract/pool-status.js';
 import type { PythonProcessResources } from '../contract/resources.js';
 import { codePointWidth, painter, sanitizeText, trimEndVisible, visibleWidth, type ColorName, type Paint } from './ansi.js';
 import { formatBytes, formatCompact, formatUs } from './format.js';
@@ -129,6 +130,17 @@ function pad(text: string, visible: number, width: number, left: boolean): strin
 /** Options of {@link renderWorkerTable}. */
 export interface WorkerTableOptions extends RenderOptions {
   sort: WorkerSort;
+  /** The pool's warm spares (`status().spares`), or null / absent: none shown. */
+  spares?: Pick<SpareStatus, 'ready' | 'target'> | null;
+}
+
+/** `spares 1/2` for the title (yellow while some are missing), or null without spares. */
+function sparesFact(spares: WorkerTableOptions['spares'], paint: Paint): string | null {
+  // From a snapshot: possibly a remote (older, or hostile) producer's; only finite counts are shown.
+  const ready = spares?.ready;
+  const target = spares?.target;
+  if (typeof ready !== 'number' || typeof target !== 'number' || !Number.isFinite(ready) || !Number.isFinite(target) || target <= 0) return null;
+  return `${paint(ready < target ? 'yellow' : 'cyan', 'spares')} ${formatCompact(ready)}/${formatCompact(target)}`;
 }
 
 /**
@@ -142,7 +154,12 @@ export function renderWorkerTable(rows: readonly WorkerRow[], opts: WorkerTableO
   const sorted = sortWorkerRows(rows, opts.sort);
   const counts: Record<string, number> = {};
   for (const r of rows) counts[r.state ?? 'unknown'] = (counts[r.state ?? 'unknown'] ?? 0) + 1;
-  const facts = [`${rows.length}`, ...(['busy', 'idle', 'starting', 'stopping'] as const).filter((s) => counts[s]).map((s) => `${paint(stateColor[s], s)} ${counts[s]}`)]
+  const spares = sparesFact(opts.spares, paint);
+  const facts = [
+    `${rows.length}`,
+    ...(['busy', 'idle', 'starting', 'stopping'] as const).filter((s) => counts[s]).map((s) => `${paint(stateColor[s], s)} ${counts[s]}`),
+    ...(spares === null ? [] : [spares]),
+  ]
     .join('  ')
     .concat(`  ${paint('gray', `sort ${opts.sort}`)}`);
   const title = titleLine('Workers', facts, opts.width, paint);

@@ -153,6 +153,7 @@ export const FAMILIES = {
   dspex_pool_queue_depth: { type: 'gauge', help: 'Calls waiting for a worker.' },
   dspex_pool_queue_max: { type: 'gauge', help: 'Calls allowed to wait for a worker (maxQueue).' },
   dspex_pool_utilization_ratio: { type: 'gauge', help: 'Busy workers divided by the target size, 0..1.' },
+  dspex_pool_spares: { type: 'gauge', help: 'Warm spares ready to take over a replaced worker\'s slot at once (spares option).' },
   dspex_pool_sessions: { type: 'gauge', help: 'Sessions tracked by the pool.' },
   dspex_pool_uptime_seconds: { type: 'gauge', help: 'Seconds since the pool started (0 before start).' },
   dspex_worker_operations_total: { type: 'counter', help: 'Operations served by a worker slot over its lifetime (all its processes).' },
@@ -250,6 +251,7 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.add('dspex_pool_queue_depth', pl, st.queueDepth);
     fs.add('dspex_pool_queue_max', pl, st.maxQueue);
     fs.add('dspex_pool_utilization_ratio', pl, st.size > 0 ? Math.min(1, counts.busy / st.size) : 0);
+    if (st.spares !== undefined) fs.add('dspex_pool_spares', pl, st.spares.ready);
     fs.add('dspex_pool_sessions', pl, st.sessions);
     fs.add('dspex_pool_uptime_seconds', pl, st.uptimeMs / 1000);
   } else if (p.gauges !== null) {
@@ -260,6 +262,7 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.add('dspex_pool_size', pl, g.size);
     fs.add('dspex_pool_queue_depth', pl, g.queueDepth);
     fs.add('dspex_pool_utilization_ratio', pl, g.utilization);
+    if (g.spares !== undefined) fs.add('dspex_pool_spares', pl, g.spares);
   }
 
   for (const w of p.workers) {

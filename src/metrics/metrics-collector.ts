@@ -77,6 +77,8 @@ export interface TrackablePool {
     maxSize?: number;
     /** `'stopped'` ends the tracking: a stopped pool is no longer sampled. */
     lifecycle?: string;
+    /** The pool's warm spares: `ready` is the `spares` gauge (0 when absent). */
+    spares?: { ready: number };
   };
 }
 
@@ -218,8 +220,8 @@ export class MetricsCollector {
 
   /**
    * Sample this pool's gauges from `pool.status()` each second (exact size/busy/idle/starting/queue
-   * depth; without it they are estimated from worker and queue events). The pool's `maxSize` sizes
-   * its worker slots (see {@link PoolLimits.maxWorkerSlots}). Tracking ends by itself when the pool
+   * depth and ready spares; without it they are estimated from worker and queue events, spares
+   * 0). The pool's `maxSize` sizes its worker slots (see {@link PoolLimits.maxWorkerSlots}). Tracking ends by itself when the pool
    * stops (`dspex:pool:terminate`, or a `'stopped'` lifecycle when sampled); tracking another pool
    * under the same name replaces it. Returns the function that stops tracking this pool (it does
    * nothing once another pool is tracked under the name).
@@ -424,7 +426,8 @@ export class MetricsCollector {
       return null;
     }
     if (st.maxSize !== undefined && st.maxSize > p.workers.length) p.fitWorkerSlots(st.maxSize);
-    return st;
+    // The status's `spares` is an object; the gauge is its ready count.
+    return { size: st.size, busy: st.busy, idle: st.idle, starting: st.starting, queueDepth: st.queueDepth, spares: st.spares?.ready ?? 0 };
   }
 
   /**

@@ -26,6 +26,7 @@ import {
   P50,
   P99,
   QUEUE_DEPTH,
+  READY_SPARES,
   quantilePair,
   REJECTIONS,
   RESTARTS,
@@ -45,10 +46,10 @@ import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } f
 import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 
 /**
- * Gauges of one second sampled from a live pool (a pool's `status()` fits); `utilization` is
- * derived from them.
+ * Gauges of one second sampled from a live pool (a pool's `status()` with `spares` as the ready
+ * count); `utilization` is derived from them.
  */
-export type GaugeSample = Readonly<Pick<PoolGauges, 'size' | 'busy' | 'idle' | 'starting' | 'queueDepth'>>;
+export type GaugeSample = Readonly<Pick<PoolGauges, 'size' | 'busy' | 'idle' | 'starting' | 'queueDepth' | 'spares'>>;
 
 const cut = (name: string): string => (name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) : name);
 
@@ -105,7 +106,7 @@ export class PoolMetrics implements PoolState {
   private liveWorkers = 0;
   private busyWorkers = 0;
   private lastQueueDepth = 0;
-  private gauges: PoolGauges = { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0 };
+  private gauges: Required<PoolGauges> = { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0, spares: 0 };
 
   // One-entry caches: consecutive events usually name the same command.
   private lastCommandName: string | null = null;
@@ -292,6 +293,7 @@ export class PoolMetrics implements PoolState {
     seconds.set(s, STARTING, g.starting);
     seconds.set(s, QUEUE_DEPTH, g.queueDepth);
     seconds.set(s, UTILIZATION, g.utilization);
+    seconds.set(s, READY_SPARES, g.spares);
 
     // The pool's second is the sum of its commands' (every operation has a command, or the overflow).
     const opCur = this.op.cur;
@@ -323,6 +325,7 @@ export class PoolMetrics implements PoolState {
     const minutes = this.minutes;
     minutes.advanceTo(m);
     for (let f = OPS; f <= UTILIZATION; f++) minutes.add(m, f, seconds.get(s, f));
+    minutes.add(m, READY_SPARES, seconds.get(s, READY_SPARES));
     if ((s + 1) % 60 === 0) {
       const mq = quantilePair(this.op.lastCoarseSlot());
       minutes.set(m, P50, mq[0]);
@@ -394,15 +397,17 @@ export class PoolMetrics implements PoolState {
   // -------------------------------------------------------------------------------------------
 
   /** The gauges of the second ending: `sample` when given, else the estimates from events. */
-  private sampleGauges(sample: GaugeSample | null): PoolGauges {
+  private sampleGauges(sample: GaugeSample | null): Required<PoolGauges> {
     const g = this.gauges;
     let size: number;
     let busy: number;
     let idle: number;
     let starting: number;
     let queueDepth: number;
+    let spares = 0;
     if (sample !== null) {
       ({ size, busy, idle, starting, queueDepth } = sample);
+      spares = sample.spares ?? 0;
     } else {
       size = this.liveWorkers;
       busy = Math.min(this.busyWorkers, size);
@@ -416,6 +421,7 @@ export class PoolMetrics implements PoolState {
     g.starting = starting;
     g.queueDepth = queueDepth;
     g.utilization = size > 0 ? Math.min(1, busy / size) : 0;
+    g.spares = spares;
     return g;
   }
 

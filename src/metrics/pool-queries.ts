@@ -19,6 +19,7 @@ import {
   P50,
   P99,
   QUEUE_DEPTH,
+  READY_SPARES,
   SAMPLED,
   SIZE,
   STARTING,
@@ -144,7 +145,7 @@ export function lastMinute(pool: PoolState): PeriodMetrics {
 function gaugesOver(pool: PoolState, from: number, to: number): PoolGauges {
   const s = pool.seconds;
   const n = s.sum(SAMPLED, from, to);
-  if (n === 0) return { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0 };
+  if (n === 0) return { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0, spares: 0 };
   return {
     size: s.sum(SIZE, from, to) / n,
     busy: s.sum(BUSY, from, to) / n,
@@ -152,6 +153,7 @@ function gaugesOver(pool: PoolState, from: number, to: number): PoolGauges {
     starting: s.sum(STARTING, from, to) / n,
     queueDepth: s.sum(QUEUE_DEPTH, from, to) / n,
     utilization: s.sum(UTILIZATION, from, to) / n,
+    spares: s.sum(READY_SPARES, from, to) / n,
   };
 }
 

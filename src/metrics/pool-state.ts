@@ -63,8 +63,10 @@ export const QUEUE_DEPTH = 12;
 export const UTILIZATION = 13;
 export const P50 = 14;
 export const P99 = 15;
+/** Ready warm spares of the pool (a gauge; not the histograms of SPARE_HISTOGRAMS). */
+export const READY_SPARES = 16;
 /** Fields per row of a series. */
-export const FIELDS = 16;
+export const FIELDS = 17;
 
 /** One command's figures. */
 export interface CommandState {

@@ -87,6 +87,8 @@ export const poolOptionsSchema = z
     outputBurstLines: z.number().int().min(1).max(1_000_000).default(5000),
     /** Longest line of Python output forwarded, in bytes (longer: cut and marked); also bounds a partial line. */
     outputMaxLineBytes: z.number().int().min(64).max(1024 * 1024).default(16 * 1024),
+    /** Warm spares: ready processes that take over a replaced worker's slot at once. */
+    spares: z.number().int().min(0).max(64).default(0),
     /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, bounded (default-logger.ts). */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */
@@ -139,5 +141,6 @@ export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
   ordered('minSize', 'maxSize', 'maxSize');
   ordered('minSize', 'size', 'minSize');
   ordered('size', 'maxSize', 'maxSize');
+  if (o.spares > maxSize) bad('spares', `spares (${o.spares}) is larger than maxSize (${maxSize})`);
   return { ...o, name: o.name ?? `pool-${++anonymousPools}`, size, minSize, maxSize };
 }

@@ -102,6 +102,12 @@ export interface PoolOptions {
    */
   outputMaxLineBytes?: number | undefined;
   /**
+   * Warm spares: processes started and past their imports that take over a replaced worker's slot
+   * at once (crash, timeout, abort, failed health checks) and are replaced in the background; they
+   * never serve a call before. 0..64, at most `maxSize`. Default 0.
+   */
+  spares?: number | undefined;
+  /**
    * Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, through a
    * bounded destination: at most 1 MiB waits for a slow stderr, beyond it records are dropped and
    * counted (default-logger.ts).
@@ -138,6 +144,7 @@ export interface ResolvedPoolOptions {
   outputLinesPerSecond: number;
   outputBurstLines: number;
   outputMaxLineBytes: number;
+  spares: number;
   logger?: PoolLogger | undefined;
   telemetry: { disabled: TelemetryGroup[] };
 }

@@ -85,10 +85,14 @@ export class PoolWorker<C = unknown> implements WorkerRef {
   private startSettle: ((err: PythonBridgeError | null) => void) | null = null;
   private readonly exitWaiters: (() => void)[] = [];
 
+  /**
+   * @param workerId the slot, or -1 for a warm spare (see spares.ts): a spare is given its slot
+   *   and generation (`workerId`, `generation`) when it takes one, and keeps them.
+   */
   constructor(
     readonly pool: string,
-    readonly workerId: number,
-    readonly generation: number,
+    public workerId: number,
+    public generation: number,
     private readonly hooks: WorkerHooks<C>,
   ) {}
 

@@ -19,6 +19,7 @@
  *   in submission order, and never on state that died with a worker (they reject with
  *   `worker`/`session_lost` instead, a retried call too); the pool's own calls (session cleanups,
  *   health pings) never move a session in either mode (checkout.ts).
+ * - a warm spare (the `spares` option, spares.ts) serves no call before it has taken a slot.
  *
  * @module
  */
@@ -121,7 +122,7 @@ export class SessionPool {
     const lifecycle = (): PoolLifecycle => this.lifecycle;
     this.supervisor = new Supervisor(
       { lifecycle, release: (w) => this.dispatcher.release(w), takeFromIdle: (w) => this.dispatcher.takeFromIdle(w) },
-      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts },
+      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts, spares: o.spares },
     );
     const slots = this.supervisor.slots;
     this.sessions = new SessionRegistry(
@@ -165,10 +166,11 @@ export class SessionPool {
   // -------------------------------------------------------------------------------------------
 
   /**
-   * Start `size` workers concurrently; resolves when all are ready. A worker that fails to start
-   * is retried with backoff up to `startAttempts` times; a Python import error fails at once.
-   * On failure every started worker is ended and the promise rejects with `worker`/`start_failed`
-   * (the cause in its message). Node's event loop is held open until the promise settles.
+   * Start `size` workers (and the `spares`) concurrently; resolves when all are ready. A worker
+   * that fails to start is retried with backoff up to `startAttempts` times; a Python import error
+   * fails at once. On failure every started worker is ended and the promise rejects with
+   * `worker`/`start_failed`. A spare that fails to start does not fail the start: it is retried
+   * in the background, with backoff.
    */
   async start(): Promise<void> {
     if (this.lifecycle !== 'new') {
@@ -182,7 +184,7 @@ export class SessionPool {
     const release = holdEventLoop();
     try {
       this.spawn.python = await resolveInterpreter(this.spawn);
-      await Promise.all(Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)));
+      await Promise.all([...Array.from({ length: this.supervisor.targetSize }, (_, slot) => this.supervisor.startInitial(slot)), this.supervisor.spares.fill()]);
     } catch (err) {
       await this.stop({ mode: 'reject' });
       throw err;
@@ -209,8 +211,8 @@ export class SessionPool {
 
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
-   * every Python process is ended (request pipe closed, SIGKILL after a grace period). Resolves
-   * when every process has exited (Node's event loop is held open until then). Idempotent.
+   * every Python process, spares included, is ended (request pipe closed, SIGKILL after a grace
+   * period). Resolves when every process has exited (Node's event loop is held open until then). Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
     if (!this.stopPromise) {
@@ -285,8 +287,8 @@ export class SessionPool {
 
   /**
    * Grow or shrink to `n` workers (within minSize..maxSize). Growing resolves when the new
-   * workers are ready (Node's event loop is held open until then); shrinking retires idle
-   * workers at once and busy ones after their call.
+   * workers are ready (a ready spare takes a new slot at once; Node's event loop is held open
+   * until then); shrinking retires idle workers at once and busy ones after their call.
    * @param reason recorded on `dspex:pool:resize` (e.g. 'manual', 'auto_tune').
    */
   async resize(n: number, reason = 'manual'): Promise<void> {
@@ -352,13 +354,15 @@ export class SessionPool {
       sessions: this.sessions.size,
       uptimeMs: this.startedAtMs === 0 ? 0 : Date.now() - this.startedAtMs,
       workers,
+      spares: this.supervisor.spares.status(),
     };
   }
 
-  /** The pids of the live Python processes. */
+  /** The pids of the live Python processes: the slots' workers, then the spares. */
   pids(): number[] {
     const out: number[] = [];
     for (const w of this.supervisor.slots) if (w && w.pid > 0 && !w.exited) out.push(w.pid);
+    this.supervisor.spares.pids(out);
     return out;
   }
 

@@ -1,13 +1,15 @@
 /**
  * Slot supervision: which process runs in each worker slot, starting and replacing them, with
  * exponential backoff when a start fails. One process per slot, always; a slot is free again only
- * once its previous process's exit has been processed.
+ * once its previous process's exit has been processed. A slot to refill goes to a ready warm spare
+ * first, when the pool keeps some (spares.ts).
  *
  * @module
  */
 import { PythonBridgeError } from '../contract/errors.js';
 import type { Call, CallWorker } from './call-queue.js';
 import { PoolWorker, type WorkerHooks } from './pool-worker.js';
+import { Spares } from './spares.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
 import type { WorkerSpawnOptions } from './worker-env.js';
 import type { PoolLogger } from './options.js';
@@ -43,6 +45,8 @@ export interface SupervisorSettings {
   size: number;
   /** Tries per slot during `start()`. */
   startAttempts: number;
+  /** Warm spares to keep (the `spares` option). */
+  spares: number;
 }
 
 /** The worker slots of one pool and the processes in them. */
@@ -51,6 +55,8 @@ export class Supervisor {
   readonly slots: (CallWorker | null)[];
   /** Slots that should be live: 0..targetSize-1 (the pool's size). */
   targetSize: number;
+  /** The warm spares (read by the pool for status; only the supervisor hands them slots). */
+  readonly spares: Spares;
 
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   /** Wake-ups of the backoff sleeps of `startInitial` (a stop ends them at once). */
@@ -67,6 +73,10 @@ export class Supervisor {
     this.restartFailures = new Array<number>(settings.maxSize).fill(0);
     this.generations = new Array<number>(settings.maxSize).fill(0);
     this.targetSize = settings.size;
+    this.spares = new Spares(
+      { lifecycle: () => host.lifecycle(), backoffMs: (failures) => Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1)) },
+      { pool: settings.pool, mask: settings.mask, logger: settings.logger, spawn: settings.spawn, hooks: settings.hooks, target: settings.spares, closeGraceMs: CLOSE_GRACE_MS },
+    );
   }
 
   /**
@@ -118,6 +128,7 @@ export class Supervisor {
         }
         continue;
       }
+      if (this.takeSpare(slot, null, 0, 0)) continue;
       starts.push(this.spawnWorker(slot, 'resize').catch((err: unknown) => this.retryLater(slot, null, 0, nowNs(), err)));
     }
     await Promise.all(starts);
@@ -136,9 +147,9 @@ export class Supervisor {
     }
   }
 
-  /** End every process (the pool is stopping); resolves when all have exited. */
+  /** End every process, spares included (the pool is stopping); resolves when all have exited. */
   async closeAll(): Promise<void> {
-    const exits: Promise<void>[] = [];
+    const exits: Promise<void>[] = [this.spares.closeAll()];
     for (const w of this.slots) if (w) exits.push(w.close('stop', CLOSE_GRACE_MS));
     await Promise.all(exits);
   }
@@ -179,6 +190,7 @@ export class Supervisor {
     for (const t of this.restartTimers) clearTimeout(t);
     this.restartTimers.clear();
     for (const wake of this.startBackoffs) wake();
+    this.spares.cancelRestarts();
   }
 
   /**
@@ -203,6 +215,7 @@ export class Supervisor {
    * a start failure is retried with exponential backoff while the pool runs.
    */
   private replace(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number): void {
+    if (this.takeSpare(slot, failure, failedPid, failedAtNs)) return;
     this.spawnWorker(slot, failure === null ? 'resize' : 'replacement').then(
       (w) => {
         this.restartFailures[slot] = 0;
@@ -210,6 +223,28 @@ export class Supervisor {
       },
       (err: unknown) => this.retryLater(slot, failure, failedPid, failedAtNs, err),
     );
+  }
+
+  /**
+   * Hand the empty `slot` to a ready spare, if there is one (after a failure when `failure` is
+   * set, else for a resize): it is released at once, so it serves the next queued call. Returns
+   * false when no spare is ready.
+   */
+  private takeSpare(slot: number, failure: WorkerTerminateReason | null, failedPid: number, failedAtNs: number): boolean {
+    const current = this.slots[slot];
+    if (current && !current.exited) return false;
+    const worker = this.spares.take();
+    if (worker === null) return false;
+    worker.workerId = slot;
+    worker.generation = this.generations[slot]!++;
+    this.slots[slot] = worker;
+    this.restartFailures[slot] = 0;
+    const { mask } = this.settings;
+    emitWorkerEvent(mask, 'dspex:worker:init', worker, { reason: failure === null ? 'resize' : 'replacement', startDurationNs: this.spares.takeStartDuration(worker) });
+    this.host.release(worker);
+    // Serving now: the recovery took no Python start.
+    if (failure !== null) emitRecoveryEvent(mask, worker, failure, failedPid, nowNs() - failedAtNs);
+    return true;
   }
 
   /**

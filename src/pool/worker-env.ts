@@ -55,11 +55,12 @@ export function workerSpawnOptions(o: Readonly<ResolvedPoolOptions>): WorkerSpaw
 }
 
 /**
- * The interpreter's argv for worker slot `workerId`. The run id and slot are on the command line
- * (not only in the environment) so `ps` and src/resources can attribute the process.
+ * The interpreter's argv for worker slot `workerId` (-1: a warm spare, `spare`, which learns no
+ * slot). The run id and slot are on the command line (not only in the environment) so `ps` and
+ * src/resources can attribute the process.
  */
 export function workerArgs(opts: WorkerSpawnOptions, workerId: number): string[] {
-  return ['-u', opts.script, `--dspex-run-id=${opts.runId}`, `--dspex-worker-id=${workerId}`];
+  return ['-u', opts.script, `--dspex-run-id=${opts.runId}`, `--dspex-worker-id=${workerId < 0 ? 'spare' : workerId}`];
 }
 
 /** `name` found on `PATH` (or itself when it holds a slash), or null. */

@@ -73,6 +73,17 @@ describe('renderFrame', () => {
     }
   });
 
+  it("shows the selected pool's warm spares in the worker table's title, in both layouts", () => {
+    const base = sampleSnapshot({ workers: 4 });
+    const pool = base.pools[0]!;
+    const snap: MonitoringSnapshot = { ...base, pools: [{ ...pool, status: { ...pool.status!, spares: { target: 2, ready: 1, starting: 1, workers: [] } } }] };
+    for (const size of [{ columns: 120, rows: 40 }, { columns: 200, rows: 60 }]) {
+      const text = renderFrame(snap, initialViewState(), size, false).join('\n');
+      expect(text).toMatch(/Workers {2}4 .*spares 1\/2/);
+      expect(renderFrame(base, initialViewState(), size, false).join('\n')).not.toContain('spares');
+    }
+  });
+
   it('shows a one-line message when smaller than 80x24', () => {
     for (const size of [{ columns: 79, rows: 30 }, { columns: 120, rows: 23 }, { columns: 30, rows: 5 }]) {
       const lines = renderFrame(sampleSnapshot(), initialViewState(), size, false);

@@ -192,6 +192,20 @@ describe('worker table', () => {
     expect(plain(renderWorkerTable([], { width: 80, height: 5, color: false, sort: 'id' }))[1]).toContain('no workers');
     expect(maxWidth(renderWorkerTable(rows, { width: 7, height: 5, color: true, sort: 'id' }))).toBeLessThanOrEqual(7);
   });
+
+  it('shows the warm spares in the title (yellow while some are missing), and nothing without spares', () => {
+    const few = rows.slice(0, 2);
+    const title = (spares: unknown, color = false): string =>
+      renderWorkerTable(few, { width: 80, height: 4, color, sort: 'id', spares: spares as { ready: number; target: number } })[0] ?? '';
+    expect(stripAnsi(title({ ready: 1, target: 2 }))).toMatch(/Workers {2}2 .* {2}spares 1\/2 {2}sort id/);
+    expect(title({ ready: 1, target: 2 }, true)).toContain('\u001b[33mspares');
+    expect(title({ ready: 2, target: 2 }, true)).toContain('\u001b[36mspares');
+    // No spares, or a producer without (or with nonsense in) the field: no mention at all.
+    for (const none of [undefined, null, { ready: 0, target: 0 }, { ready: 'x', target: 2 }, { ready: Number.NaN, target: 1 }, {}]) {
+      expect(stripAnsi(title(none))).not.toContain('spares');
+    }
+    expect(maxWidth(renderWorkerTable(few, { width: 30, height: 4, color: true, sort: 'id', spares: { ready: 1, target: 1 } }))).toBeLessThanOrEqual(30);
+  });
 });
 
 describe('renderResourceGauges', () => {

@@ -70,7 +70,7 @@ describe('buildFamilies', () => {
     pools: [
       poolExport({
         name: 'models',
-        status: status('models', ['busy', 'idle', 'idle', 'starting', 'stopping']),
+        status: status('models', ['busy', 'idle', 'idle', 'starting', 'stopping'], { spares: { target: 2, ready: 1, starting: 1, workers: [] } }),
         totals: totals({ operations: 12, errors: 3, checkouts: 11, queueRejections: 1, workerCrashes: 2, workerRestarts: 2, healthCheckFailures: 1 }),
         errorTotals: [
           { category: 'python', type: nasty, count: 2 },
@@ -90,7 +90,7 @@ describe('buildFamilies', () => {
           { workerId: 1, operations: 5, errors: 2 },
         ],
       }),
-      poolExport({ name: 'gauges-only', gauges: { size: 4, busy: 3, idle: 1, starting: 0, queueDepth: 2, utilization: 0.75 } }),
+      poolExport({ name: 'gauges-only', gauges: { size: 4, busy: 3, idle: 1, starting: 0, queueDepth: 2, utilization: 0.75, spares: 2 } }),
     ],
     resources: resourceSample([
       pyProc({ pid: 10, pool: 'models', workerId: 0, rssBytes: 111, startedAtMs: 1000 }),
@@ -139,6 +139,19 @@ describe('buildFamilies', () => {
     expect(sampleValue(text, 'dspex_pool_workers{pool="gauges-only",state="busy"}')).toBe(3);
     expect(sampleValue(text, 'dspex_pool_utilization_ratio{pool="gauges-only"}')).toBe(0.75);
     expect(sampleValue(text, 'dspex_pool_up{pool="gauges-only"}')).toBeUndefined();
+  });
+
+  it('exports the ready spares from the status, or from the collector gauges without one; nothing from producers without spares', () => {
+    expect(sampleValue(text, 'dspex_pool_spares{pool="models"}')).toBe(1);
+    expect(sampleValue(text, 'dspex_pool_spares{pool="gauges-only"}')).toBe(2);
+    expect(declaredFamilies(text).get('dspex_pool_spares')).toBe('gauge');
+    const older = renderPrometheus({
+      pools: [poolExport({ name: 'a', status: status('a', ['idle']) }), poolExport({ name: 'b', gauges: { size: 1, busy: 0, idle: 1, starting: 0, queueDepth: 0, utilization: 0 } })],
+      resources: null,
+      alerts: [],
+    });
+    expect(older).toContain('dspex_pool_size{pool="a"} 1');
+    expect(older).not.toContain('dspex_pool_spares');
   });
 
   it('keeps one process per worker slot (the newest), counts orphans, converts units', () => {

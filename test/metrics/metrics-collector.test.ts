@@ -129,7 +129,7 @@ describe('MetricsCollector subscriptions', () => {
     const rates = c.getErrorRates(pool, '1m');
     expect(rates.byCategory).toEqual({ python: { count: 2, rate: 0 }, timeout: { count: 1, rate: 0 } });
     // Untracked pool: gauges estimated from events (1 live worker, busy clamped to it, last queue depth).
-    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 1, busy: 1, idle: 0, starting: 0, queueDepth: 4, utilization: 1 });
+    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 1, busy: 1, idle: 0, starting: 0, queueDepth: 4, utilization: 1, spares: 0 });
     const w0 = c.getWorkerMetrics(pool, 0);
     // The health checks above carry the replaced process's generation: they must not bring its pid back.
     expect(w0).toMatchObject({ pid: 43, generation: 1, lastSeenMs: T0 });
@@ -191,7 +191,7 @@ describe('MetricsCollector windows with the injected clock', () => {
     busy = 3;
     clock.advance(1000);
     const g = c.getCurrentMetrics(tracked);
-    expect(g.gauges).toEqual({ size: 4, busy: 3, idle: 1, starting: 0, queueDepth: 6, utilization: 0.75 });
+    expect(g.gauges).toEqual({ size: 4, busy: 3, idle: 1, starting: 0, queueDepth: 6, utilization: 0.75, spares: 0 });
     expect(g.lastMinute.gauges.utilization).toBeCloseTo((0.25 + 0.75) / 2, 12);
     expect(c.pools().sort()).toEqual([tracked, silent].sort());
     clock.advance(901_000);
@@ -217,11 +217,11 @@ describe('MetricsCollector windows with the injected clock', () => {
     channels['dspex:worker:init'].publish({ ...base, workerId: 1, reason: 'initial', startDurationNs: 1 });
     channels['dspex:worker:checkout'].publish({ ...base, workerId: 0, command: 'x', sessionId: null, queueWaitNs: 0, queueDepth: 3, affinityHit: false });
     clock.advance(1000);
-    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75 });
+    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75, spares: 0 });
     failing = true;
     clock.advance(1000);
     expect(() => c.tick()).not.toThrow();
-    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
+    expect(c.getCurrentMetrics(pool).gauges).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5, spares: 0 });
     clock.advance(10_000);
     expect(c.pools()).toContain(pool); // still tracked: never forgotten
     // The terminate cannot read a lifecycle from the failing pool: it is let go.

@@ -275,17 +275,32 @@ describe('PoolMetrics details', () => {
     pm.recordWorkerInit(1, 101, 0, false, 0);
     pm.recordCheckout(0, 100, 0, 3, 0);
     pm.endSecond();
-    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
+    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5, spares: 0 });
     pm.endSecond({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7 });
-    expect(pm.getGauges()).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75 });
+    expect(pm.getGauges()).toEqual({ size: 4, busy: 3, idle: 1, starting: 1, queueDepth: 7, utilization: 0.75, spares: 0 });
     expect(lastSecond(pm).gauges.queueDepth).toBe(7);
     expect(windowSummary(pm, '1m').utilization).toBeCloseTo((0.5 + 0.75) / 2, 12);
     // Without a sample (a tracked pool whose status() threw: see the collector's tests), the estimates.
     expect(() => pm.endSecond(null)).not.toThrow();
-    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5 });
+    expect(pm.getGauges()).toEqual({ size: 2, busy: 1, idle: 1, starting: 0, queueDepth: 3, utilization: 0.5, spares: 0 });
     pm.recordPoolTerminate();
     pm.endSecond();
     expect(pm.getGauges().size).toBe(0);
+  });
+
+  it('keeps the ready spares of the samples as a gauge, averaged over windows', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    pm.endSecond({ size: 2, busy: 0, idle: 2, starting: 0, queueDepth: 0, spares: 2 });
+    expect(pm.getGauges().spares).toBe(2);
+    expect(lastSecond(pm).gauges.spares).toBe(2);
+    pm.endSecond({ size: 2, busy: 0, idle: 2, starting: 0, queueDepth: 0, spares: 1 });
+    expect(lastSecond(pm).gauges.spares).toBe(1);
+    expect(lastMinute(pm).gauges.spares).toBeCloseTo(1.5, 12);
+    // A sample without spares (a pool that has none), or none at all: 0.
+    pm.endSecond({ size: 2, busy: 0, idle: 2, starting: 0, queueDepth: 0 });
+    expect(pm.getGauges().spares).toBe(0);
+    pm.endSecond(null);
+    expect(pm.getGauges().spares).toBe(0);
   });
 
   it('lifetime histograms agree with the totals, the second in progress included', () => {
