@@ -10,7 +10,9 @@
  *   reach another call;
  * - a worker whose call timed out or was aborted is killed, never reused;
  * - a call is retried only when its frame provably never reached Python, or when the caller said
- *   `retry: 'idempotent'` and the worker crashed.
+ *   `retry: 'idempotent'` and the worker crashed;
+ * - no process outlives its worker: each worker leads its own process group, which is killed
+ *   wherever the worker ends (stop, replacement, crash; see pool-worker.ts).
  *
  * @module
  */
@@ -181,8 +183,9 @@ export class SessionPool {
 
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
-   * every Python process is ended (request pipe closed, SIGKILL after a grace period). Resolves
-   * when every process has exited. Idempotent.
+   * every Python process is ended (request pipe closed, SIGKILL to its process group after a grace
+   * period, and to what is left of the group once it exited). Resolves when every worker has
+   * exited. Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
     this.stopPromise ??= this.doStop(opts);
