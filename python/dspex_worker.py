@@ -16,8 +16,10 @@ UTF-8 JSON holding one object (see docs/PROTOCOL.md for the full specification):
 
 Requests are served one at a time, in order. The worker exits with status 0 when fd 3 reaches
 EOF, and a watchdog thread exits it when its parent process (or DSPEX_OWNER_PID) goes away, so
-no worker outlives its Node process. Exit status 2 means fds 3/4 are missing or Node sent a frame
-that is not a valid request.
+no worker outlives its Node process. On Linux the kernel also kills it (PR_SET_PDEATHSIG) when
+Node dies, even while it is stuck in native code holding the GIL, where no thread of it can run.
+Node starts it as the leader of its own process group and session, and ends that whole group.
+Exit status 2 means fds 3/4 are missing or Node sent a frame that is not a valid request.
 """
 
 import atexit
@@ -418,13 +420,56 @@ def _parse_argv(argv):
         os.environ["DSPEX_WORKER_ID"] = WORKER_ID
 
 
+def _owner_pid():
+    """The Node process that started this worker (DSPEX_OWNER_PID), or 0 when unknown."""
+    try:
+        return int(os.environ.get("DSPEX_OWNER_PID", "") or 0)
+    except ValueError:
+        return 0
+
+
+def _die_with_parent():
+    """On Linux, have the kernel SIGKILL this process when its parent dies (PR_SET_PDEATHSIG).
+
+    The watchdog thread below cannot run while the main thread holds the GIL in native code (a C
+    extension, a long `re` match); the kernel needs no thread of ours. The signal fires when the
+    parent THREAD that forked us exits, not the parent process: Node spawns workers from its main
+    thread (libuv's uv_spawn runs on the event-loop thread), which lives as long as Node. (A pool
+    created in a worker_threads Worker spawns from that thread: its exit kills the workers, which
+    would see EOF on fd 3 then anyway.) Children of this process do not inherit the setting: Node
+    ends them through this process's group (see src/pool/pool-worker.ts).
+
+    Node may have died before prctl ran; then the parent is already another process and the signal
+    will never come: compare the parent with the owner Node pid, and leave if that one is gone.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, 9, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG, SIGKILL
+            return
+    except Exception:  # no ctypes (some minimal builds), no prctl symbol: the watchdog remains
+        return
+    owner = _owner_pid()
+    if owner > 0 and os.getppid() != owner:
+        # Node died before prctl ran (we were reparented: no signal will come), or a wrapper sits
+        # between Node and us. Leave in the first case: the owner is gone, or a zombie.
+        try:
+            with open("/proc/%d/stat" % owner, "rb") as f:
+                stat = f.read()
+        except FileNotFoundError:
+            os._exit(0)
+        except OSError:
+            return  # unreadable: it exists
+        if stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X"):
+            os._exit(0)
+
+
 def _start_watchdog():
     parent = os.getppid()
-    owner = os.environ.get("DSPEX_OWNER_PID", "")
-    try:
-        owner = int(owner) if owner else 0
-    except ValueError:
-        owner = 0
+    owner = _owner_pid()
     # A parent that already is pid 1 (Node as a container's init) is legitimate: only a change counts.
 
     def watch():
@@ -458,6 +503,7 @@ def _import_modules():
 
 
 def main():
+    _die_with_parent()
     _parse_argv(sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:

@@ -50,6 +50,38 @@ export interface SystemResources {
   cpuUtilization?: number | null;
 }
 
+/**
+ * A process descended from a Python worker: started by user code (`subprocess`, `multiprocessing`,
+ * `os.fork()`) or by what that started.
+ */
+export interface DescendantProcess {
+  pid: number;
+  ppid: number;
+  /** Process group id: the worker's pid, unless the process left the worker's group. */
+  pgid: number;
+  /** Session id: the worker's pid, unless the process started a session of its own (`setsid()`). */
+  sid: number;
+  /** The executable name (up to 15 bytes). */
+  comm: string;
+  /** Process state letter (R, S, D, Z, T, ...). */
+  state: string;
+  rssBytes: number;
+  startedAtMs: number;
+}
+
+/** A descendant whose worker has ended: nothing will end it with the worker any more. */
+export interface OrphanedDescendant extends DescendantProcess {
+  /** The pid its worker had. */
+  workerPid: number;
+  /** Its worker's pool and slot when known (the monitor saw the worker, or the environment names them), else null. */
+  pool: string | null;
+  workerId: number | null;
+  /** Its worker's run id ('' when unknown). */
+  runId: string;
+  /** True when the worker's Node process is gone too (the worker was itself an orphan, or its run id names a dead process). */
+  orphan: boolean;
+}
+
 /** One Python process started by this library. */
 export interface PythonProcessResources {
   pid: number;
@@ -79,8 +111,10 @@ export interface PythonProcessResources {
   /** Parent pid (the owning Node process for a live worker). Added field: always set by the ResourceMonitor. */
   ppid?: number;
   /**
-   * Children of the process's main thread (e.g. a `fork()` in user code). Added field: always set
-   * by the ResourceMonitor (empty when none, or when the children list cannot be read).
+   * Its direct children (e.g. a `fork()` or a `subprocess` in user code): those of `descendants`
+   * whose parent it is (the children of its main thread, and with the process scan those of its
+   * other threads too). Added field: always set by the ResourceMonitor (empty when none, or when
+   * the children list cannot be read).
    */
   childPids?: number[];
   /**
@@ -88,6 +122,12 @@ export interface PythonProcessResources {
    * table slot until the worker waits for it or exits. Added field: always set by the ResourceMonitor.
    */
   zombieChildPids?: number[];
+  /**
+   * Every process descended from this one (children, grandchildren, ...: its process tree, its
+   * session, and processes seen in either before, until they exit), by pid. Added field: always
+   * set by the ResourceMonitor (empty when none).
+   */
+  descendants?: DescendantProcess[];
 }
 
 /** A Python process that was present in the previous sample and is gone now. */
@@ -128,4 +168,9 @@ export interface ResourceSample {
    * reported in `python`, never signalled. Added field: always set by the ResourceMonitor.
    */
   foreignWorkers?: number;
+  /**
+   * Descendants of this library's workers left running after their worker ended (each also named
+   * in `warnings`); their count is the length. Added field: always set by the ResourceMonitor.
+   */
+  orphanedDescendants?: OrphanedDescendant[];
 }

@@ -7,6 +7,12 @@
  * logger within the pool's output bounds (output.ts: a rate cap, a line-length cap, drops counted
  * and reported). Python exits by itself when fd 3 closes, so it never outlives this process.
  *
+ * Each process leads its own process group (and session): whatever user code starts in it
+ * (`subprocess`, `multiprocessing`, `os.fork()`) stays in that group unless it leaves on purpose,
+ * and every way this module ends a worker signals the whole group. A group id is the leader's pid,
+ * so it is signalled only while Node has not reaped the leader (its pid cannot be reused yet), or,
+ * after the exit, only when {@link killGroupLeftovers} can tell the pid is not reused.
+ *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,6 +46,34 @@ export interface WorkerHooks<C = unknown> {
 const STDERR_TAIL_LINES = 20;
 /** After 'exit', how long to wait for the reply pipe to drain before declaring the worker gone. */
 const EXIT_DRAIN_MS = 100;
+/** Workers lead their own process group where there are process groups (POSIX). */
+const OWN_GROUP = process.platform !== 'win32';
+
+/**
+ * SIGKILL what is left of the process group `pgid` after its leader (a worker) was reaped: user
+ * code's children, a `multiprocessing` child, an `os.fork()` copy. Returns true when a group was
+ * signalled.
+ *
+ * Call it in the same tick the leader's 'exit' was delivered. POSIX: a process id is not reused
+ * while a process group with that id exists. So a process that holds the pid `pgid` now (found by
+ * `kill(pgid, 0)`, a zombie included; EPERM counts as found) proves the group is gone and the id
+ * may be someone else's: nothing is signalled. Otherwise the id is still the group's, or nobody's.
+ */
+export function killGroupLeftovers(pgid: number): boolean {
+  if (!OWN_GROUP || !(pgid > 1)) return false;
+  try {
+    process.kill(pgid, 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') return false;
+  }
+  try {
+    process.kill(-pgid, 'SIGKILL');
+    return true;
+  } catch {
+    return false; // ESRCH: no member left
+  }
+}
 
 /**
  * One Python process. Created by the pool; `start()` once; ends through `kill()` or `close()`.
@@ -112,6 +146,11 @@ export class PoolWorker<C = unknown> implements WorkerRef {
         child = spawn(opts.python, workerArgs(opts, this.workerId), {
           stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
           env: opts.env,
+          // Its own process group and session (setsid), so the pool can end everything it starts.
+          // Not unref'd: a live worker keeps Node's event loop alive exactly as a plain spawn does.
+          // Outside the terminal's foreground group it gets no terminal SIGINT/SIGHUP: Node's own
+          // exit ends it (EOF on fd 3, or PR_SET_PDEATHSIG, see dspex_worker.py).
+          detached: OWN_GROUP,
         });
       } catch (err) {
         // spawn() throws synchronously for some bad input (e.g. a NUL byte in argv or env): no
@@ -171,6 +210,9 @@ export class PoolWorker<C = unknown> implements WorkerRef {
         this.exitCode = code;
         this.signal = signal;
         this.exitSeen = true;
+        // Node reaped the worker just before this listener ran: end its group's leftovers now,
+        // before anything else (finishExit may spawn the replacement) and before the pid can be reused.
+        killGroupLeftovers(this.pid);
         // Reply bytes written just before the exit may still be in the pipe: let them through.
         if (this.repliesEnded) this.finishExit();
         else {
@@ -204,16 +246,17 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     return this.stderrTail.join('\n');
   }
 
-  /** Kill the process at once (SIGKILL). `reason` is recorded for the terminate event. */
+  /** Kill the process and its process group at once (SIGKILL). `reason` is recorded for the terminate event. */
   kill(reason: WorkerTerminateReason): void {
     if (this.endReason === null) this.endReason = reason;
     this.state = 'stopping';
-    if (this.child && !this.exitSeen) this.child.kill('SIGKILL');
+    this.killGroup();
   }
 
   /**
-   * End the process gracefully: close its request pipe (Python exits on EOF), SIGKILL after
-   * `graceMs`. Resolves when it has exited.
+   * End the process gracefully: close its request pipe (Python exits on EOF), SIGKILL to its
+   * process group after `graceMs`; whatever is left of the group when it exits gets SIGKILL too.
+   * Resolves when it has exited.
    */
   close(reason: WorkerTerminateReason, graceMs: number): Promise<void> {
     if (this.endReason === null) this.endReason = reason;
@@ -222,7 +265,7 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     const done = this.waitExit();
     if (this.child && !this.exitSeen) {
       this.requests?.end();
-      const t = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+      const t = setTimeout(() => this.killGroup(), graceMs);
       t.unref();
       void done.then(() => clearTimeout(t));
     }
@@ -233,6 +276,25 @@ export class PoolWorker<C = unknown> implements WorkerRef {
   waitExit(): Promise<void> {
     if (this.exited) return Promise.resolve();
     return new Promise((resolve) => this.exitWaiters.push(resolve));
+  }
+
+  /**
+   * SIGKILL the worker's process group (the worker included), only while Node has not reaped the
+   * worker: until then its pid, hence the group id, cannot be reused. Falls back to the worker
+   * alone when the group cannot be signalled.
+   */
+  private killGroup(): void {
+    const child = this.child;
+    if (!child || this.exitSeen) return;
+    if (OWN_GROUP && this.pid > 0) {
+      try {
+        process.kill(-this.pid, 'SIGKILL');
+        return;
+      } catch {
+        // EPERM (a member changed its user) or ESRCH: at least end the worker itself
+      }
+    }
+    child.kill('SIGKILL');
   }
 
   private failStart(message: string, cause?: unknown, traceback?: string): void {

@@ -20,6 +20,8 @@
  *   `worker`/`session_lost` instead, a retried call too); the pool's own calls (session cleanups,
  *   health pings) never move a session in either mode (checkout.ts).
  * - a warm spare (the `spares` option, spares.ts) serves no call before it has taken a slot.
+ * - no process outlives its worker: each worker leads its own process group, which is killed
+ *   wherever the worker ends (stop, replacement, crash; see pool-worker.ts).
  *
  * @module
  */
@@ -211,8 +213,9 @@ export class SessionPool {
 
   /**
    * Stop the pool: no new calls; queued and in-flight calls drain (or are rejected, per `mode`);
-   * every Python process, spares included, is ended (request pipe closed, SIGKILL after a grace
-   * period). Resolves when every process has exited (Node's event loop is held open until then). Idempotent.
+   * every Python process, spares included, is ended (request pipe closed, SIGKILL to its process
+   * group after a grace period, and to what is left of the group once it exited). Resolves when
+   * every process has exited (Node's event loop is held open until then). Idempotent.
    */
   stop(opts: StopOptions = {}): Promise<void> {
     if (!this.stopPromise) {

@@ -4,8 +4,9 @@
  *
  * @module
  */
-export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from '../contract/resources.js';
+export type { DescendantProcess, EventLoopDelayUs, NodeResources, OrphanedDescendant, PythonProcessResources, ResourceSample, SystemResources, VanishedProcess } from '../contract/resources.js';
 export { ResourceMonitor, type ProcessStats, type ResourceMonitorOptions } from './resource-monitor.js';
+export { DescendantTracker, MAX_DESCENDANTS, walkTree, type DescendantTrackerOptions, type DescendantsSample } from './descendants.js';
 export type { PythonProcessInfo, ResourcePoolSource, ResourcePoolWorker } from './process-discovery.js';
 export type { CleanupOrphansOptions, CleanupOrphansResult, OrphanAction, OrphanCleanupEntry } from './orphan-cleanup.js';
 export { NodeSampler, countActiveResources, heartbeatDelayNs, summarizeDelayHistogram, type NodeSamplerOptions } from './node-sampler.js';
@@ -23,11 +24,13 @@ export {
   inferPageSizeBytes,
   parseChildren,
   parseCmdline,
+  parseEnviron,
   parseStat,
   parseStatm,
   parseStatus,
   parseSystemStat,
   parseUptimeS,
+  runIdOwner,
   toProcError,
   type OwnerObservation,
   type PidNamespaceCheck,

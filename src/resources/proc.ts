@@ -11,7 +11,7 @@
  * well under the 10 ms budget, while the same work through the libuv thread pool takes 12–27 ms of
  * wall time and competes with the pool's own file I/O. Reads reuse one buffer and do not `fstat`.
  *
- * size: ~600 lines, of which half are TSDoc: one small pure parser per /proc file, the worker
+ * size: ~650 lines, of which half are TSDoc: one small pure parser per /proc file, the worker
  * recognition rule they share and the reader; splitting them would scatter one format's rules.
  *
  * @module
@@ -49,6 +49,10 @@ export interface ProcStat {
   /** State letter: R, S, D, Z, T, t, X, I, ... */
   state: string;
   ppid: number;
+  /** Process group id (a dspex worker leads its own: the worker's pid). */
+  pgrp: number;
+  /** Session id (a dspex worker leads its own: the worker's pid). */
+  session: number;
   /** User-mode CPU time, clock ticks. */
   utimeTicks: number;
   /** Kernel-mode CPU time, clock ticks. */
@@ -79,18 +83,22 @@ export function parseStat(text: string): ProcStat | null {
   const state = rest[0] ?? '';
   if (state.length !== 1) return null;
   const ppid = toInt(rest[1]);
+  const pgrp = toInt(rest[2]);
+  const session = toInt(rest[3]);
   const utime = toInt(rest[11]);
   const stime = toInt(rest[12]);
   const threads = toInt(rest[17]);
   const start = toInt(rest[19]);
   const vsize = toInt(rest[20]);
   const rss = toInt(rest[21]);
-  if (ppid === null || utime === null || stime === null || threads === null || start === null || vsize === null || rss === null) return null;
+  if (ppid === null || pgrp === null || session === null || utime === null || stime === null || threads === null || start === null || vsize === null || rss === null) return null;
   return {
     pid,
     comm: text.slice(open + 1, close),
     state,
     ppid,
+    pgrp,
+    session,
     utimeTicks: utime,
     stimeTicks: stime,
     threads,
@@ -188,6 +196,20 @@ export function parseChildren(text: string): number[] {
   return out;
 }
 
+/**
+ * Parse `/proc/PID/environ` (NUL-separated `NAME=value` entries, the environment the process was
+ * exec'd with): the variables whose name starts with `prefix`. Later duplicates win, as in libc.
+ */
+export function parseEnviron(text: string, prefix = ''): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const entry of text.split('\0')) {
+    if (!entry.startsWith(prefix)) continue;
+    const eq = entry.indexOf('=');
+    if (eq > 0) out.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return out;
+}
+
 /** System-wide figures of `/proc/stat`. */
 export interface SystemStat {
   /** Sum of all jiffies of the aggregate `cpu` line (every state). */
@@ -280,9 +302,15 @@ export function identifyWorker(argv: readonly string[]): WorkerIdentity | null {
     else if (workerId === null && a.startsWith(WORKER_ID_ARG_PREFIX)) workerId = toInt(a.slice(WORKER_ID_ARG_PREFIX.length));
   }
   if (runId === null) return null;
+  const ownerPid = runIdOwner(runId);
+  if (ownerPid === null) return null;
+  return { runId, ownerPid, workerId, script };
+}
+
+/** The owner pid of a run id (`<ownerPid>.<random>`), or null when it is not one (pure). */
+export function runIdOwner(runId: string): number | null {
   const m = RUN_ID_RE.exec(runId);
-  if (!m) return null;
-  return { runId, ownerPid: Number(m[1]), workerId, script };
+  return m ? Number(m[1]) : null;
 }
 
 /** What is known about a worker's owner process, as read from /proc. */
@@ -541,6 +569,34 @@ export class ProcReader {
   readChildren(pid: number): ProcResult<number[]> {
     const r = this.readText(`${pid}/task/${pid}/children`);
     return r.ok ? { ok: true, value: parseChildren(r.value) } : r;
+  }
+
+  /**
+   * Children of every thread of the process (`/proc/PID/task/TID/children`): a child forked from a
+   * thread other than the main one is listed only under that thread. `threads` (from its stat)
+   * saves the task listing for a single-threaded process.
+   */
+  readAllChildren(pid: number, threads = 0): ProcResult<number[]> {
+    if (threads === 1) return this.readChildren(pid);
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`${this.root}/${pid}/task`);
+    } catch (err) {
+      return { ok: false, error: toProcError(err, `${this.root}/${pid}/task`) };
+    }
+    const out: number[] = [];
+    for (const tid of tids) {
+      const r = this.readText(`${pid}/task/${tid}/children`);
+      // A thread that ended meanwhile has no children to report.
+      if (r.ok) for (const c of parseChildren(r.value)) if (!out.includes(c)) out.push(c);
+    }
+    return { ok: true, value: out };
+  }
+
+  /** The variables of `/proc/PID/environ` whose name starts with `prefix` (needs the same access as ptrace). */
+  readEnviron(pid: number, prefix = ''): ProcResult<Map<string, string>> {
+    const r = this.readText(`${pid}/environ`);
+    return r.ok ? { ok: true, value: parseEnviron(r.value, prefix) } : r;
   }
 
   /** Open file descriptors of the process. */

@@ -12,6 +12,9 @@
  * `zombieChildPids`), not as workers; one that keeps the worker's argv and outlives the worker is
  * listed on its own (pool null), and is an orphan once the owner is gone too.
  *
+ * A sampling tick's scan also notes each pid's session id (read with its argv), so the
+ * descendants of a worker that left its process tree can be found by session (descendants.ts).
+ *
  * @module
  */
 import {
@@ -81,6 +84,12 @@ export interface Discovery {
   processes: Map<number, FoundProcess>;
   /** Workers seen but not ours: of another live Node process, or of another (or unverifiable) PID namespace. */
   foreign: number;
+  /**
+   * A sampling tick's scan only (else null): every pid listed, and the members of each session
+   * (session id -> pids, session leaders left out) as last read (a pid's session is re-read with its
+   * argv, so it may be up to `scanRecheckTicks` old: verify before use).
+   */
+  scan: { pids: ReadonlySet<number>; sessions: ReadonlyMap<number, readonly number[]> } | null;
 }
 
 /** A process the caller already follows (pid + start time; its run id, '' when none). */
@@ -149,7 +158,7 @@ export class ProcessDiscovery {
    * Scan verdicts by pid (identity null: not a worker), so a tick re-reads only new and due pids. A
    * process's PID namespace never changes, so a worker's namespace check is kept with its identity.
    */
-  private readonly scanCache = new Map<number, { identity: WorkerIdentity | null; startTicks: number; seenTick: number; pidNamespace: PidNamespaceCheck }>();
+  private readonly scanCache = new Map<number, { identity: WorkerIdentity | null; startTicks: number; session: number; seenTick: number; pidNamespace: PidNamespaceCheck }>();
 
   constructor(reader: ProcReader, options: ProcessDiscoveryOptions) {
     this.reader = reader;
@@ -170,6 +179,7 @@ export class ProcessDiscovery {
     const tick = scanTick ?? 0;
     const processes = new Map<number, FoundProcess>();
     let foreign = 0;
+    let scan: Discovery['scan'] = null;
 
     for (const [pid, entry] of poolEntries) {
       const s = this.reader.readStat(pid);
@@ -225,7 +235,10 @@ export class ProcessDiscovery {
             }
             identity = identifyWorker(c.value);
             if (!identity) {
-              if (useCache) this.scanCache.set(pid, { identity: null, startTicks: 0, seenTick: tick, pidNamespace: 'unverifiable' });
+              if (useCache) {
+                const st = this.reader.readStat(pid);
+                this.scanCache.set(pid, { identity: null, startTicks: st.ok ? st.value.startTicks : 0, session: st.ok ? st.value.session : 0, seenTick: tick, pidNamespace: 'unverifiable' });
+              }
               continue;
             }
           }
@@ -236,7 +249,7 @@ export class ProcessDiscovery {
             continue;
           }
           pidNamespace ??= this.reader.checkPidNamespace(pid, selfNs);
-          if (useCache) this.scanCache.set(pid, { identity, startTicks: s.value.startTicks, seenTick: tick, pidNamespace });
+          if (useCache) this.scanCache.set(pid, { identity, startTicks: s.value.startTicks, session: s.value.session, seenTick: tick, pidNamespace });
           if (pidNamespace !== 'same') {
             // Its run id names a pid of another namespace (or we cannot tell): never ours, never an orphan.
             foreign++;
@@ -259,9 +272,19 @@ export class ProcessDiscovery {
         for (const [pid, f] of processes) {
           if (f.pool === null && !f.orphan && processes.has(f.stat.ppid)) processes.delete(pid);
         }
-        if (useCache) for (const [pid, e] of this.scanCache) if (e.seenTick !== tick) this.scanCache.delete(pid);
+        if (useCache) {
+          for (const [pid, e] of this.scanCache) if (e.seenTick !== tick) this.scanCache.delete(pid);
+          const sessions = new Map<number, number[]>();
+          for (const [pid, e] of this.scanCache) {
+            if (e.session <= 0 || e.session === pid) continue;
+            const members = sessions.get(e.session);
+            if (members) members.push(pid);
+            else sessions.set(e.session, [pid]);
+          }
+          scan = { pids: new Set(pids.value), sessions };
+        }
       }
     }
-    return { processes, foreign };
+    return { processes, foreign, scan };
   }
 }

@@ -13,12 +13,15 @@
  *
  * Which Python processes: the pools' workers, this Node process's other workers, and orphans
  * (workers no live Node process owns); workers of another live Node process or of another PID
- * namespace are only counted (`foreignWorkers`). See process-discovery.ts.
+ * namespace are only counted (`foreignWorkers`). See process-discovery.ts. Each one's descendants
+ * (what user code started in it), and descendants left running after their worker ended
+ * (`orphanedDescendants`): see descendants.ts.
  *
  * The monitor schedules and assembles; the work is done by one module per job:
  * {@link NodeSampler} (the Node process), {@link SystemSampler} (the machine),
  * {@link ProcessDiscovery} (which processes), {@link ProcessTracker} (each process across samples,
- * and those that vanished) and {@link cleanupOrphans} (ending orphans).
+ * and those that vanished), {@link DescendantTracker} (what they started) and
+ * {@link cleanupOrphans} (ending orphans).
  *
  * Sampling is synchronous (about 2–3 ms with 64 workers; see proc.ts for why) and never throws:
  * unreadable files, permission errors and processes vanishing mid-read become `warnings` or
@@ -31,6 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { emitResourceEvent, subscribe, telemetryMask, type TelemetryGroup, type TelemetryMask } from '../telemetry/telemetry.js';
 import { NodeSampler } from './node-sampler.js';
 import { cleanupOrphans, type CleanupOrphansOptions, type CleanupOrphansResult } from './orphan-cleanup.js';
+import { DescendantTracker } from './descendants.js';
 import { DEFAULT_CLOCK_TICKS_PER_S, DEFAULT_PAGE_SIZE_BYTES, ProcReader, procErrorText, type ProcResult } from './proc.js';
 import { ProcessDiscovery, toProcessInfo, type PythonProcessInfo, type ResourcePoolSource } from './process-discovery.js';
 import { ProcessTracker, readChildren } from './process-tracker.js';
@@ -122,6 +126,7 @@ export class ResourceMonitor {
   private readonly systemSampler: SystemSampler;
   private readonly discovery: ProcessDiscovery;
   private readonly tracker: ProcessTracker;
+  private readonly descendants: DescendantTracker;
   private readonly clockTicksPerS: number;
   private readonly pageSizeBytes: number;
   private readonly selfPid: number;
@@ -167,6 +172,7 @@ export class ResourceMonitor {
       clockTicksPerS: this.clockTicksPerS,
       now: this.now,
     });
+    this.descendants = new DescendantTracker(this.reader, { selfPid: this.selfPid, clockTicksPerS: this.clockTicksPerS, pageSizeBytes: this.pageSizeBytes });
     this.mask = telemetryMask(options.telemetry?.disabled ?? []);
     this.unref = options.unref ?? true;
     this.signalProcess = options.signalProcess ?? (realProc ? (pid, sig) => process.kill(pid, sig) : null);
@@ -309,6 +315,7 @@ export class ResourceMonitor {
     this.tracker.prune(nowMs);
 
     const found = this.discovery.discover(this.pools, this.tracker.processes, warnings, this.tick);
+    const family = this.descendants.sample(found.processes.values(), found.scan, bootMs, warnings);
 
     const python: PythonProcessResources[] = [];
     const seen = new Set<number>();
@@ -323,7 +330,14 @@ export class ResourceMonitor {
       const fds = this.reader.countFds(pid);
       if (fds.ok) openFds = fds.value;
       else if (fds.error.code !== 'gone') warnings.push(`pid ${pid}: ${procErrorText(fds.error)}`);
-      const { childPids, zombieChildPids } = readChildren(this.reader, pid);
+      const descendants = family.byRoot.get(pid) ?? [];
+      const childPids: number[] = [];
+      const zombieChildPids: number[] = [];
+      for (const d of descendants) {
+        if (d.ppid !== pid) continue;
+        childPids.push(d.pid);
+        if (d.state === 'Z') zombieChildPids.push(d.pid);
+      }
       const startedAtMs = bootMs + (stat.startTicks * 1000) / this.clockTicksPerS;
 
       python.push({
@@ -346,6 +360,7 @@ export class ResourceMonitor {
         ppid: stat.ppid,
         childPids,
         zombieChildPids,
+        descendants,
       });
     }
 
@@ -360,6 +375,7 @@ export class ResourceMonitor {
       warnings,
       sampleDurationMs: performance.now() - t0,
       foreignWorkers: found.foreign,
+      orphanedDescendants: family.orphaned,
     };
   }
 
@@ -374,6 +390,7 @@ export class ResourceMonitor {
       warnings: [warning],
       sampleDurationMs: performance.now() - t0,
       foreignWorkers: 0,
+      orphanedDescendants: [],
     };
   }
 }

@@ -55,3 +55,44 @@ export async function expectNoLeakedWorkers(timeoutMs = 5000): Promise<void> {
     { timeout: timeoutMs, interval: 20 },
   );
 }
+
+/** Every descendant of `pid` (children of each of its threads, recursively), from /proc. */
+export function descendantPids(pid: number): number[] {
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const tid of tids) {
+      let kids: number[] = [];
+      try {
+        kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        // the thread or the process ended meanwhile
+      }
+      for (const k of kids) {
+        if (out.includes(k)) continue;
+        out.push(k);
+        stack.push(k);
+      }
+    }
+  }
+  return out;
+}
+
+/** SIGKILL each pid that is still alive (a failed test's leftovers); never throws. */
+export function killAll(pids: Iterable<number>): void {
+  for (const p of pids) {
+    if (isZombieOrGone(p)) continue;
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}

@@ -37,6 +37,8 @@ describe('parseStat', () => {
       comm: 'cat',
       state: 'R',
       ppid: 3714,
+      pgrp: 3714,
+      session: 2919,
       utimeTicks: 7,
       stimeTicks: 3,
       threads: 1,
@@ -162,7 +164,7 @@ describe('identifyWorker', () => {
 
 describe('classifyOwnership', () => {
   const id = { runId: '200.ab', ownerPid: 200, workerId: 0, script: 'dspex_worker.py' };
-  const ownerStat = (state: string, startTicks: number): ProcStat => ({ pid: 200, comm: 'node', state, ppid: 1, utimeTicks: 0, stimeTicks: 0, threads: 1, startTicks, vsizeBytes: 0, rssPages: 0 });
+  const ownerStat = (state: string, startTicks: number): ProcStat => ({ pid: 200, comm: 'node', state, ppid: 1, pgrp: 200, session: 200, utimeTicks: 0, stimeTicks: 0, threads: 1, startTicks, vsizeBytes: 0, rssPages: 0 });
   it('self, foreign, orphan', () => {
     expect(classifyOwnership({ ...id, ownerPid: 100 }, 5000, 100, { kind: 'absent' }, 'same')).toBe('self');
     expect(classifyOwnership(id, 5000, 100, { kind: 'absent' }, 'same')).toBe('orphan');
