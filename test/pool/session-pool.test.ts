@@ -335,9 +335,13 @@ describe('crashes, timeouts and aborts', () => {
   it("retry: 'idempotent' runs a call again after a crash; without it the crash is reported", async () => {
     const pool = await startPool({ size: 2, pythonModules: ['flaky'] });
     const dir = mkdtempSync(join(tmpdir(), 'dspex-'));
-    await expect(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'a') }, { retry: 'idempotent' })).resolves.toBe('ok');
-    const err = await rejection(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'b') }));
-    expect([err.category, err.type]).toEqual(['worker', 'crashed']);
+    try {
+      await expect(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'a') }, { retry: 'idempotent' })).resolves.toBe('ok');
+      const err = await rejection(pool.executeAnonymous('flaky.crash_once', { marker: join(dir, 'b') }));
+      expect([err.category, err.type]).toEqual(['worker', 'crashed']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
