@@ -3,6 +3,7 @@
  * call settles at once, the worker finishes the request out of service, its late reply is dropped
  * by id, and only a request still running after `abortGraceMs` costs the process.
  */
+import { rejection } from '../helpers/errors.js';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OPERATION_CHANNEL, PythonBridgeError, type SessionPool } from '../../src/index.js';
@@ -17,17 +18,6 @@ afterEach(async () => {
 afterAll(async () => {
   await expectNoLeakedWorkers();
 });
-
-/** Await a rejection and return the PythonBridgeError. */
-async function rejection(p: Promise<unknown>): Promise<PythonBridgeError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(PythonBridgeError);
-    return err as PythonBridgeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The pool's worker lifecycle events and the errors it published. */
 function poolEvents(pool: SessionPool): EventCollector {

@@ -4,11 +4,12 @@
  * worker's sessions once as `worker`/`session_lost`, and never lets the pool's own calls (session
  * cleanups) push a session elsewhere; `'prefer'` may move sessions, and counts it.
  */
+import { rejection } from '../helpers/errors.js';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetricsCollector, PythonBridgeError, type SessionPool } from '../../src/index.js';
+import { MetricsCollector, type SessionPool } from '../../src/index.js';
 import { renderMetrics } from '../../src/exporters/index.js';
 import { startPool, stopAll } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
@@ -22,16 +23,6 @@ afterEach(async () => {
 afterAll(async () => {
   await expectNoLeakedWorkers();
 });
-
-async function rejection(p: Promise<unknown>): Promise<PythonBridgeError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(PythonBridgeError);
-    return err as PythonBridgeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** `n` callers working through `items` concurrently, each taking the next item when it is free. */
 async function callers<T>(n: number, items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {

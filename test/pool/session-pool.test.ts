@@ -1,3 +1,4 @@
+import { rejection } from '../helpers/errors.js';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -27,17 +28,6 @@ afterEach(async () => {
 afterAll(async () => {
   await expectNoLeakedWorkers();
 });
-
-/** Await a rejection and return the PythonBridgeError. */
-async function rejection(p: Promise<unknown>): Promise<PythonBridgeError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(PythonBridgeError);
-    return err as PythonBridgeError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Wait until the pool is back to full size with every worker idle. */
 async function waitFullyIdle(pool: SessionPool, timeout = 5000): Promise<void> {
