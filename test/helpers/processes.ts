@@ -1,4 +1,6 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { vi, expect } from 'vitest';
 import { identifyWorker } from '../../src/resources/proc.js';
 
@@ -95,4 +97,22 @@ export function killAll(pids: Iterable<number>): void {
       // gone meanwhile
     }
   }
+}
+
+/**
+ * Run an ES module `script` in a child Node process (it imports the built package: make test
+ * builds first) and resolve with the JSON of the first line it prints.
+ */
+export function spawnScript<T>(script: string): { child: ChildProcessByStdio<null, Readable, null>; firstLine: Promise<T> } {
+  expect(existsSync(new URL('../../dist/index.js', import.meta.url)), 'run `npm run build` first').toBe(true);
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const firstLine = new Promise<T>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]!) as T);
+    });
+    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  return { child, firstLine };
 }

@@ -5,11 +5,11 @@
  * (PR_SET_PDEATHSIG). Fixture commands: test/fixtures/python/descendants.py.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killGroupLeftovers } from '../../src/pool/pool-worker.js';
 import { FIXTURES, startPool, stopAll } from '../helpers/pools.js';
-import { descendantPids, expectAllGone, expectNoLeakedWorkers, isZombieOrGone, killAll } from '../helpers/processes.js';
+import { descendantPids, expectAllGone, expectNoLeakedWorkers, isZombieOrGone, killAll, spawnScript } from '../helpers/processes.js';
 
 /** Every pid a test saw, so a failing test still leaves nothing behind. */
 const seen = new Set<number>();
@@ -106,17 +106,9 @@ describe('kill -9 of the Node process', () => {
       pool.executeAnonymous('sleep', { ms: 60000 }).catch(() => {});
       setInterval(() => {}, 1000);
     `;
-    expect(existsSync(new URL('../../dist/index.js', import.meta.url)), 'run `npm run build` first').toBe(true);
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { child, firstLine } = spawnScript<number[]>(script);
     seen.add(child.pid!);
-    const pids = await new Promise<number[]>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]!) as number[]);
-      });
-      child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-    });
+    const pids = await firstLine;
     for (const p of pids) seen.add(p);
     expect(pids).toHaveLength(3);
     expect(pids.every((p) => !isZombieOrGone(p))).toBe(true);

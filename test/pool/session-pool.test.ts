@@ -1,12 +1,11 @@
 import { rejection } from '../helpers/errors.js';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PythonBridgeError, SessionPool } from '../../src/index.js';
 import { FIXTURES, recordingLogger, startPool, stopAll, uniqueName } from '../helpers/pools.js';
-import { expectAllGone, expectNoLeakedWorkers, isZombieOrGone } from '../helpers/processes.js';
+import { expectAllGone, expectNoLeakedWorkers, isZombieOrGone, spawnScript } from '../helpers/processes.js';
 import { EventCollector } from '../helpers/events.js';
 import { OPERATION_CHANNEL } from '../../src/index.js';
 import { execFileSync } from 'node:child_process';
@@ -562,17 +561,8 @@ describe('orphans', () => {
       setTimeout(() => process.stdout.write(JSON.stringify(pool.pids()) + '\\n'), 100);
       setInterval(() => {}, 1000);
     `;
-    // The separate process runs the built package (make test builds before testing).
-    expect(existsSync(new URL('../../dist/index.js', import.meta.url)), 'run `npm run build` first').toBe(true);
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const pids = await new Promise<number[]>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('\n')) resolve(JSON.parse(buf.split('\n')[0]!) as number[]);
-      });
-      child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-    });
+    const { child, firstLine } = spawnScript<number[]>(script);
+    const pids = await firstLine;
     expect(pids).toHaveLength(3);
     expect(pids.every((p) => !isZombieOrGone(p))).toBe(true);
     child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ResourceMonitor, identifyWorker } from '../../src/resources/index.js';
+import { descendantPids } from '../helpers/processes.js';
 import { WAIT, cmdlineOf, isAlive, killStarted, spawnOwnedWorker, startedPids, workerDir } from './helpers.js';
 
 let dir: ReturnType<typeof workerDir>;
@@ -43,24 +44,6 @@ function absentPid(): number {
   const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim());
   for (let p = pidMax - 1; p > 300; p--) if (!existsSync(`/proc/${p}`)) return p;
   throw new Error('no free pid');
-}
-
-/** This process's descendants (host pids), from /proc/PID/task/PID/children. */
-function descendants(pid: number): number[] {
-  const out: number[] = [];
-  const stack = [pid];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    let kids: number[] = [];
-    try {
-      kids = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-    } catch {
-      // gone
-    }
-    out.push(...kids);
-    stack.push(...kids);
-  }
-  return out;
 }
 
 async function orphan(extraArgs: string[] = []): Promise<{ pid: number; runId: string; ownerPid: number }> {
@@ -160,7 +143,7 @@ describe('orphans', () => {
       // The worker as seen from here: the descendant whose argv carries the run id, once it is Python.
       let hostPid = 0;
       await vi.waitFor(() => {
-        const all = descendants(ns.pid!);
+        const all = descendantPids(ns.pid!);
         for (const p of all) {
           startedPids.add(p);
           inNamespace.add(p);
