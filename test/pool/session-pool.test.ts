@@ -40,15 +40,17 @@ async function waitFullyIdle(pool: SessionPool, timeout = 5000): Promise<void> {
 }
 
 describe('start and stop', () => {
-  it('starts 8 workers concurrently, well under a second', async () => {
+  it('starts 8 workers concurrently', async () => {
+    // Each worker's imports take 0.5 s of sleep (no CPU): started one after another the pool
+    // needs at least 4 s, concurrently about 0.6 s. The bound sits between, far from both, so
+    // a loaded machine does not make it flaky and a serial start cannot pass.
     const t0 = performance.now();
-    const pool = await startPool({ size: 8 });
+    const pool = await startPool({ size: 8, pythonModules: ['slow_import'], env: { DSPEX_TEST_IMPORT_S: '0.5' } });
     const ms = performance.now() - t0;
     const s = pool.status();
     expect(s.idle).toBe(8);
     expect(new Set(s.workers.map((w) => w.pid)).size).toBe(8);
-    // 2 shared cores run this suite; the spec asks "well under a second" on an idle machine.
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(2500);
     const pids = pool.pids();
     await pool.stop();
     expect(pool.status().lifecycle).toBe('stopped');
@@ -459,8 +461,15 @@ describe('review regressions', () => {
     const second = pool.getSession('s')!.pid;
     expect(second).not.toBe(first);
     await busy;
-    const held = (await Promise.all([pool.executeAnonymous('flaky.held_sessions'), pool.executeAnonymous('flaky.held_sessions')])) as { pid: number; sessions: string[] }[];
-    const byPid = new Map(held.map((h) => [h.pid, h.sessions]));
+    // The cleanup on the old worker is itself a call; let it finish, then ask both workers.
+    // Two concurrent calls usually land on two workers, but under load one can finish before
+    // the other is dispatched and LIFO hands it the same worker, so ask until both answered.
+    await waitFullyIdle(pool);
+    const byPid = new Map<number, string[]>();
+    for (let i = 0; i < 20 && byPid.size < 2; i++) {
+      const held = (await Promise.all([pool.executeAnonymous('flaky.held_sessions'), pool.executeAnonymous('flaky.held_sessions')])) as { pid: number; sessions: string[] }[];
+      for (const h of held) byPid.set(h.pid, h.sessions);
+    }
     expect(byPid.get(first)).toEqual([]);
     expect(byPid.get(second)).toEqual(['s']);
   });
