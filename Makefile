@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Debian packages the project needs, as "command:package" pairs (installed only when the command is missing).
-APT_NEEDS := python3:python3 tmux:tmux promtool:prometheus
+APT_NEEDS := python3:python3 tmux:tmux promtool:prometheus chromium:chromium redis-server:redis-server
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] && echo "" || (command -v sudo >/dev/null && echo sudo || echo MISSING))
 
