@@ -124,3 +124,18 @@ export {
   type DashboardExitReason,
   type SnapshotSource,
 } from './dashboard/performance-dashboard.js';
+
+// One call for the whole stack, from one configuration (defaults, dspex.config.json, DSPEX_* variables, options).
+export { createMonitoring, type Monitoring, type MonitoringOptions, type ConfigureResult } from './config/create-monitoring.js';
+export type {
+  MonitoringConfig,
+  ResolvedMonitoringConfig,
+  ResolvedPoolConfig,
+  MetricsConfig,
+  ResourcesConfig,
+  ServerConfig,
+  DashboardConfig,
+  HealthConfig,
+  TelemetryConfig,
+} from './config/types.js';
+export type { MonitoringHealth, ComponentHealth, ComponentState, TickStats } from './contract/health.js';

@@ -92,6 +92,23 @@ export const benchCommand = {
   flags: benchFlags,
 } as const satisfies CommandSpec<typeof benchFlags>;
 
+const configFlags = {
+  file: { kind: 'string', value: 'PATH', help: 'the config file (default: $DSPEX_CONFIG, else ./dspex.config.json when present)' },
+  reference: { kind: 'boolean', help: 'print the reference of every key (Markdown), as docs/MONITORING_GUIDE.md holds it' },
+  'json-schema': { kind: 'boolean', help: "print the JSON Schema of dspex.config.json (for an editor's completion)" },
+} as const;
+
+/** `dspex config`. */
+export const configCommand = {
+  name: 'config',
+  summary: 'check the configuration (file, DSPEX_* variables) and print it, the token redacted',
+  usage: ['config [--file PATH]', 'config --reference', 'config --json-schema'],
+  description:
+    'Reads the configuration as createMonitoring does (defaults, the config file, DSPEX_* variables) and prints the result as JSON, or every problem with its source (exit code 1).',
+  flags: configFlags,
+  check: (v) => (v.reference === true && v['json-schema'] === true ? 'pass at most one of --reference or --json-schema' : undefined),
+} as const satisfies CommandSpec<typeof configFlags>;
+
 /** `dspex help [COMMAND]`. */
 export const helpCommand = {
   name: 'help',
@@ -120,6 +137,6 @@ export const rootCommand = {
 } as const satisfies CommandSpec<Record<string, never>>;
 
 /** Every subcommand, in the order the overview lists them. */
-export const commands = [monitorCommand, benchCommand, helpCommand] as const;
+export const commands = [monitorCommand, benchCommand, configCommand, helpCommand] as const;
 
 export type CommandName = (typeof commands)[number]['name'];

@@ -7,7 +7,7 @@
  * @module
  */
 import { runBench } from '../bench/index.js';
-import { benchCommand, commands, helpCommand, monitorCommand, rootCommand, type CommandName } from './commands.js';
+import { benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, type CommandName } from './commands.js';
 import { formatUsageError, parseCommand, renderHelp, renderOverview, UsageError, type CommandSpec, type FlagTable, type ParsedCommand } from './spec.js';
 
 type Run = (argv: readonly string[]) => Promise<number>;
@@ -38,6 +38,10 @@ const handlers: Record<CommandName, Run> = {
       jsonPath: values.json ?? null,
       flags: Object.fromEntries([...given].map((name) => [name, String(raw[name])])),
     });
+  }),
+  config: command(configCommand, async ({ values }) => {
+    const { runConfig } = await import('./config.js');
+    return runConfig(values);
   }),
   help: command(helpCommand, ({ positional }) => {
     const target = commands.find((c) => c.name === positional);

@@ -22,6 +22,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WindowName } from '../contract/metrics.js';
+import type { MonitoringHealth } from '../contract/health.js';
 import { invalidOption, invalidState } from '../contract/errors.js';
 import { numberOption } from '../contract/options.js';
 import { bearerTokenMatches } from './auth.js';
@@ -100,6 +101,7 @@ export const MONITORING_ROUTES = {
   '/api/snapshot': ['window'],
   '/api/range': ['pool', 'from', 'to'],
   '/api/events': ['window'],
+  '/api/health': [],
 } as const satisfies Record<string, readonly string[]>;
 
 type RoutePath = keyof typeof MONITORING_ROUTES;
@@ -202,6 +204,7 @@ const INDEX_HTML = `<!doctype html>
 <li><a href="/api/snapshot">/api/snapshot</a>?window=1m|5m|15m: the monitoring snapshot (JSON)</li>
 <li>/api/range?pool=NAME&amp;from=MS&amp;to=MS: per-second points of one pool (JSON)</li>
 <li>/api/events?window=1m|5m|15m: a snapshot each second (Server-Sent Events, event <code>snapshot</code>)</li>
+<li><a href="/api/health">/api/health</a>: the monitoring stack's health (200 healthy or degraded, 503 unhealthy)</li>
 </ul></body></html>
 `;
 
@@ -481,6 +484,11 @@ export class MonitoringServer {
           return this.send(res, 200, JSON_TYPE, JSON.stringify(this.range(params)), head);
         case '/api/events':
           return this.openSse(req, res, parseWindow(params.get('window')), head);
+        case '/api/health': {
+          // 200 while healthy or degraded (still serving: a load balancer should keep it), 503 otherwise.
+          const health = this.health();
+          return this.send(res, health.status === 'unhealthy' ? 503 : 200, JSON_TYPE, JSON.stringify(health), head, { 'cache-control': 'no-store' });
+        }
       }
     } catch (err) {
       if (err instanceof HttpError) {
@@ -490,6 +498,25 @@ export class MonitoringServer {
       this.logger?.warn({ err, path: (req.url ?? '').slice(0, 200) }, 'dspex monitoring server: request failed');
       if (!res.headersSent) this.send(res, 500, JSON_TYPE, JSON.stringify({ error: 'internal error', status: 500 }), false);
       else res.destroy();
+    }
+  }
+
+  /** The stack's health from its source; without one, the server itself answering is the whole report. */
+  private health(): MonitoringHealth {
+    const fallback: MonitoringHealth = {
+      status: 'healthy',
+      checkedAtMs: Date.now(),
+      components: [{ name: 'server', state: 'running', reason: '', lastTickAgeMs: null, lastTickDurationMs: null, errors: 0, restarts: 0 }],
+      eventLagMs: null,
+      memory: { usedBytes: 0, capBytes: 0, degradation: 0 },
+    };
+    const source = this.sources.health;
+    if (source === undefined || source === null) return fallback;
+    try {
+      return source();
+    } catch (err) {
+      this.logger?.warn({ err }, 'dspex monitoring server: the health source failed');
+      return { ...fallback, status: 'unhealthy', components: [{ ...fallback.components[0]!, name: 'health', state: 'stalled', reason: 'the health source failed' }] };
     }
   }
 

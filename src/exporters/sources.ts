@@ -23,6 +23,7 @@ import type {
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
+import type { MonitoringHealth } from '../contract/health.js';
 
 /**
  * The part of the `MetricsCollector` query API the exporters use. Every query may return null or
@@ -79,6 +80,8 @@ export interface MonitoringSources {
   alerts?: (() => readonly SnapshotAlert[]) | null;
   /** Optimization advisor recommendations (once the advisor lands). */
   recommendations?: (() => readonly SnapshotRecommendation[]) | null;
+  /** The monitoring stack's own health, for `GET /api/health` (`createMonitoring` sets it). */
+  health?: (() => MonitoringHealth) | null;
 }
 
 /** One pool's name with its status, if a status source exists for it. */

@@ -26,6 +26,8 @@
  */
 import { channels, operationChannel, subscribe, type OperationContext } from '../telemetry/telemetry.js';
 import { systemClock, type MetricsClock } from '../contract/clock.js';
+import type { TickStats } from '../contract/health.js';
+import { performance } from 'node:perf_hooks';
 import { poolByteSize, poolMemoryBound } from './memory-bound.js';
 import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
 import { checkInteger, checkKind, checkRange, checkWindow } from './query-args.js';
@@ -122,6 +124,11 @@ export class MetricsCollector {
   private lastPool: PoolMetrics | null = null;
   /** Events dropped because every pool slot was taken by tracked pools. */
   droppedEvents = 0;
+  private ticks = 0;
+  private tickErrors = 0;
+  private lastTickError: string | null = null;
+  private lastTickEndMs: number | null = null;
+  private lastTickDurationMs: number | null = null;
 
   // Bound once so subscribe/unsubscribe use the same function objects. Only `end` and `asyncEnd` of
   // the tracing channel are subscribed: Node publishes error + asyncStart + asyncEnd for a rejected
@@ -129,11 +136,39 @@ export class MetricsCollector {
   private readonly onEnd = (message: unknown): void => {
     const ctx = message as OperationContext;
     // A synchronous throw: no asyncEnd will follow. (For async calls `error` is unset at `end`.)
-    if (ctx.error !== undefined) this.recordOperation(ctx);
+    if (ctx.error !== undefined) this.safeRecord(ctx);
   };
   private readonly onAsyncEnd = (message: unknown): void => {
-    this.recordOperation(message as OperationContext);
+    this.safeRecord(message as OperationContext);
   };
+
+  /**
+   * Every handler runs inside the pool's publish: a throw there would reach Node as an uncaught
+   * exception (diagnostics_channel rethrows subscriber errors on the next tick) and could end the
+   * process the pool serves. A bug in the metrics must cost only the figure, so it is counted instead.
+   */
+  private safeRecord(ctx: OperationContext): void {
+    try {
+      this.recordOperation(ctx);
+    } catch (err) {
+      this.noteHandlerError(err);
+    }
+  }
+
+  private noteHandlerError(err: unknown): void {
+    this.tickErrors++;
+    this.lastTickError = err instanceof Error ? err.message : String(err);
+  }
+
+  private guarded<T>(handler: (payload: T) => void): (payload: T) => void {
+    return (payload) => {
+      try {
+        handler(payload);
+      } catch (err) {
+        this.noteHandlerError(err);
+      }
+    };
+  }
 
   constructor(options: MetricsCollectorOptions = {}) {
     this.clock = options.clock ?? systemClock;
@@ -155,6 +190,20 @@ export class MetricsCollector {
     return this.started;
   }
 
+  /** The timer's rotations (for the self-check of `createMonitoring`; see {@link TickStats}). */
+  tickStats(): TickStats {
+    return {
+      running: this.started && (this.timer !== null || !this.useTimer),
+      // 0: not periodic (an injected clock rotates on queries), so never "stalled".
+      intervalMs: this.useTimer ? 1000 : 0,
+      lastTickEndMs: this.lastTickEndMs,
+      lastTickDurationMs: this.lastTickDurationMs,
+      ticks: this.ticks,
+      errors: this.tickErrors,
+      lastError: this.lastTickError,
+    };
+  }
+
   /** Subscribe to the telemetry channels and start rotating windows. Idempotent. */
   start(): void {
     if (this.started) return;
@@ -166,28 +215,39 @@ export class MetricsCollector {
     u.push(
       () => operationChannel.end.unsubscribe(this.onEnd),
       () => operationChannel.asyncEnd.unsubscribe(this.onAsyncEnd),
-      subscribe('dspex:pool:error', (e) => {
-        const p = this.poolFor(e.pool);
-        if (p !== null && typeof e.type === 'string') p.recordError(e.category, e.type);
-      }),
-      subscribe('dspex:worker:checkout', (e) => this.poolFor(e.pool)?.recordCheckout(e.workerId, e.pid, e.generation, e.queueDepth, e.timestampMs, e.sessionMoved === true)),
-      subscribe('dspex:worker:checkin', (e) => this.poolFor(e.pool)?.recordCheckin(e.workerId, e.pid, e.generation, e.timestampMs)),
-      subscribe('dspex:worker:init', (e) =>
-        this.poolFor(e.pool)?.recordWorkerInit(e.workerId, e.pid, e.generation, e.reason === 'replacement', e.timestampMs),
+      subscribe(
+        'dspex:pool:error',
+        this.guarded((e) => {
+          const p = this.poolFor(e.pool);
+          if (p !== null && typeof e.type === 'string') p.recordError(e.category, e.type);
+        }),
       ),
-      subscribe('dspex:worker:terminate', (e) =>
-        this.poolFor(e.pool)?.recordWorkerTerminate(e.workerId, e.pid, e.generation, e.reason === 'crash', e.timestampMs),
+      subscribe(
+        'dspex:worker:checkout',
+        this.guarded((e) => this.poolFor(e.pool)?.recordCheckout(e.workerId, e.pid, e.generation, e.queueDepth, e.timestampMs, e.sessionMoved === true)),
       ),
-      subscribe('dspex:worker:health_check', (e) => this.poolFor(e.pool)?.recordHealthCheck(e.workerId, e.pid, e.generation, e.ok, e.timestampMs)),
-      subscribe('dspex:pool:queue:depth', (e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth)),
-      subscribe('dspex:pool:queue:rejected', (e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth)),
-      subscribe('dspex:pool:init', (e) => this.poolFor(e.pool)?.touch()),
-      subscribe('dspex:pool:terminate', (e) => {
-        const p = this.poolFor(e.pool);
-        if (p === null) return;
-        this.releaseIfStopped(e.pool);
-        p.recordPoolTerminate();
-      }),
+      subscribe('dspex:worker:checkin', this.guarded((e) => this.poolFor(e.pool)?.recordCheckin(e.workerId, e.pid, e.generation, e.timestampMs))),
+      subscribe(
+        'dspex:worker:init',
+        this.guarded((e) => this.poolFor(e.pool)?.recordWorkerInit(e.workerId, e.pid, e.generation, e.reason === 'replacement', e.timestampMs)),
+      ),
+      subscribe(
+        'dspex:worker:terminate',
+        this.guarded((e) => this.poolFor(e.pool)?.recordWorkerTerminate(e.workerId, e.pid, e.generation, e.reason === 'crash', e.timestampMs)),
+      ),
+      subscribe('dspex:worker:health_check', this.guarded((e) => this.poolFor(e.pool)?.recordHealthCheck(e.workerId, e.pid, e.generation, e.ok, e.timestampMs))),
+      subscribe('dspex:pool:queue:depth', this.guarded((e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth))),
+      subscribe('dspex:pool:queue:rejected', this.guarded((e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth))),
+      subscribe('dspex:pool:init', this.guarded((e) => this.poolFor(e.pool)?.touch())),
+      subscribe(
+        'dspex:pool:terminate',
+        this.guarded((e) => {
+          const p = this.poolFor(e.pool);
+          if (p === null) return;
+          this.releaseIfStopped(e.pool);
+          p.recordPoolTerminate();
+        }),
+      ),
     );
     if (this.useTimer) this.schedule();
   }
@@ -401,8 +461,19 @@ export class MetricsCollector {
     const delay = 1000 - (this.clock.nowMs() % 1000) + 5;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.tick();
-      if (this.started) this.schedule();
+      const t0 = performance.now();
+      try {
+        this.tick();
+      } catch (err) {
+        // A bug in one pool's rotation must not stop the timer: the next second tries again.
+        this.tickErrors++;
+        this.lastTickError = err instanceof Error ? err.message : String(err);
+      } finally {
+        this.lastTickDurationMs = performance.now() - t0;
+        this.lastTickEndMs = this.clock.nowMs();
+        this.ticks++;
+        if (this.started) this.schedule();
+      }
     }, delay);
     this.timer.unref();
   }

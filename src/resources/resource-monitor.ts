@@ -40,6 +40,7 @@ import { ProcessDiscovery, toProcessInfo, type PythonProcessInfo, type ResourceP
 import { ProcessTracker, readChildren } from './process-tracker.js';
 import { SystemSampler, detectPageSizeBytes, systemWithoutProc } from './system-sampler.js';
 import type { PythonProcessResources, ResourceSample } from '../contract/resources.js';
+import type { TickStats } from '../contract/health.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -139,6 +140,11 @@ export class ResourceMonitor {
   private unsubscribe: (() => void) | null = null;
   private latest: ResourceSample | null = null;
   private tick = 0;
+  private samples = 0;
+  private sampleErrors = 0;
+  private lastSampleError: string | null = null;
+  private lastSampleEndMs: number | null = null;
+  private lastSampleDurationMs: number | null = null;
 
   constructor(options: ResourceMonitorOptions = {}) {
     const where = 'ResourceMonitor';
@@ -228,11 +234,29 @@ export class ResourceMonitor {
       sample = this.takeSample(t0);
     } catch (err) {
       // Defensive: a bug here must not take down the host process through a timer.
-      sample = this.fallbackSample(t0, `sampling failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.sampleErrors++;
+      this.lastSampleError = err instanceof Error ? err.message : String(err);
+      sample = this.fallbackSample(t0, `sampling failed: ${this.lastSampleError}`);
     }
     this.latest = sample;
+    this.samples++;
+    this.lastSampleDurationMs = performance.now() - t0;
+    this.lastSampleEndMs = this.now();
     emitResourceEvent(this.mask, sample);
     return sample;
+  }
+
+  /** The sampling timer's work (for the self-check of `createMonitoring`; see {@link TickStats}). */
+  tickStats(): TickStats {
+    return {
+      running: this.timer !== null,
+      intervalMs: this.intervalMs,
+      lastTickEndMs: this.lastSampleEndMs,
+      lastTickDurationMs: this.lastSampleDurationMs,
+      ticks: this.samples,
+      errors: this.sampleErrors,
+      lastError: this.lastSampleError,
+    };
   }
 
   /**
