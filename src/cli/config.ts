@@ -8,7 +8,7 @@ import type { FlagValues } from './spec.js';
 import type { configCommand } from './commands.js';
 import { loadConfig } from '../config/sources.js';
 import { configJsonSchema, configReferenceMarkdown } from '../config/reference.js';
-import { redactConfig, type ResolvedMonitoringConfig } from '../config/types.js';
+import { redactConfig } from '../config/types.js';
 import { isPythonBridgeError } from '../contract/errors.js';
 
 /** Run `dspex config`; resolves to the exit code. */
@@ -23,7 +23,7 @@ export function runConfig(flags: FlagValues<typeof configCommand.flags>): Promis
   }
   try {
     const loaded = loadConfig({ configFile: flags.file });
-    const shown = { file: loaded.file, sources: Object.fromEntries(loaded.sources), config: redactConfig(loaded.config as ResolvedMonitoringConfig) };
+    const shown = { file: loaded.file, sources: Object.fromEntries(loaded.sources), config: redactConfig(loaded.config) };
     process.stdout.write(JSON.stringify(shown, null, 2) + '\n');
     return Promise.resolve(0);
   } catch (err) {

@@ -231,13 +231,13 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       lastHealth = buildHealth(nowMs, components);
     };
     const buildHealth = (nowMs: number, components: ComponentHealth[]): MonitoringHealth => {
-      const c = collector.tickStats();
+      const rotated = collector.lastRotationMs;
       const used = memoryUsed();
       return {
         status: overallStatus(components),
         checkedAtMs: nowMs,
         components,
-        eventLagMs: c.lastTickEndMs === null ? null : Math.max(0, nowMs - c.lastTickEndMs),
+        eventLagMs: rotated === null ? null : Math.max(0, nowMs - rotated),
         memory: { usedBytes: used, capBytes: config.metrics.memoryCapBytes, degradation: used > config.metrics.memoryCapBytes ? 1 : 0 },
       };
     };

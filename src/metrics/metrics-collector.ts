@@ -125,6 +125,7 @@ export class MetricsCollector {
   /** Events dropped because every pool slot was taken by tracked pools. */
   droppedEvents = 0;
   private ticks = 0;
+  private rotatedAtMs: number | null = null;
   private tickErrors = 0;
   private lastTickError: string | null = null;
   private lastTickEndMs: number | null = null;
@@ -190,6 +191,15 @@ export class MetricsCollector {
     return this.started;
   }
 
+  /**
+   * When the windows last took in a completed second (by the timer or a query), ms since the
+   * epoch (the start, before the first); null before `start()`. Events are recorded as published but queried once rotated, so
+   * the time since this is how far the figures a query sees lag the events.
+   */
+  get lastRotationMs(): number | null {
+    return this.rotatedAtMs;
+  }
+
   /** The timer's rotations (for the self-check of `createMonitoring`; see {@link TickStats}). */
   tickStats(): TickStats {
     return {
@@ -209,6 +219,8 @@ export class MetricsCollector {
     if (this.started) return;
     this.started = true;
     this.tick();
+    // Nothing is pending at start: the lag counts from here until the first rotation.
+    this.rotatedAtMs ??= this.clock.nowMs();
     const u = this.unsubscribers;
     operationChannel.end.subscribe(this.onEnd);
     operationChannel.asyncEnd.subscribe(this.onAsyncEnd);
@@ -268,9 +280,11 @@ export class MetricsCollector {
    * between). Called by the timer and by every query; call it after moving an injected clock.
    */
   tick(): void {
-    const now = Math.floor(this.clock.nowMs() / 1000);
+    const nowMs = this.clock.nowMs();
+    const now = Math.floor(nowMs / 1000);
     if (now <= this.sec) return;
     this.sec = now;
+    this.rotatedAtMs = nowMs;
     for (const [name, p] of this.poolsByName) {
       const t = this.trackedPools.get(name);
       p.advanceTo(now, t === undefined ? null : this.sample(name, t, p));

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig, mergeRaw, nest, type ConfigIssue } from '../../src/config/sources.js';
 import { ENV_VARIABLES, nearestVariable, parseEnvValue, readEnv } from '../../src/config/env.js';
 import { configJsonSchema, configKeys, configReferenceMarkdown } from '../../src/config/reference.js';
-import { redactConfig, type ResolvedMonitoringConfig } from '../../src/config/types.js';
+import { redactConfig } from '../../src/config/types.js';
 import { isPythonBridgeError } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dspex-config-'));
@@ -125,7 +125,7 @@ describe('configuration sources', () => {
 
   it('the token never shows in the configuration given back', () => {
     const { config } = loadConfig({ env: false, explicit: { server: { token: 'a-secret-token-of-length' } } });
-    const shown = JSON.stringify(redactConfig(config as ResolvedMonitoringConfig));
+    const shown = JSON.stringify(redactConfig(config));
     expect(shown).not.toContain('a-secret-token-of-length');
     expect(shown).toContain('[redacted]');
   });
