@@ -91,7 +91,7 @@ interface Watched {
 }
 
 /** Keys `configure()` applies at once; every other valid key needs a restart. */
-const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'metrics.memoryCapBytes']);
+const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses']);
 
 function leafKeys(raw: unknown, prefix = ''): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return prefix === '' ? [] : [prefix];
@@ -138,6 +138,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       limits: { maxCommands: config.metrics.maxCommands, maxWorkerSlots: config.metrics.maxWorkerSlots, maxErrorTypes: config.metrics.maxErrorTypes },
       maxPools: config.metrics.maxPools,
       forgetAfterS: config.metrics.forgetAfterS,
+      memoryCapBytes: config.metrics.memoryCapBytes,
     });
     collector.start();
     cleanups.push(() => collector.stop());
@@ -171,7 +172,12 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         collector.stop();
         collector.start();
       },
-      degraded: () => (memoryUsed() > config.metrics.memoryCapBytes ? `metrics hold ${memoryUsed()} bytes, above the cap of ${config.metrics.memoryCapBytes}` : null),
+      degraded: () => {
+        const level = collector.degradation;
+        if (level === 0) return null;
+        const shed = ['', 'per-worker latency detail', 'per-worker and per-command detail', 'per-worker and per-command detail and untracked pools'][level];
+        return `shedding ${shed} to stay under the metrics memory cap of ${collector.memoryCap} bytes (${memoryUsed()} held)`;
+      },
     });
     if (resources !== null) {
       watch({
@@ -238,7 +244,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         checkedAtMs: nowMs,
         components,
         eventLagMs: rotated === null ? null : Math.max(0, nowMs - rotated),
-        memory: { usedBytes: used, capBytes: config.metrics.memoryCapBytes, degradation: used > config.metrics.memoryCapBytes ? 1 : 0 },
+        memory: { usedBytes: used, capBytes: collector.memoryCap, degradation: collector.degradation },
       };
     };
     let healthTimer: NodeJS.Timeout | null = null;

@@ -99,7 +99,21 @@ export interface MetricsCollectorOptions {
   maxPools?: number;
   /** An untracked pool not heard from for this long is forgotten, seconds (default 900). */
   forgetAfterS?: number;
+  /**
+   * Hard cap on the bytes the figures hold (by construction, see {@link memoryBytes}); default
+   * none. Checked once a second; above it detail is shed one step per second until under: first
+   * per-worker latency sketches, then per-command series (folded into the overflow series), then
+   * the figures of untracked pools, heard from longest ago first. Shed detail stays shed (see
+   * {@link degradation}); recording never blocks or fails.
+   */
+  memoryCapBytes?: number;
 }
+
+/**
+ * How much detail the collector has shed to stay under its memory cap: 0 none, 1 per-worker
+ * sketches, 2 per-command series too, 3 untracked pools dropped too.
+ */
+export type DegradationLevel = 0 | 1 | 2 | 3;
 
 type Unsubscribe = () => void;
 
@@ -124,6 +138,8 @@ export class MetricsCollector {
   private lastPool: PoolMetrics | null = null;
   /** Events dropped because every pool slot was taken by tracked pools. */
   droppedEvents = 0;
+  private readonly memoryCapBytes: number;
+  private level: DegradationLevel = 0;
   private ticks = 0;
   private rotatedAtMs: number | null = null;
   private tickErrors = 0;
@@ -183,6 +199,7 @@ export class MetricsCollector {
     };
     this.maxPools = numberOption(where, 'maxPools', options.maxPools, 32, { min: 1, max: 10_000 });
     this.forgetAfterS = numberOption(where, 'forgetAfterS', options.forgetAfterS, 900, { min: 1, max: 366 * 24 * 3600 });
+    this.memoryCapBytes = numberOption(where, 'memoryCapBytes', options.memoryCapBytes, Infinity, { min: 64 * 1024, max: 2 ** 50 });
     this.sec = Math.floor(this.clock.nowMs() / 1000);
   }
 
@@ -289,6 +306,32 @@ export class MetricsCollector {
       const t = this.trackedPools.get(name);
       p.advanceTo(now, t === undefined ? null : this.sample(name, t, p));
       if (!this.trackedPools.has(name) && now - p.lastHeardSec > this.forgetAfterS) this.forget(name);
+    }
+    if (this.memoryCapBytes !== Infinity) this.enforceMemoryCap();
+  }
+
+  /** How much detail was shed to stay under `memoryCapBytes` (0: none). */
+  get degradation(): DegradationLevel {
+    return this.level;
+  }
+
+  /** The cap given as `memoryCapBytes` (Infinity: none). */
+  get memoryCap(): number {
+    return this.memoryCapBytes;
+  }
+
+  /** One step of shedding when above the cap (once a second, from {@link tick}). */
+  private enforceMemoryCap(): void {
+    if (this.memoryBytes() <= this.memoryCapBytes) return;
+    if (this.level < 1) {
+      this.level = 1;
+      for (const p of this.poolsByName.values()) p.shedWorkerDetail();
+    } else if (this.level < 2) {
+      this.level = 2;
+      for (const p of this.poolsByName.values()) p.shedCommandDetail();
+    } else {
+      this.level = 3;
+      while (this.memoryBytes() > this.memoryCapBytes && this.evictOne());
     }
   }
 
@@ -561,6 +604,8 @@ export class MetricsCollector {
         if (!tracking) return null;
       }
       p = new PoolMetrics(name, this.sec, this.limits);
+      if (this.level >= 1) p.shedWorkerDetail();
+      if (this.level >= 2) p.shedCommandDetail();
       this.poolsByName.set(name, p);
     }
     this.lastPoolName = name;

@@ -108,6 +108,10 @@ export class PoolMetrics implements PoolState {
   private lastQueueDepth = 0;
   private gauges: Required<PoolGauges> = { size: 0, busy: 0, idle: 0, starting: 0, queueDepth: 0, utilization: 0, spares: 0 };
 
+  // Detail kept under the memory cap (see shedWorkerDetail / shedCommandDetail).
+  private workerDetail = true;
+  private commandDetail = true;
+
   // One-entry caches: consecutive events usually name the same command.
   private lastCommandName: string | null = null;
   private lastCommand: CommandState | null = null;
@@ -158,7 +162,7 @@ export class PoolMetrics implements PoolState {
     if (workerId >= 0) {
       const ws = this.workers;
       const w = (workerId < ws.length ? ws[workerId] : this.overflow) ?? this.workerFor(workerId);
-      w.op.cur.recordKey(kd, durationNs);
+      if (this.workerDetail) w.op.cur.recordKey(kd, durationNs);
       w.ops++;
       if (failed) w.errors++;
       w.lastSeenMs = startMs + durationNs / 1e6;
@@ -425,21 +429,70 @@ export class PoolMetrics implements PoolState {
     return g;
   }
 
+  /** True while per-worker latency sketches are kept (false once shed under the memory cap). */
+  get keepsWorkerDetail(): boolean {
+    return this.workerDetail;
+  }
+
+  /** True while commands are kept apart (false once shed under the memory cap). */
+  get keepsCommandDetail(): boolean {
+    return this.commandDetail;
+  }
+
+  /**
+   * Shed per-worker latency detail (the first step under the memory cap): every worker's sketch is
+   * replaced by an empty one and no longer written. Counts, pids and states stay; a worker's
+   * percentiles read as empty.
+   */
+  shedWorkerDetail(): void {
+    if (!this.workerDetail) return;
+    this.workerDetail = false;
+    for (const w of this.workers) if (w) w.op = new TieredSketch(DETAIL_TIERS, this.spares, this.sec);
+    if (this.overflow) this.overflow.op = new TieredSketch(DETAIL_TIERS, this.spares, this.sec);
+  }
+
+  /**
+   * Shed per-command detail (the second step): every command's figures go into the overflow series
+   * from now on, and the second in progress of each is folded into it first, so the pool's own
+   * figures (the sum of its commands') lose nothing.
+   */
+  shedCommandDetail(): void {
+    if (!this.commandDetail) return;
+    this.commandDetail = false;
+    const overflow = this.newCommand(OVERFLOW_NAME);
+    const old = this.commands.get(OVERFLOW_NAME);
+    for (const c of this.commands.values()) {
+      if (c.op.cur.count > 0) overflow.op.cur.merge(c.op.cur);
+      if (c.queueWaitCur.count > 0) overflow.queueWaitCur.merge(c.queueWaitCur);
+      overflow.ops += c.ops;
+      overflow.errorCount += c.errorCount;
+    }
+    if (old) overflow.queueWait.merge(old.queueWait);
+    this.commands.clear();
+    this.commands.set(OVERFLOW_NAME, overflow);
+    this.lastCommandName = null;
+    this.lastCommand = null;
+  }
+
+  private newCommand(name: string): CommandState {
+    return {
+      name,
+      op: new TieredSketch(DETAIL_TIERS, this.spares, this.sec, true),
+      queueWaitCur: new LogHistogram(),
+      queueWait: new LogHistogram(true),
+      errors: new TieredCounter(DETAIL_TIERS, this.sec),
+      ops: 0,
+      errorCount: 0,
+    };
+  }
+
   private commandFor(command: string): CommandState {
     let c = this.commands.get(command);
     if (c === undefined) {
-      const name = this.commands.size >= this.limits.maxCommands ? OVERFLOW_NAME : cut(command);
+      const name = !this.commandDetail || this.commands.size >= this.limits.maxCommands ? OVERFLOW_NAME : cut(command);
       c = this.commands.get(name);
       if (c === undefined) {
-        c = {
-          name,
-          op: new TieredSketch(DETAIL_TIERS, this.spares, this.sec, true),
-          queueWaitCur: new LogHistogram(),
-          queueWait: new LogHistogram(true),
-          errors: new TieredCounter(DETAIL_TIERS, this.sec),
-          ops: 0,
-          errorCount: 0,
-        };
+        c = this.newCommand(name);
         this.commands.set(name, c);
       }
     }

@@ -89,7 +89,8 @@ export interface WorkerState {
   lastSeenMs: number;
   ops: number;
   errors: number;
-  readonly op: TieredSketch;
+  /** Replaced by an empty sketch when per-worker detail is shed under the memory cap. */
+  op: TieredSketch;
 }
 
 /** One error `category:type` pair's counts. */
