@@ -78,6 +78,7 @@ const benchFlags = {
     appliesTo: ['pool'],
     help: 'measuring rounds per case',
   },
+  only: { kind: 'choice', choices: ['split'], appliesTo: ['pool'], help: 'run one part only: split (the timing split against the same pool without it)' },
   procs: { kind: 'number', value: 'N', integer: true, min: 1, max: 1024, defaultText: '64, 16 with --quick', appliesTo: ['resources'], help: 'idle Python processes watched' },
   ticks: { kind: 'number', value: 'N', integer: true, min: 1, max: 100_000, defaultText: '300, 40 with --quick', appliesTo: ['resources'], help: 'sampling ticks measured' },
 } as const;

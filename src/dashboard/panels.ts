@@ -10,6 +10,7 @@ import { errorRateThresholds } from './error-trends.js';
 import { formatAgo, formatClock, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';
 import { gaugeThresholds } from './resource-gauges.js';
+import { formatTimingSplit } from './timing-split.js';
 import type { RenderOptions } from './types.js';
 import type { ViewState } from './view-state.js';
 
@@ -103,6 +104,8 @@ export function renderHeader(info: HeaderInfo, opts: RenderOptions): string[] {
     facts.push(`${paint('gray', 'queue')} ${paint(qColor, String(g.queueDepth))}`);
   }
   if (cur && cur.totals.workerCrashes > 0) facts.push(paint('red', `crashes ${cur.totals.workerCrashes}`));
+  // Where the time goes (issue 19): last, so narrow terminals drop it before the headline figures.
+  facts.push(formatTimingSplit(w, opts.color));
   return clampLines([line1, joinFit(facts, opts.width)], opts.width);
 }
 

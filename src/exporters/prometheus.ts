@@ -66,6 +66,10 @@ export interface PoolExport {
   operationHistograms: readonly { command: string; histogram: CumulativeHistogram }[];
   /** Lifetime queue wait of the pool. */
   queueWaitHistogram: CumulativeHistogram | null;
+  /** Lifetime Python execution time per command (issue 19; absent: none exported). */
+  pythonHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
+  /** Lifetime bridge overhead per command (issue 19; absent: none exported). */
+  bridgeHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
   workers: readonly WorkerExport[];
 }
 
@@ -147,6 +151,8 @@ export const FAMILIES = {
   dspex_session_moves_total: { type: 'counter', help: 'Session calls served by another worker than the session\'s last (affinity prefer): its Python-side state was left behind.' },
   dspex_pool_operation_duration_seconds: { type: 'histogram', help: 'Duration of operations (queue wait included), by command.' },
   dspex_pool_queue_wait_seconds: { type: 'histogram', help: 'Time calls waited for a worker.' },
+  dspex_pool_python_duration_seconds: { type: 'histogram', help: 'Execution time of the handler in Python (perf_counter_ns around the function, reported by the worker), by command.' },
+  dspex_pool_bridge_overhead_seconds: { type: 'histogram', help: 'The bridge\'s share of a call: end-to-end minus queue wait minus Python execution (JSON, framing, pipes, scheduling), by command.' },
   dspex_pool_workers: { type: 'gauge', help: 'Python workers by state (starting, idle, busy, stopping).' },
   dspex_pool_size: { type: 'gauge', help: 'Target number of workers.' },
   dspex_pool_max_size: { type: 'gauge', help: 'Largest number of workers the pool may grow to.' },
@@ -241,6 +247,12 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.histogram('dspex_pool_operation_duration_seconds', [pool, ['command', command]], histogram);
   }
   if (p.queueWaitHistogram !== null) fs.histogram('dspex_pool_queue_wait_seconds', pl, p.queueWaitHistogram);
+  for (const { command, histogram } of p.pythonHistograms ?? []) {
+    if (histogram.count > 0) fs.histogram('dspex_pool_python_duration_seconds', [pool, ['command', command]], histogram);
+  }
+  for (const { command, histogram } of p.bridgeHistograms ?? []) {
+    if (histogram.count > 0) fs.histogram('dspex_pool_bridge_overhead_seconds', [pool, ['command', command]], histogram);
+  }
 
   if (st !== null) {
     const counts = { starting: 0, idle: 0, busy: 0, stopping: 0 };
@@ -369,9 +381,15 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
     }
     const commandTotals = safely(() => c.getOperationTotalsByCommand(name), null) ?? [];
     const operationHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
+    const pythonHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
+    const bridgeHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
     for (const ct of commandTotals) {
       const h = safely(() => c.getLatencyHistogram(name, 'operation', ct.command), null);
       if (h) operationHistograms.push({ command: ct.command, histogram: h });
+      const py = safely(() => c.getLatencyHistogram(name, 'python', ct.command), null);
+      if (py) pythonHistograms.push({ command: ct.command, histogram: py });
+      const br = safely(() => c.getLatencyHistogram(name, 'bridge', ct.command), null);
+      if (br) bridgeHistograms.push({ command: ct.command, histogram: br });
     }
     const workers: WorkerExport[] = [];
     if (status !== null) {
@@ -394,6 +412,8 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
       commandTotals,
       operationHistograms,
       queueWaitHistogram: safely(() => c.getLatencyHistogram(name, 'queue_wait'), null) ?? null,
+      pythonHistograms,
+      bridgeHistograms,
       workers,
     });
   }

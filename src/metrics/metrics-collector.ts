@@ -257,7 +257,8 @@ export class MetricsCollector {
     const name = ctx.pool;
     const p = name === this.lastPoolName && this.lastPool !== null ? this.lastPool : this.poolFor(name);
     if (p === null || typeof ctx.command !== 'string') return;
-    p.recordOperation(ctx.command, ctx.workerId, ctx.durationNs, ctx.queueWaitNs, ctx.error !== undefined, ctx.timestampMs, ctx.pid);
+    const py = ctx.pythonNs;
+    p.recordOperation(ctx.command, ctx.workerId, ctx.durationNs, ctx.queueWaitNs, ctx.error !== undefined, ctx.timestampMs, ctx.pid, py == null ? -1 : py, ctx.bridgeNs ?? -1);
   }
 
   // -------------------------------------------------------------------------------------------

@@ -79,6 +79,10 @@ export interface CommandState {
   readonly errors: TieredCounter;
   ops: number;
   errorCount: number;
+  /** The handler's execution time in Python (operations whose reply carried a timing), with lifetime. */
+  readonly python: TieredSketch;
+  /** The bridge's share of the same operations, with lifetime. */
+  readonly bridge: TieredSketch;
 }
 
 /** One worker slot's figures. */
@@ -115,6 +119,10 @@ export interface PoolState {
   readonly op: TieredSketch;
   /** Queue waits of the whole pool (likewise). */
   readonly queueWait: TieredSketch;
+  /** Python execution times of the whole pool (the sum of its commands', merged each second). */
+  readonly python: TieredSketch;
+  /** Bridge shares of the whole pool (likewise). */
+  readonly bridge: TieredSketch;
   /** Per-second counters and gauge samples ({@link SECOND_SLOTS} rows of {@link FIELDS}). */
   readonly seconds: SeriesRing;
   /** Per-minute sums of the per-second rows, and each minute's quantiles. */

@@ -21,7 +21,7 @@ import { Call, disarmCall, type CallKind, type CallWorker } from './call-queue.j
 import { Checkout, LOST } from './checkout.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
-import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
+import { encodeFrame, readReplyPythonNs, requestJson, type Frame, type FrameError } from './protocol.js';
 import type { SessionRegistry, SessionTouch } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
@@ -87,6 +87,8 @@ export class Dispatcher {
   private readonly commandJsonCache = new Map<string, string>();
   /** Deadline of a `session_end` control call. */
   private readonly sessionEndTimeoutMs: number;
+  /** `pythonTiming`: read the reply's timing into the operation context. */
+  private readonly timing: boolean;
 
   /** `slots` is the supervisor's array, read only here. */
   constructor(
@@ -100,6 +102,7 @@ export class Dispatcher {
   ) {
     this.name = options.name;
     this.sessionEndTimeoutMs = Math.min(options.operationTimeoutMs, 10_000);
+    this.timing = options.pythonTiming;
     this.checkout = new Checkout(slots, sessions, options);
   }
 
@@ -180,6 +183,8 @@ export class Dispatcher {
         timestampMs: Date.now(),
         queueWaitNs: 0,
         durationNs: 0,
+        pythonNs: null,
+        bridgeNs: null,
       };
       return executePoolOperation(this.mask, ctx, (c) => this.submit(sessionId, command, args, opts, c));
     }
@@ -412,6 +417,8 @@ export class Dispatcher {
     const err = frame['error'];
     const failure = err === undefined ? null : replyError(this.name, worker, call, err);
     if (call.kind === 'user') {
+      const ctx = call.ctx;
+      if (ctx !== null && this.timing) ctx.pythonNs = readReplyPythonNs(frame);
       // Control calls (session ends) are the pool's own work: not the user's operations.
       worker.lastUsedAtMs = doneMs;
       worker.operations++;

@@ -170,3 +170,48 @@ export function readReplyError(value: unknown): ReplyError {
     kind: str(o['kind'], 'exception'),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reply extras (issue 19): the timing split and user metrics. Read defensively: a malformed value
+// is ignored (the reply itself stays valid), never a crash.
+// ---------------------------------------------------------------------------------------------
+
+/** Largest duration accepted from a worker: 30 days in ns (anything larger is not a measurement). */
+const MAX_REPLY_NS = 30 * 24 * 3600 * 1e9;
+
+function nsField(o: Record<string, unknown>, key: string): number | null {
+  const v = o[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_REPLY_NS ? v : null;
+}
+
+/**
+ * The handler's own execution time (`timing.python_ns`) of a reply, in ns, or null when the reply
+ * has no timing (a worker with `pythonTiming` off, an error raised before the handler ran) or
+ * a malformed one (not an object, not a non-negative integer, absurdly large).
+ */
+export function readReplyPythonNs(frame: Frame): number | null {
+  const t = frame['timing'];
+  if (typeof t !== 'object' || t === null) return null;
+  return nsField(t as Record<string, unknown>, 'python_ns');
+}
+
+/** The whole timing of a reply (docs/PROTOCOL.md), in ns, or null when absent or malformed. */
+export interface ReplyTiming {
+  /** The handler's execution time. */
+  pythonNs: number;
+  /** Decoding the request frame (JSON to objects) in Python. */
+  decodeNs: number;
+  /** Encoding the result (objects to UTF-8 JSON) in Python; 0 on error replies. */
+  encodeNs: number;
+}
+
+/** Read a reply's `timing` object; null unless all three fields are valid. */
+export function readReplyTiming(frame: Frame): ReplyTiming | null {
+  const t = frame['timing'];
+  if (typeof t !== 'object' || t === null) return null;
+  const o = t as Record<string, unknown>;
+  const pythonNs = nsField(o, 'python_ns');
+  const decodeNs = nsField(o, 'decode_ns');
+  const encodeNs = nsField(o, 'encode_ns');
+  return pythonNs === null || decodeNs === null || encodeNs === null ? null : { pythonNs, decodeNs, encodeNs };
+}

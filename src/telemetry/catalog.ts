@@ -253,6 +253,19 @@ export interface OperationContext {
   queueWaitNs: number;
   /** Total time of the call from `execute*` to settlement, in nanoseconds (set before asyncStart/error). */
   durationNs: number;
+  /**
+   * The handler's own execution time in Python (`time.perf_counter_ns` around the function,
+   * returned in the reply), in nanoseconds; null when no reply carried one (the call never reached
+   * Python, timed out, crashed, or the pool has `pythonTiming: false`). Set when the reply arrives;
+   * always present (null first) on contexts the pool publishes, optional for hand-built ones.
+   */
+  pythonNs?: number | null;
+  /**
+   * The bridge's share: `durationNs − queueWaitNs − pythonNs` (JSON both ways, framing, pipes,
+   * process scheduling, promise settlement), in nanoseconds, at least 0; null when `pythonNs` is.
+   * Set with `durationNs`. Queue wait, bridge and Python add up to `durationNs`.
+   */
+  bridgeNs?: number | null;
   /** The result, on success (set by Node). */
   result?: unknown;
   /** The PythonBridgeError, on failure (set by Node). */

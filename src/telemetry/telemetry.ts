@@ -274,14 +274,18 @@ export function executePoolOperation<T>(mask: TelemetryMask, ctx: OperationConte
     try {
       return fn(ctx).then(
         (value) => {
-          ctx.durationNs = nowNs() - startNs;
+          const d = (ctx.durationNs = nowNs() - startNs);
+          const py = ctx.pythonNs;
+          if (py != null) ctx.bridgeNs = Math.max(0, d - ctx.queueWaitNs - py);
           ctx.result = value;
           opAsyncStart.publish(ctx);
           opAsyncEnd.publish(ctx);
           return value;
         },
         (err: unknown) => {
-          ctx.durationNs = nowNs() - startNs;
+          const d = (ctx.durationNs = nowNs() - startNs);
+          const py = ctx.pythonNs;
+          if (py != null) ctx.bridgeNs = Math.max(0, d - ctx.queueWaitNs - py);
           ctx.error = err;
           opError.publish(ctx);
           opAsyncStart.publish(ctx);
