@@ -66,6 +66,8 @@ export interface ExecuteOptions {
 
 /** Further attempts of a `retry: 'idempotent'` call whose worker crashed. */
 const MAX_RETRIES = 2;
+/** Longest wait for a hung worker's stack dump before it is killed anyway (issue 19). */
+const STACK_BEFORE_KILL_MS = 500;
 
 /** What the dispatcher needs from the pool. */
 export interface DispatcherHost {
@@ -506,9 +508,40 @@ export class Dispatcher {
     // another call.
     worker.inflight = null;
     if (call.kind === 'user') worker.errors++;
+    if (call.kind === 'user') {
+      // Issue 19: what was it doing? Its stack first (condemned meanwhile: a late reply is
+      // dropped and it gets nothing else), then the kill; the error and the log carry the stack.
+      this.withLastStack(worker, 'timeout', (stack) => {
+        worker.kill('timeout');
+        if (stack !== null) this.logHungStack(worker, call, stack, `still ran after ${call.timeoutMs} ms (operationTimeoutMs)`);
+        this.settleError(call, operationTimeoutError(this.name, worker, call, null, stack));
+        this.checkinFailed(worker, call);
+      });
+      return;
+    }
     worker.kill('timeout');
     this.settleError(call, operationTimeoutError(this.name, worker, call));
     this.checkinFailed(worker, call);
+  }
+
+  /**
+   * Condemn `worker` (see PoolWorker.condemn) and hand its last stack dump to `then` (null when it
+   * cannot dump, or nothing came within STACK_BEFORE_KILL_MS); `then` kills it.
+   */
+  private withLastStack(worker: CallWorker, reason: WorkerTerminateReason, then: (stack: string | null) => void): void {
+    if (!worker.stackDumpReady || worker.exited) {
+      then(null);
+      return;
+    }
+    worker.condemn(reason);
+    worker.dumpStack(STACK_BEFORE_KILL_MS).then(then, () => then(null));
+  }
+
+  private logHungStack(worker: CallWorker, call: Call, stack: string, what: string): void {
+    this.logger.error(
+      { pool: this.name, workerId: worker.workerId, workerPid: worker.pid, command: call.command, timeoutMs: call.timeoutMs, pythonStack: stack },
+      `'${call.command}' ${what}; its worker is killed. Its Python stack:\n${stack}`,
+    );
   }
 
   private abortCall(call: Call): void {
@@ -565,13 +598,16 @@ export class Dispatcher {
     this.maybeDrained();
   }
 
-  /** The grace period of abandoned `call` passed: kill its worker if it is still running it. */
+  /** The grace period of abandoned `call` passed: kill its worker if it is still running it (logging its stack first). */
   private abandonedTooLong(worker: CallWorker, call: Call, reason: 'aborted' | 'timeout'): void {
     call.timer = null;
     if (worker.inflight !== call) return;
     worker.inflight = null;
-    worker.kill(reason);
-    this.endAbandoned(worker, call);
+    this.withLastStack(worker, reason, (stack) => {
+      worker.kill(reason);
+      if (stack !== null) this.logHungStack(worker, call, stack, `still ran ${this.options.abortGraceMs} ms after it was abandoned (${reason})`);
+      this.endAbandoned(worker, call);
+    });
   }
 
   /** `worker` is done with abandoned `call` (late reply, kill, exit): its checkin comes now. */
