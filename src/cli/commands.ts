@@ -93,6 +93,30 @@ export const benchCommand = {
   flags: benchFlags,
 } as const satisfies CommandSpec<typeof benchFlags>;
 
+const stackFlags = {
+  url: { kind: 'string', value: 'URL', help: 'the monitoring server of the process running the pool, e.g. http://127.0.0.1:9568' },
+  token: {
+    kind: 'string',
+    value: 'TOKEN',
+    defaultText: '$DSPEX_TOKEN',
+    help: 'bearer token of the monitoring server; prefer DSPEX_TOKEN=TOKEN, argv is readable by all users via /proc',
+  },
+  timeout: { kind: 'number', value: 'MS', integer: true, min: 100, max: 60_000, default: 5000, help: 'give up after this long, ms' },
+} as const;
+
+/** `dspex stack --url URL POOL WORKER` (issue 19). */
+export const stackCommand = {
+  name: 'stack',
+  summary: "print the Python stack of every thread of one worker, now, without stopping it",
+  usage: ['stack --url URL POOL WORKER [--token TOKEN]'],
+  description:
+    "Asks the pool's monitoring server (GET /api/stack) for a faulthandler dump of the worker's threads, taken while it runs (busy or not), and prints it. Exit code 1 when the server cannot give one.",
+  positional: { name: 'POOL', label: 'pool', help: 'the pool name', required: true },
+  second: { name: 'WORKER', label: 'worker', help: 'the worker slot (workerId), 0..maxSize-1', required: true },
+  flags: stackFlags,
+  check: (v) => (v.url === undefined ? 'pass --url URL (the monitoring server of the process running the pool)' : undefined),
+} as const satisfies CommandSpec<typeof stackFlags>;
+
 /** `dspex help [COMMAND]`. */
 export const helpCommand = {
   name: 'help',
@@ -121,6 +145,6 @@ export const rootCommand = {
 } as const satisfies CommandSpec<Record<string, never>>;
 
 /** Every subcommand, in the order the overview lists them. */
-export const commands = [monitorCommand, benchCommand, helpCommand] as const;
+export const commands = [monitorCommand, benchCommand, stackCommand, helpCommand] as const;
 
 export type CommandName = (typeof commands)[number]['name'];

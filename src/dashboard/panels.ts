@@ -121,6 +121,7 @@ export function renderFooter(view: ViewState, opts: RenderOptions): string {
     k('s', `sort ${view.sort}`),
     k('h', 'help'),
     k('tab', 'pool'),
+    k('d', 'stack'),
   ];
   return joinFit(parts, opts.width, '  ');
 }
@@ -180,6 +181,7 @@ export function renderHelp(view: ViewState, opts: RenderOptions): string[] {
     ['1, 5, f', `window: 1, 5 or 15 minutes (now ${view.window})`],
     ['s', `sort workers: id, ops, p99, rss, cpu (now ${view.sort})`],
     ['tab', 'next pool'],
+    ['d', 'Python stack of a worker, taken now (again: the next worker; Esc closes)'],
     ['h, ?, Esc', 'close this help'],
   ];
   const lines = [titleLine('Help', paint('gray', 'dspex monitor'), opts.width, paint), ''];

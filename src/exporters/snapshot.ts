@@ -61,5 +61,14 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
 
 /** A {@link SnapshotProvider} over live sources (for the in-process dashboard). */
 export function snapshotProvider(sources: MonitoringSources): SnapshotProvider {
-  return { snapshot: (window) => buildSnapshot(sources, window) };
+  return {
+    snapshot: (window) => buildSnapshot(sources, window),
+    // Issue 19: the dashboard's `d` key, from a listed pool that can dump stacks.
+    stack: (pool, workerId) => {
+      const listed = sources.pools;
+      const iterable = typeof listed === 'function' ? safely(listed, []) : (listed ?? []);
+      for (const p of iterable) if (p.name === pool && typeof p.dumpStack === 'function') return p.dumpStack(workerId);
+      return Promise.reject(new Error(`no pool '${pool}' that can dump stacks`));
+    },
+  };
 }

@@ -23,6 +23,7 @@ import type {
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
+import type { PythonStack } from '../contract/inside-python.js';
 
 /**
  * The part of the `MetricsCollector` query API the exporters use. Every query may return null or
@@ -52,6 +53,8 @@ export interface CollectorQueries {
 export interface StatusSource {
   readonly name: string;
   status(): PoolStatus;
+  /** Every thread's Python stack of one worker (issue 19; `SessionPool.dumpStack`). Optional: without it `/api/stack` answers 404. */
+  dumpStack?(workerId: number): Promise<PythonStack>;
 }
 
 /** A source of resource samples (the real `ResourceMonitor` fits). */
