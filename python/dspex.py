@@ -26,11 +26,11 @@ import threading
 
 __all__ = ["MetricError", "counter", "gauge", "histogram", "DEFAULT_BUCKETS"]
 
-MAX_METRICS = 128
-MAX_SERIES = 64
-MAX_LABELS = 8
+MAX_METRICS = 64
+MAX_SERIES = 32
+MAX_LABELS = 4
 MAX_NAME_LENGTH = 100
-MAX_LABEL_VALUE = 128
+MAX_LABEL_VALUE = 64
 MAX_BUCKETS = 32
 OVERFLOW = "(other)"
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

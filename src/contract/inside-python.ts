@@ -64,13 +64,13 @@ export interface UserMetric {
 
 /** The caps the Node side applies to user metrics, per pool (also checked in Python). */
 export const USER_METRIC_LIMITS = {
-  /** Distinct metric names per pool; further names are dropped (counted in `droppedChanges`). */
-  maxMetrics: 128,
-  /** Label sets per metric; further ones count in the series whose label values are all `(other)`. */
-  maxSeries: 64,
-  maxLabels: 8,
+  /** Distinct metric names per pool, besides Python's `overflow_<kind>` catch-alls; further names are dropped (and counted). */
+  maxMetrics: 64,
+  /** Label sets per metric; further ones count in one more series, whose label values are all `(other)`. */
+  maxSeries: 32,
+  maxLabels: 4,
   maxNameLength: 100,
-  maxLabelValueLength: 128,
+  maxLabelValueLength: 64,
   maxBuckets: 32,
   /** Changes accepted from one frame; the rest of that frame is dropped. */
   maxChangesPerFrame: 4096,

@@ -16,6 +16,7 @@ import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type 
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from '../contract/snapshot.js';
+import type { UserMetric } from '../contract/inside-python.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
 /** The content type of the text exposition format. */
@@ -70,6 +71,8 @@ export interface PoolExport {
   pythonHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
   /** Lifetime bridge overhead per command (issue 19; absent: none exported). */
   bridgeHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
+  /** Metrics recorded by the pool's Python code (issue 19), exported as `dspex_user_<name>`. */
+  userMetrics?: readonly UserMetric[];
   workers: readonly WorkerExport[];
 }
 
@@ -354,7 +357,45 @@ export function buildFamilies(input: PrometheusInput): MetricFamily[] {
   for (const p of input.pools) addPool(fs, p);
   if (input.resources !== null) addResources(fs, input.resources);
   addAlerts(fs, input.alerts);
-  return fs.result();
+  return [...fs.result(), ...userFamilies(input.pools)];
+}
+
+/** The prefix of the families of metrics recorded by Python code (`import dspex`; issue 19). */
+export const USER_FAMILY_PREFIX = 'dspex_user_';
+
+/**
+ * The families of user metrics (issue 19), after the fixed ones: `dspex_user_<name>` with the
+ * series' labels after `pool`. A name a pool uses with another kind than the first pool that has
+ * it, or with other label names, is left out for that pool (one family, one type, one label set).
+ */
+function userFamilies(pools: readonly PoolExport[]): MetricFamily[] {
+  const byName = new Map<string, { family: MetricFamily; labelNames: string }>();
+  for (const p of pools) {
+    for (const m of p.userMetrics ?? []) {
+      const name = USER_FAMILY_PREFIX + m.name;
+      const labelNames = m.labelNames.join(',');
+      let entry = byName.get(name);
+      if (entry === undefined) {
+        entry = { family: { name, help: `Recorded by Python code through dspex.${m.kind}('${m.name}').`, type: m.kind, samples: [] }, labelNames };
+        byName.set(name, entry);
+      } else if (entry.family.type !== m.kind || entry.labelNames !== labelNames) continue;
+      const samples = entry.family.samples;
+      for (const s of m.series) {
+        const labels: Label[] = [['pool', p.name]];
+        for (const n of m.labelNames) labels.push([n, s.labels[n] ?? '']);
+        const h = s.histogram;
+        if (m.kind !== 'histogram' || h === undefined) {
+          samples.push({ name, labels, value: s.value });
+          continue;
+        }
+        for (let i = 0; i < h.bucketsLe.length; i++) samples.push({ name: name + '_bucket', labels: [...labels, ['le', formatValue(h.bucketsLe[i]!)]], value: h.cumulativeCounts[i]! });
+        samples.push({ name: name + '_bucket', labels: [...labels, ['le', '+Inf']], value: h.count });
+        samples.push({ name: name + '_sum', labels, value: h.sum });
+        samples.push({ name: name + '_count', labels, value: h.count });
+      }
+    }
+  }
+  return [...byName.values()].map((e) => e.family).filter((f) => f.samples.length > 0);
 }
 
 /** The exposition text of an input (pure): `renderExposition(buildFamilies(input))`. */
@@ -414,6 +455,7 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
       queueWaitHistogram: safely(() => c.getLatencyHistogram(name, 'queue_wait'), null) ?? null,
       pythonHistograms,
       bridgeHistograms,
+      userMetrics: safely(() => c.getUserMetrics?.(name), null) ?? [],
       workers,
     });
   }

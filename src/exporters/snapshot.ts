@@ -23,7 +23,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
   for (const { name, status, known } of resolvePools(sources)) {
     if (!known) {
       // Not (yet) in the collector: its status only (querying would build empty stand-ins).
-      pools.push({ name, status, current: null, summary: null, series: [], latency: [], errors: null, workers: [], commands: [] });
+      pools.push({ name, status, current: null, summary: null, series: [], latency: [], errors: null, workers: [], commands: [], userMetrics: [] });
       continue;
     }
     const workers: WorkerMetrics[] = [];
@@ -47,6 +47,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
       errors: safely(() => c.getErrorRates(name, window), null) ?? null,
       workers,
       commands: [...(safely(() => c.getCommandMetrics?.(name, window), null) ?? [])],
+      userMetrics: [...(safely(() => c.getUserMetrics?.(name), null) ?? [])],
     });
   }
   return {

@@ -23,7 +23,7 @@ import type {
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
-import type { PythonStack } from '../contract/inside-python.js';
+import type { PythonStack, UserMetric } from '../contract/inside-python.js';
 
 /**
  * The part of the `MetricsCollector` query API the exporters use. Every query may return null or
@@ -47,6 +47,8 @@ export interface CollectorQueries {
   getWorkerIds?(pool: string): readonly number[] | null | undefined;
   /** Every command of a pool over a window (optional: fills `PoolSnapshot.commands`). */
   getCommandMetrics?(pool: string, window: WindowName): readonly CommandMetrics[] | null | undefined;
+  /** Metrics recorded by the pool's Python code (optional, issue 19: `PoolSnapshot.userMetrics`, `dspex_user_*`). */
+  getUserMetrics?(pool: string): readonly UserMetric[] | null | undefined;
 }
 
 /** A pool as the exporters see it: a name and a live status (the real `SessionPool` fits). */

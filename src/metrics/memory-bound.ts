@@ -9,6 +9,7 @@
 import { MAX_HISTOGRAM_BYTES, MAX_WIDE_HISTOGRAM_BYTES } from './log-histogram.js';
 import { DEFAULT_POOL_LIMITS, FIELDS, MAX_NAME_LENGTH, MINUTE_SLOTS, SECOND_SLOTS, SPARE_HISTOGRAMS, type PoolLimits, type PoolState } from './pool-state.js';
 import { DETAIL_TIERS, POOL_TIERS, TieredCounter, TieredSketch } from './window-ring.js';
+import { UserMetricsStore } from './user-metrics.js';
 
 /** Fixed allowance per map entry / small object when bounding memory (V8 object + Map entry + name string). */
 const ENTRY_BYTES = 512 + 2 * MAX_NAME_LENGTH;
@@ -40,7 +41,7 @@ export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS, worker
   const errorTypes = (limits.maxErrorTypes + ERROR_CATEGORY_COUNT) * (poolCounter + ENTRY_BYTES);
   const spares = SPARE_HISTOGRAMS * MAX_HISTOGRAM_BYTES;
   const scratch = 2 * MAX_WIDE_HISTOGRAM_BYTES;
-  return 4 * poolSketch + series + commands + workers + errorTypes + spares + scratch + 4096;
+  return UserMetricsStore.maxBytes() + 4 * poolSketch + series + commands + workers + errorTypes + spares + scratch + 4096;
 }
 
 /** Bytes one pool's figures hold now, by construction (typed arrays and a fixed allowance per object). */
@@ -54,5 +55,5 @@ export function poolByteSize(pool: PoolState): number {
   for (const w of pool.workers) if (w) bytes += w.op.byteSize() + ENTRY_BYTES;
   if (pool.overflowWorker) bytes += pool.overflowWorker.op.byteSize() + ENTRY_BYTES;
   for (const e of pool.errorTypes.values()) bytes += e.counter.byteSize() + ENTRY_BYTES;
-  return bytes;
+  return bytes + pool.user.byteSize();
 }

@@ -30,6 +30,7 @@ import { poolByteSize, poolMemoryBound } from './memory-bound.js';
 import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
 import { checkInteger, checkKind, checkRange, checkWindow } from './query-args.js';
 import { invalidArgument } from '../contract/errors.js';
+import type { UserMetric } from '../contract/inside-python.js';
 import {
   commandMetrics,
   commandTotals,
@@ -182,6 +183,9 @@ export class MetricsCollector {
       subscribe('dspex:pool:queue:depth', (e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth)),
       subscribe('dspex:pool:queue:rejected', (e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth)),
       subscribe('dspex:pool:init', (e) => this.poolFor(e.pool)?.touch()),
+      subscribe('dspex:python:metrics', (e) => {
+        if (Array.isArray(e.changes)) this.poolFor(e.pool)?.user.apply(e.changes, typeof e.droppedChanges === 'number' ? e.droppedChanges : 0);
+      }),
       subscribe('dspex:pool:terminate', (e) => {
         const p = this.poolFor(e.pool);
         if (p === null) return;
@@ -373,6 +377,20 @@ export class MetricsCollector {
     return latencyDistribution(this.read(pool), window, kind, perDecade);
   }
 
+  /**
+   * Metrics recorded by the pool's Python code through `import dspex` (issue 19): lifetime values
+   * per series, by name (bounded: see docs/MONITORING_GUIDE.md), and how many reported changes
+   * were dropped (malformed, or beyond the caps).
+   */
+  getUserMetrics(pool: string): UserMetric[] {
+    return this.read(pool).user.list();
+  }
+
+  /** Changes of user metrics dropped for a pool (malformed, conflicting, or beyond the caps). */
+  getUserMetricsDropped(pool: string): number {
+    return this.read(pool).user.droppedChanges;
+  }
+
   /** Bytes held by one pool's figures (or all pools'), by construction. */
   memoryBytes(pool?: string): number {
     if (pool !== undefined) {
@@ -519,5 +537,6 @@ export const collectorChannels = {
     channels['dspex:pool:queue:rejected'],
     channels['dspex:pool:init'],
     channels['dspex:pool:terminate'],
+    channels['dspex:python:metrics'],
   ],
 } as const;

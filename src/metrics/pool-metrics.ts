@@ -43,6 +43,7 @@ import {
   type WorkerState,
 } from './pool-state.js';
 import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
+import { UserMetricsStore } from './user-metrics.js';
 import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 
 /**
@@ -78,6 +79,7 @@ export class PoolMetrics implements PoolState {
   /** Behind {@link overflowWorker} (the hot path reads the field itself, not the getter). */
   private overflow: WorkerState | undefined = undefined;
   readonly errorTypes = new Map<string, ErrorTypeState>();
+  readonly user = new UserMetricsStore();
   readonly scratch = new LogHistogram(true);
   readonly scratch2 = new LogHistogram(true);
 

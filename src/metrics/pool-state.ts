@@ -11,6 +11,7 @@
 import type { ErrorCategory } from '../contract/errors.js';
 import type { LogHistogram } from './log-histogram.js';
 import type { HistogramPool, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
+import type { UserMetricsStore } from './user-metrics.js';
 
 /** Caps that bound the memory of one pool. */
 export interface PoolLimits {
@@ -133,6 +134,8 @@ export interface PoolState {
   /** The slot every higher id shares, reported as `OVERFLOW_WORKER_ID` (-1). */
   readonly overflowWorker: Readonly<WorkerState> | undefined;
   readonly errorTypes: ReadonlyMap<string, ErrorTypeState>;
+  /** Metrics recorded by Python code (`import dspex`; issue 19). */
+  readonly user: UserMetricsStore;
   readonly spares: HistogramPool;
   /** Scratch histograms for the queries (wide). */
   readonly scratch: LogHistogram;

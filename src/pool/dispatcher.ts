@@ -21,7 +21,8 @@ import { Call, disarmCall, type CallKind, type CallWorker } from './call-queue.j
 import { Checkout, LOST } from './checkout.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
-import { encodeFrame, readReplyPythonNs, requestJson, type Frame, type FrameError } from './protocol.js';
+import { encodeFrame, readReplyPythonNs, readUserMetrics, requestJson, type Frame, type FrameError } from './protocol.js';
+import type { UserMetricChange } from '../contract/inside-python.js';
 import type { SessionRegistry, SessionTouch } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
@@ -33,10 +34,12 @@ import {
   emitCheckout,
   emitErrorEvent,
   emitPoolEvent,
+  emitPythonMetrics,
   executePoolOperation,
   groupEnabled,
   observed,
   operationChannel,
+  pythonMetricsObserved,
   type OperationContext,
   type TelemetryMask,
   type WorkerTerminateReason,
@@ -391,6 +394,8 @@ export class Dispatcher {
 
   /** A reply frame from `worker` (its WorkerHooks.onFrame). */
   onFrame(worker: CallWorker, frame: Frame): void {
+    // User metrics ride on any reply (issue 19), the late reply of an abandoned call included.
+    if (frame['metrics'] !== undefined) this.onMetrics(worker, frame['metrics']);
     const call = worker.inflight;
     if (call === null || frame.id !== call.id) {
       this.onProtocolError(worker, {
@@ -430,6 +435,17 @@ export class Dispatcher {
     if (failure) this.settleError(call, failure);
     else this.settleValue(call, frame['result']);
     this.release(worker);
+  }
+
+  /**
+   * The `metrics` of a reply or a periodic frame of `worker` (its WorkerHooks.onMetrics): parsed
+   * and published on `dspex:python:metrics` only when someone listens (issue 19).
+   */
+  onMetrics(worker: CallWorker, raw: unknown): void {
+    if (!pythonMetricsObserved(this.mask)) return;
+    const changes: UserMetricChange[] = [];
+    const dropped = readUserMetrics(raw, changes);
+    if (changes.length > 0 || dropped > 0) emitPythonMetrics(worker, changes, dropped);
   }
 
   /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */

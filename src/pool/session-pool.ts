@@ -104,6 +104,7 @@ export class SessionPool {
     // the views name `this.dispatcher` lazily, as it is built last.
     const hooks: WorkerHooks<Call> = {
       onFrame: (w, f) => this.dispatcher.onFrame(w, f),
+      onMetrics: (w, raw) => this.dispatcher.onMetrics(w, raw),
       onProtocolError: (w, e) => this.dispatcher.onProtocolError(w, e),
       onExit: (w) => this.dispatcher.onExit(w),
       onOutput: (w, stream, line, cutFromBytes) => {
