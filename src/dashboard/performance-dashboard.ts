@@ -299,7 +299,7 @@ export class PerformanceDashboard {
     try {
       pending = source.stack(pool.name, w.id);
     } catch (err) {
-      pending = Promise.reject(err);
+      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     pending.then(
       (s) => {

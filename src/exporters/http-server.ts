@@ -39,8 +39,8 @@ import {
 import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import { buildSnapshot } from './snapshot.js';
 import { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
-import { resolvePools, safely, type MonitoringSources, type StatusSource } from './sources.js';
-import type { PythonStack } from '../contract/inside-python.js';
+import { resolvePools, safely, type MonitoringSources } from './sources.js';
+import { answerStack } from './stack-route.js';
 
 /** Where the server reports its own problems (a pino logger fits). Never receives the token. */
 export interface MonitoringServerLogger {
@@ -485,7 +485,11 @@ export class MonitoringServer {
         case '/api/events':
           return this.openSse(req, res, parseWindow(params.get('window')), head);
         case '/api/stack':
-          return this.stack(res, params, head);
+          // Asynchronous (the dump takes ~50 ms): answered when the pool has it (stack-route.ts).
+          void answerStack(this.sources, params.get('pool'), params.get('worker'), this.logger).then(({ status, body }) => {
+            if (!res.destroyed && !res.headersSent) this.send(res, status, JSON_TYPE, JSON.stringify(body), head);
+          });
+          return;
       }
     } catch (err) {
       if (err instanceof HttpError) {
@@ -510,46 +514,6 @@ export class MonitoringServer {
     if (found === undefined) throw new HttpError(404, 'no pool with that name');
     const result = found.known ? safely(() => this.sources.collector.getMetricsRange(pool, fromMs, toMs), null) : null;
     return result ?? { pool, fromMs, toMs, resolutionS: 1, points: [] };
-  }
-
-  /**
-   * `GET /api/stack?pool=NAME&worker=ID` (issue 19): the worker's Python stacks, taken now. It
-   * changes nothing (a signal the worker answers without stopping), and like every route it is
-   * behind the token. At most one dump per worker is in flight (the pool shares concurrent ones).
-   */
-  private stack(res: ServerResponse, params: Map<string, string>, head: boolean): void {
-    const pool = params.get('pool');
-    if (pool === undefined || pool === '') throw new HttpError(400, 'pool is required');
-    const raw = params.get('worker');
-    if (raw === undefined || !/^\d{1,6}$/.test(raw)) throw new HttpError(400, 'worker must be a worker slot (a non-negative integer)');
-    const listed = this.sources.pools;
-    const iterable = typeof listed === 'function' ? safely(listed, []) : (listed ?? []);
-    let source: StatusSource | undefined;
-    for (const p of iterable) {
-      if (p.name !== pool || typeof p.dumpStack !== 'function') continue;
-      // The live one of two same-named pools (an old, stopped one and its successor).
-      if (source === undefined || safely(() => p.status().lifecycle, 'stopped') !== 'stopped') source = p;
-    }
-    if (source === undefined) throw new HttpError(404, 'no pool with that name that can dump stacks');
-    const done = (status: number, body: unknown): void => {
-      if (!res.destroyed && !res.headersSent) this.send(res, status, JSON_TYPE, JSON.stringify(body), head);
-    };
-    let pending: Promise<PythonStack>;
-    try {
-      pending = source.dumpStack!(Number(raw));
-    } catch (err) {
-      pending = Promise.reject(err);
-    }
-    pending.then(
-      (stack) => done(200, stack),
-      (err: unknown) => {
-        const e = err as { category?: unknown; type?: unknown; message?: unknown };
-        if (e.type === 'invalid_argument') return done(400, { error: 'worker is not a slot of that pool', status: 400 });
-        if (e.category === 'worker') return done(409, { error: typeof e.message === 'string' ? e.message : 'the worker cannot dump its stack now', status: 409 });
-        this.logger?.warn({ err }, 'dspex monitoring server: stack dump failed');
-        done(500, { error: 'internal error', status: 500 });
-      },
-    );
   }
 
   private send(res: ServerResponse, status: number, type: string, body: string, head: boolean, headers: Record<string, string> = {}): void {

@@ -60,7 +60,7 @@ describe('operation timeout', () => {
     const pid = pool.status().workers[0]!.pid;
     const err = await rejection(pool.executeAnonymous('inside.hang_forever_in_python'));
     expect(err).toMatchObject({ category: 'timeout', type: 'operation', details: { pid } });
-    const stack = (err as PythonBridgeError).details.pythonStack;
+    const stack = err.details.pythonStack;
     expect(typeof stack).toBe('string');
     expect(stack).toMatch(/File ".*inside\.py", line \d+ in hang_forever_in_python/);
     const line = logger.lines.find((l) => l.level === 'error' && l.obj['pythonStack'] !== undefined);
