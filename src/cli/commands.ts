@@ -51,7 +51,7 @@ export const monitorCommand = {
   description:
     'The live terminal dashboard (docs/MONITORING_GUIDE.md). Pass exactly one of --demo or --url. When stdout is not a terminal it prints one frame and exits.',
   flags: monitorFlags,
-  notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool.'],
+  notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool, d Python stack of a worker.'],
   check: (v) => (v.demo === (v.url !== undefined) ? 'pass exactly one of --demo or --url URL' : undefined),
 } as const satisfies CommandSpec<typeof monitorFlags>;
 
