@@ -27,6 +27,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { SessionPool } from '../pool/session-pool.js';
 import { WORKER_SCRIPT } from '../pool/worker-env.js';
@@ -301,8 +302,33 @@ async function abortStorm(calls: number, rounds: number, callerCounts: readonly 
   return out;
 }
 
+/** CPU seconds (user + system) the processes `pids` have used so far (Linux /proc; 0 elsewhere). */
+function cpuSecondsOf(pids: readonly number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let s = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      s += (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      // gone
+    }
+  }
+  return s;
+}
+
+interface SplitResult {
+  withOpsPerS: number;
+  withoutOpsPerS: number;
+  ratio: number;
+  /** CPU per call (Node's and the workers'), µs, with and without the split: less sensitive to a loaded machine than throughput. */
+  withCpuUsPerOp: number;
+  withoutCpuUsPerOp: number;
+}
+
 /** Throughput with the timing split against the same pool without it (see the module note). */
-async function splitCost(roundMs: number, rounds: number): Promise<{ withOpsPerS: number; withoutOpsPerS: number; ratio: number }> {
+async function splitCost(roundMs: number, rounds: number): Promise<SplitResult> {
   const collector = new MetricsCollector();
   collector.start();
   const make = (timing: boolean) =>
@@ -310,7 +336,7 @@ async function splitCost(roundMs: number, rounds: number): Promise<{ withOpsPerS
   const on = make(true);
   const off = make(false);
   await Promise.all([on.start(), off.start()]);
-  const acc = { on: { ops: 0, s: 0 }, off: { ops: 0, s: 0 } };
+  const acc = { on: { ops: 0, s: 0, cpu: 0 }, off: { ops: 0, s: 0, cpu: 0 } };
   try {
     await drive(16, 200, () => on.executeAnonymous('echo', PAYLOAD));
     await drive(16, 200, () => off.executeAnonymous('echo', PAYLOAD));
@@ -318,9 +344,14 @@ async function splitCost(roundMs: number, rounds: number): Promise<{ withOpsPerS
       const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
       for (const which of order) {
         const pool = which === 'on' ? on : off;
+        const pids = pool.pids();
+        const node0 = process.cpuUsage();
+        const py0 = cpuSecondsOf(pids);
         const res = await drive(16, roundMs, () => pool.executeAnonymous('echo', PAYLOAD));
+        const node = process.cpuUsage(node0);
         acc[which].ops += res.ops;
         acc[which].s += res.seconds;
+        acc[which].cpu += (node.user + node.system) / 1e6 + (cpuSecondsOf(pids) - py0);
       }
     }
   } finally {
@@ -329,7 +360,13 @@ async function splitCost(roundMs: number, rounds: number): Promise<{ withOpsPerS
   }
   const withOpsPerS = acc.on.ops / acc.on.s;
   const withoutOpsPerS = acc.off.ops / acc.off.s;
-  return { withOpsPerS, withoutOpsPerS, ratio: withOpsPerS / withoutOpsPerS };
+  return {
+    withOpsPerS,
+    withoutOpsPerS,
+    ratio: withOpsPerS / withoutOpsPerS,
+    withCpuUsPerOp: (acc.on.cpu / acc.on.ops) * 1e6,
+    withoutCpuUsPerOp: (acc.off.cpu / acc.off.ops) * 1e6,
+  };
 }
 
 /** Run the benchmark. */
@@ -341,7 +378,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     return {
       name: 'pool',
       rows: [splitRow(s)],
-      ratios: { timing_split_vs_none_throughput: s.ratio },
+      ratios: { timing_split_vs_none_throughput: s.ratio, timing_split_vs_none_cpu_per_op: s.withCpuUsPerOp / s.withoutCpuUsPerOp },
       targets: { 'timing split vs none, throughput': { target: '>= 0.98', value: s.ratio, pass: s.ratio >= 0.98 } },
       extra: { roundMs, rounds },
     };
@@ -449,6 +486,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
 
   const split = await splitCost(roundMs, opts.quick ? 2 : Math.max(4, 2 * rounds));
   ratios['timing_split_vs_none_throughput'] = split.ratio;
+  ratios['timing_split_vs_none_cpu_per_op'] = split.withCpuUsPerOp / split.withoutCpuUsPerOp;
   rows.push(splitRow(split));
 
   return {
@@ -474,7 +512,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   };
 }
 
-function splitRow(s: { withOpsPerS: number; withoutOpsPerS: number; ratio: number }): BenchRow {
+function splitRow(s: SplitResult): BenchRow {
   return {
     workers: 4,
     concurrency: 'timing split on vs off, c16',
@@ -486,5 +524,6 @@ function splitRow(s: { withOpsPerS: number; withoutOpsPerS: number; ratio: numbe
     'pool p99 µs': null,
     'bare p99 µs': null,
     'ops/s without split': s.withoutOpsPerS,
+    'cpu µs/op with/without': `${s.withCpuUsPerOp.toFixed(1)}/${s.withoutCpuUsPerOp.toFixed(1)}`,
   };
 }
