@@ -24,6 +24,7 @@ Exit status 2 means fds 3/4 are missing or Node sent a frame that is not a valid
 
 import atexit
 import builtins
+import faulthandler
 import importlib
 import inspect
 import json
@@ -99,6 +100,10 @@ _loads = _make_loads()
 RUN_ID = os.environ.get("DSPEX_RUN_ID", "")
 WORKER_ID = os.environ.get("DSPEX_WORKER_ID", "")
 
+_write_lock = threading.Lock()
+# perf_counter_ns when the request in progress started, 0 while idle (read by the metrics flusher)
+_busy_since = 0
+
 # session_id -> state dict
 _sessions = {}
 # chunks held by `alloc` (1 MiB anonymous maps, so freeing always returns memory to the OS)
@@ -108,7 +113,13 @@ _held = []
 # --------------------------------------------------------------------------- output
 
 def _write_all(data):
-    """Write all of `data` to fd 4 (one syscall in the normal case)."""
+    """Write all of `data` to fd 4 (one syscall in the normal case). The lock keeps a periodic
+    metrics frame (written by another thread, see _start_metrics_flusher) from interleaving."""
+    with _write_lock:
+        _write_locked(data)
+
+
+def _write_locked(data):
     n = os.write(_REP_FD, data)
     if n < len(data):
         view = memoryview(data)
@@ -155,8 +166,67 @@ def _error(rid, kind, etype, message, tb=""):
     return _frame({"id": rid, "error": {"type": etype, "message": message, "traceback": tb, "kind": kind}})
 
 
-def _exception_reply(rid, e, kind="exception"):
-    return _error(rid, kind, type(e).__name__, _safe_str(e), traceback.format_exc())
+def _exception_reply(rid, e, kind="exception", python_ns=-1, decode_ns=0):
+    obj = {"id": rid, "error": {"type": type(e).__name__, "message": _safe_str(e), "traceback": traceback.format_exc(), "kind": kind}}
+    if python_ns >= 0:
+        _add_reply_extras(obj, python_ns, decode_ns)
+    return _frame(obj)
+
+
+# --------------------------------------------------------------------------- reply extras (issue 19)
+# What a reply carries besides its result: the timing split ("timing") and the user metrics
+# recorded through `import dspex` since the previous frame ("metrics"). Kept apart from the
+# request handling so other additions to the protocol merge cleanly.
+
+_TIMING = os.environ.get("DSPEX_TIMING", "1") != "0"
+_perf_ns = time.perf_counter_ns
+_modules = sys.modules
+
+
+def _metrics_json():
+    """The user metrics recorded since the last frame as JSON text, or None (nothing new).
+
+    The `dspex` module (python/dspex.py, importable because this script's directory is first on
+    sys.path) is looked up, not imported: a worker whose code never imports it pays one dict
+    lookup per reply, and nothing at start-up."""
+    m = _modules.get("dspex")
+    if m is None or not hasattr(m, "_drain_json"):
+        return None
+    try:
+        return m._drain_json(_dumps)
+    except Exception:  # a bug there must never cost a reply
+        return None
+
+
+def _add_reply_extras(obj, python_ns, decode_ns):
+    """Timing (and user metrics) on a reply built as a dict (error replies: rare, not hot)."""
+    if _TIMING:
+        obj["timing"] = {"python_ns": python_ns, "decode_ns": decode_ns, "encode_ns": 0}
+    mj = _metrics_json()
+    if mj is not None:
+        obj["metrics"] = json.loads(mj)
+
+
+def _result_frame(rid, result, t_start, t_end, decode_ns):
+    """The success reply. The result is encoded alone and the frame assembled around it, so the
+    encode time (result to UTF-8 bytes) can travel in the same frame. `t_start`/`t_end` bracket
+    the handler (perf_counter_ns); `t_end` is also where encoding starts. Measured per reply on
+    CPython 3.11: ~0.4 us with timing, against ~3.5 us for a small echo request in all."""
+    try:
+        body = _dumps(result).encode("utf-8")
+    except UnicodeEncodeError:
+        body = _dumps_ascii(result).encode("ascii")
+    head = b'{"id":%d,"result":' % rid if builtins.type(rid) is int else b'{"id":' + _dumps(rid).encode("ascii") + b',"result":'
+    m = _modules.get("dspex")
+    mj = None if m is None else _metrics_json()
+    if _TIMING:
+        if mj is None:
+            tail = b',"timing":{"python_ns":%d,"decode_ns":%d,"encode_ns":%d}}' % (t_end - t_start, decode_ns, _perf_ns() - t_end)
+        else:
+            tail = b',"timing":{"python_ns":%d,"decode_ns":%d,"encode_ns":%d},"metrics":%s}' % (t_end - t_start, decode_ns, _perf_ns() - t_end, mj.encode("utf-8"))
+    else:
+        tail = b"}" if mj is None else b',"metrics":' + mj.encode("utf-8") + b"}"
+    return b"".join((_pack(len(head) + len(body) + len(tail)), head, body, tail))
 
 
 # --------------------------------------------------------------------------- built-in commands
@@ -343,6 +413,8 @@ _LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*(\d+)')
 
 def _handle(body):
     """Serve one request frame body; return the reply frame."""
+    global _busy_since
+    t_decode = _busy_since = _perf_ns()
     try:
         req = _loads(body)
     except ValueError as e:  # includes JSONDecodeError and UnicodeDecodeError
@@ -366,6 +438,8 @@ def _handle(body):
         return _error(rid, "bad_args", "TypeError",
                       "args must be an object, got %s" % builtins.type(args).__name__)
     fn, sig, mode = entry
+    t_start = _perf_ns()
+    decode_ns = t_start - t_decode
 
     try:
         if mode == _NO_SESSION:
@@ -396,14 +470,15 @@ def _handle(body):
                 sig.bind(**args)
             except TypeError as bind_error:
                 return _error(rid, "bad_args", "TypeError", "%s: %s" % (command, _safe_str(bind_error)))
-        return _exception_reply(rid, e)
+        return _exception_reply(rid, e, python_ns=_perf_ns() - t_start, decode_ns=decode_ns)
     except BaseException as e:
-        return _exception_reply(rid, e)
+        return _exception_reply(rid, e, python_ns=_perf_ns() - t_start, decode_ns=decode_ns)
+    t_end = _perf_ns()
 
     try:
-        return _frame({"id": rid, "result": result})
+        return _result_frame(rid, result, t_start, t_end, decode_ns)
     except Exception as e:  # TypeError, ValueError (NaN), RecursionError (cycles), MemoryError...
-        return _exception_reply(rid, e, "serialization")
+        return _exception_reply(rid, e, "serialization", t_end - t_start, decode_ns)
 
 
 # --------------------------------------------------------------------------- process plumbing
@@ -488,6 +563,65 @@ def _start_watchdog():
     threading.Thread(target=watch, name="dspex-watchdog", daemon=True).start()
 
 
+# --------------------------------------------------------------------------- stack dumps (issue 19)
+
+_stack_file = None  # held for the life of the process: faulthandler keeps only its fd
+
+
+def _register_stack_dump():
+    """Dump every thread's traceback to the fd named by DSPEX_STACK_FD on SIGUSR2.
+
+    faulthandler writes from its C signal handler, without the GIL and without running any Python
+    code, so the dump comes while the main thread is busy in Python (or even stuck in C code that
+    holds the GIL); the process goes on as if nothing happened. Returns True when registered: Node
+    signals only such workers (SIGUSR2's default action would end the process).
+    """
+    global _stack_file
+    try:
+        fd = int(os.environ.get("DSPEX_STACK_FD", "") or -1)
+    except ValueError:
+        return False
+    if fd < 0 or not hasattr(signal, "SIGUSR2"):
+        return False
+    try:
+        os.fstat(fd)
+        os.set_inheritable(fd, False)
+        _stack_file = os.fdopen(fd, "wb", buffering=0, closefd=False)
+        faulthandler.register(signal.SIGUSR2, file=_stack_file, all_threads=True, chain=False)
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return True
+
+
+def _start_metrics_flusher():
+    """During a call longer than DSPEX_METRICS_INTERVAL_MS (default 1000), send the user metrics
+    recorded so far in frames of their own ({"id": 0, "event": "metrics", "metrics": [...]}), so a
+    long call's figures show before it ends. Never touches the call itself."""
+    try:
+        interval = max(50, int(os.environ.get("DSPEX_METRICS_INTERVAL_MS", "") or 1000)) / 1000.0
+    except ValueError:
+        interval = 1.0
+    interval_ns = int(interval * 1e9)
+
+    def flush():
+        while True:
+            time.sleep(interval)
+            since = _busy_since
+            m = _modules.get("dspex")
+            if since == 0 or m is None or _perf_ns() - since < interval_ns or not getattr(m, "_has_pending", bool)():
+                continue
+            mj = _metrics_json()
+            if mj is None:
+                continue
+            body = ('{"id":0,"event":"metrics","metrics":%s}' % mj).encode("utf-8")
+            try:
+                _write_all(_pack(len(body)) + body)
+            except OSError:
+                return
+
+    threading.Thread(target=flush, name="dspex-metrics", daemon=True).start()
+
+
 def _import_modules():
     names = [n.strip() for n in os.environ.get("DSPEX_MODULES", "").split(",") if n.strip()]
     for name in names:
@@ -503,6 +637,7 @@ def _import_modules():
 
 
 def main():
+    global _busy_since
     _die_with_parent()
     _parse_argv(sys.argv[1:])
     for stream in (sys.stdout, sys.stderr):
@@ -520,11 +655,14 @@ def main():
         sys.stderr.write("dspex_worker: fds 3 (requests) and 4 (replies) must be open: %s\n" % e)
         _exit(2)
 
+    stack_dump = _register_stack_dump()
     try:
         _import_modules()
         _write_all(_frame({"id": 0, "event": "ready", "pid": os.getpid(),
-                           "python_version": _PYTHON_VERSION, "commands": list(COMMANDS)}))
+                           "python_version": _PYTHON_VERSION, "commands": list(COMMANDS),
+                           "stack_dump": stack_dump}))
 
+        _start_metrics_flusher()
         read = reader.read
         header_size = _HEADER.size
         handle = _handle
@@ -538,7 +676,9 @@ def main():
             body = read(n)
             if len(body) < n:
                 break
-            write_all(handle(body))
+            reply = handle(body)  # sets _busy_since
+            _busy_since = 0
+            write_all(reply)
     except _ProtocolError as e:
         sys.stderr.write("dspex_worker: protocol error, exiting: %s\n" % e)
         _exit(2)

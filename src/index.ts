@@ -65,7 +65,11 @@ export {
   type ResizeEvent,
   type SessionExpireEvent,
   type ResourceSampleEvent,
+  type PythonMetricsEvent,
 } from './telemetry/telemetry.js';
+
+// Inside Python (issue 19): stack dumps and metrics recorded by Python code.
+export { USER_METRIC_LIMITS, type PythonStack, type UserMetric, type UserMetricChange, type UserMetricKind, type UserMetricSeries } from './contract/inside-python.js';
 
 // Metrics: the collector and its query results.
 export { MetricsCollector, type MetricsCollectorOptions } from './metrics/metrics-collector.js';
@@ -107,7 +111,7 @@ export type { EventLoopDelayUs, NodeResources, PythonProcessResources, ResourceS
 
 // The monitoring server (/metrics, /api/*), its client, and the snapshot contract the dashboards read.
 export { MonitoringServer, DEFAULT_MONITORING_PORT, type MonitoringServerOptions, type MonitoringServerLogger } from './exporters/http-server.js';
-export { fetchSnapshot, HttpSnapshotSource, MonitoringHttpError, type FetchSnapshotOptions, type HttpSnapshotSourceOptions } from './exporters/client.js';
+export { fetchSnapshot, fetchStack, HttpSnapshotSource, MonitoringHttpError, type FetchSnapshotOptions, type HttpSnapshotSourceOptions } from './exporters/client.js';
 export { snapshotProvider } from './exporters/snapshot.js';
 export { type MonitoringSnapshot, type PoolSnapshot, type SnapshotAlert, type SnapshotRecommendation, type SnapshotProvider } from './contract/snapshot.js';
 export type { MonitoringSources, StatusSource, ResourceSource } from './exporters/sources.js';

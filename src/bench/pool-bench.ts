@@ -19,14 +19,21 @@
  * round) and each round starts once both pools are idle again. Reported: successes of each, their
  * ratio, and respawns (`dspex:worker:terminate` events of each pool).
  *
+ * Timing split (issue 19): two pools of 4 workers under a running MetricsCollector, one with
+ * `pythonTiming` (the worker times its handler, the reply carries it, the collector keeps the
+ * Python and bridge sketches) and one without; echo from 16 callers, rounds interleaved with the
+ * order flipped each round. `--only split` runs this part alone.
+ *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { SessionPool } from '../pool/session-pool.js';
 import { WORKER_SCRIPT } from '../pool/worker-env.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
 import { subscribe } from '../telemetry/telemetry.js';
+import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { prng } from '../util/prng.js';
 import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
@@ -295,8 +302,87 @@ async function abortStorm(calls: number, rounds: number, callerCounts: readonly 
   return out;
 }
 
+/** CPU seconds (user + system) the processes `pids` have used so far (Linux /proc; 0 elsewhere). */
+function cpuSecondsOf(pids: readonly number[]): number {
+  const tick = 100; // USER_HZ on Linux
+  let s = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      s += (Number(f[11]) + Number(f[12])) / tick;
+    } catch {
+      // gone
+    }
+  }
+  return s;
+}
+
+interface SplitResult {
+  withOpsPerS: number;
+  withoutOpsPerS: number;
+  ratio: number;
+  /** CPU per call (Node's and the workers'), µs, with and without the split: less sensitive to a loaded machine than throughput. */
+  withCpuUsPerOp: number;
+  withoutCpuUsPerOp: number;
+}
+
+/** Throughput with the timing split against the same pool without it (see the module note). */
+async function splitCost(roundMs: number, rounds: number): Promise<SplitResult> {
+  const collector = new MetricsCollector();
+  collector.start();
+  const make = (timing: boolean) =>
+    new SessionPool({ name: `bench-split-${timing ? 'on' : 'off'}-${process.pid}`, size: 4, pythonTiming: timing, healthCheckIntervalMs: 0, logger: silentLogger });
+  const on = make(true);
+  const off = make(false);
+  await Promise.all([on.start(), off.start()]);
+  const acc = { on: { ops: 0, s: 0, cpu: 0 }, off: { ops: 0, s: 0, cpu: 0 } };
+  try {
+    await drive(16, 200, () => on.executeAnonymous('echo', PAYLOAD));
+    await drive(16, 200, () => off.executeAnonymous('echo', PAYLOAD));
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const which of order) {
+        const pool = which === 'on' ? on : off;
+        const pids = pool.pids();
+        const node0 = process.cpuUsage();
+        const py0 = cpuSecondsOf(pids);
+        const res = await drive(16, roundMs, () => pool.executeAnonymous('echo', PAYLOAD));
+        const node = process.cpuUsage(node0);
+        acc[which].ops += res.ops;
+        acc[which].s += res.seconds;
+        acc[which].cpu += (node.user + node.system) / 1e6 + (cpuSecondsOf(pids) - py0);
+      }
+    }
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+    collector.stop();
+  }
+  const withOpsPerS = acc.on.ops / acc.on.s;
+  const withoutOpsPerS = acc.off.ops / acc.off.s;
+  return {
+    withOpsPerS,
+    withoutOpsPerS,
+    ratio: withOpsPerS / withoutOpsPerS,
+    withCpuUsPerOp: (acc.on.cpu / acc.on.ops) * 1e6,
+    withoutCpuUsPerOp: (acc.off.cpu / acc.off.ops) * 1e6,
+  };
+}
+
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
+  if (opts.flags['only'] === 'split') {
+    const roundMs = opts.quick ? 300 : Number(opts.flags['round-ms'] ?? 2000);
+    const rounds = opts.quick ? 2 : Number(opts.flags['rounds'] ?? 6);
+    const s = await splitCost(roundMs, rounds);
+    return {
+      name: 'pool',
+      rows: [splitRow(s)],
+      ratios: { timing_split_vs_none_throughput: s.ratio, timing_split_vs_none_cpu_per_op: s.withCpuUsPerOp / s.withoutCpuUsPerOp },
+      targets: { 'timing split vs none, throughput': { target: '>= 0.98', value: s.ratio, pass: s.ratio >= 0.98 } },
+      extra: { roundMs, rounds },
+    };
+  }
   const roundMs = opts.quick ? 300 : Number(opts.flags['round-ms'] ?? 2000);
   const rounds = opts.quick ? 1 : Number(opts.flags['rounds'] ?? 3);
   const sizes = [2, 4];
@@ -398,6 +484,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
   ratios['abort_storm_pool_vs_caller_successes'] = minStormRatio;
 
+  const split = await splitCost(roundMs, opts.quick ? 2 : Math.max(4, 2 * rounds));
+  ratios['timing_split_vs_none_throughput'] = split.ratio;
+  ratios['timing_split_vs_none_cpu_per_op'] = split.withCpuUsPerOp / split.withoutCpuUsPerOp;
+  rows.push(splitRow(split));
+
   return {
     name: 'pool',
     rows,
@@ -409,6 +500,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       'recovery p99 with spares 1, ms (kill -9 -> serving)': { target: '<= 20', value: spareP99, pass: spareP99 <= 20 },
       'abort storm successes, pool-side aborts vs caller-enforced (min over callers)': { target: '>= 0.8', value: minStormRatio, pass: minStormRatio >= 0.8 },
       'abort storm respawns with pool-side aborts (all caller counts)': { target: '<= 1', value: stormRespawns, pass: stormRespawns <= 1 },
+      'timing split vs none, throughput': { target: '>= 0.98', value: split.ratio, pass: split.ratio >= 0.98 },
     },
     extra: {
       recoveryMs: { p50: recP50, p99: recP99, samples: Array.from(rec.none) },
@@ -417,5 +509,21 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       rounds,
       abortStorm: { calls: stormCalls, rounds: stormRounds, workers: 4, sleepMs: '0-3', deadlineMs: '0-5', results: storm },
     },
+  };
+}
+
+function splitRow(s: SplitResult): BenchRow {
+  return {
+    workers: 4,
+    concurrency: 'timing split on vs off, c16',
+    'pool ops/s': s.withOpsPerS,
+    'bare ops/s': null,
+    ratio: s.ratio,
+    'pool p50 µs': null,
+    'bare p50 µs': null,
+    'pool p99 µs': null,
+    'bare p99 µs': null,
+    'ops/s without split': s.withoutOpsPerS,
+    'cpu µs/op with/without': `${s.withCpuUsPerOp.toFixed(1)}/${s.withoutCpuUsPerOp.toFixed(1)}`,
   };
 }

@@ -51,7 +51,7 @@ export const monitorCommand = {
   description:
     'The live terminal dashboard (docs/MONITORING_GUIDE.md). Pass exactly one of --demo or --url. When stdout is not a terminal it prints one frame and exits.',
   flags: monitorFlags,
-  notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool.'],
+  notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool, d Python stack of a worker.'],
   check: (v) => (v.demo === (v.url !== undefined) ? 'pass exactly one of --demo or --url URL' : undefined),
 } as const satisfies CommandSpec<typeof monitorFlags>;
 
@@ -78,6 +78,7 @@ const benchFlags = {
     appliesTo: ['pool'],
     help: 'measuring rounds per case',
   },
+  only: { kind: 'choice', choices: ['split'], appliesTo: ['pool'], help: 'run one part only: split (the timing split against the same pool without it)' },
   procs: { kind: 'number', value: 'N', integer: true, min: 1, max: 1024, defaultText: '64, 16 with --quick', appliesTo: ['resources'], help: 'idle Python processes watched' },
   ticks: { kind: 'number', value: 'N', integer: true, min: 1, max: 100_000, defaultText: '300, 40 with --quick', appliesTo: ['resources'], help: 'sampling ticks measured' },
 } as const;
@@ -108,6 +109,29 @@ export const configCommand = {
   flags: configFlags,
   check: (v) => (v.reference === true && v['json-schema'] === true ? 'pass at most one of --reference or --json-schema' : undefined),
 } as const satisfies CommandSpec<typeof configFlags>;
+const stackFlags = {
+  url: { kind: 'string', value: 'URL', help: 'the monitoring server of the process running the pool, e.g. http://127.0.0.1:9568' },
+  token: {
+    kind: 'string',
+    value: 'TOKEN',
+    defaultText: '$DSPEX_TOKEN',
+    help: 'bearer token of the monitoring server; prefer DSPEX_TOKEN=TOKEN, argv is readable by all users via /proc',
+  },
+  timeout: { kind: 'number', value: 'MS', integer: true, min: 100, max: 60_000, default: 5000, help: 'give up after this long, ms' },
+} as const;
+
+/** `dspex stack --url URL POOL WORKER` (issue 19). */
+export const stackCommand = {
+  name: 'stack',
+  summary: "print the Python stack of every thread of one worker, now, without stopping it",
+  usage: ['stack --url URL POOL WORKER [--token TOKEN]'],
+  description:
+    "Asks the pool's monitoring server (GET /api/stack) for a faulthandler dump of the worker's threads, taken while it runs (busy or not), and prints it. Exit code 1 when the server cannot give one.",
+  positional: { name: 'POOL', label: 'pool', help: 'the pool name', required: true },
+  second: { name: 'WORKER', label: 'worker', help: 'the worker slot (workerId), 0..maxSize-1', required: true },
+  flags: stackFlags,
+  check: (v) => (v.url === undefined ? 'pass --url URL (the monitoring server of the process running the pool)' : undefined),
+} as const satisfies CommandSpec<typeof stackFlags>;
 
 /** `dspex help [COMMAND]`. */
 export const helpCommand = {
@@ -137,6 +161,6 @@ export const rootCommand = {
 } as const satisfies CommandSpec<Record<string, never>>;
 
 /** Every subcommand, in the order the overview lists them. */
-export const commands = [monitorCommand, benchCommand, configCommand, helpCommand] as const;
+export const commands = [monitorCommand, benchCommand, stackCommand, configCommand, helpCommand] as const;
 
 export type CommandName = (typeof commands)[number]['name'];

@@ -7,7 +7,7 @@
  * @module
  */
 import { runBench } from '../bench/index.js';
-import { benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, type CommandName } from './commands.js';
+import { benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, stackCommand, type CommandName } from './commands.js';
 import { formatUsageError, parseCommand, renderHelp, renderOverview, UsageError, type CommandSpec, type FlagTable, type ParsedCommand } from './spec.js';
 
 type Run = (argv: readonly string[]) => Promise<number>;
@@ -42,6 +42,24 @@ const handlers: Record<CommandName, Run> = {
   config: command(configCommand, async ({ values }) => {
     const { runConfig } = await import('./config.js');
     return runConfig(values);
+  }),
+  stack: command(stackCommand, async ({ values, positional, second }) => {
+    const { fetchStack } = await import('../exporters/client.js');
+    const worker = Number(second);
+    if (!/^\d{1,6}$/.test(second ?? '')) throw new UsageError('stack', `WORKER must be a worker slot (a non-negative integer), got '${second}'`);
+    const token = values.token ?? process.env['DSPEX_TOKEN'] ?? null;
+    try {
+      const dump = await fetchStack(values.url!, positional!, worker, { token, timeoutMs: values.timeout });
+      // Text from another process: control characters (escape sequences) never reach the terminal.
+      // eslint-disable-next-line no-control-regex
+      const clean = (t: string): string => t.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+      const text = clean(dump.stack);
+      process.stdout.write(`# pool ${clean(dump.pool)}, worker ${dump.workerId}, pid ${dump.pid}, at ${new Date(dump.timestampMs).toISOString()}\n${text}${text.endsWith('\n') ? '' : '\n'}`);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`dspex stack: ${(err as Error).message}\n`);
+      return 1;
+    }
   }),
   help: command(helpCommand, ({ positional }) => {
     const target = commands.find((c) => c.name === positional);

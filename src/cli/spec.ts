@@ -94,6 +94,8 @@ export interface CommandSpec<F extends FlagTable = FlagTable> {
   /** A paragraph under the synopsis. */
   description?: string;
   positional?: PositionalSpec;
+  /** A second positional after the first (`stack POOL WORKER`); only with `positional`. */
+  second?: PositionalSpec;
   flags: F;
   /** Lines after the flags. */
   notes?: readonly string[];
@@ -212,6 +214,8 @@ export type ParsedCommand<F extends FlagTable> =
       /** The flags given on the command line (not defaulted). */
       given: ReadonlySet<string>;
       positional: string | undefined;
+      /** The second positional (see {@link CommandSpec.second}). */
+      second: string | undefined;
     };
 
 /**
@@ -236,6 +240,7 @@ export function parseCommand<F extends FlagTable>(spec: CommandSpec<F>, argv: re
   }
 
   const positional = checkPositional(spec, parsed.positionals);
+  const second = spec.second ? checkOne(spec, spec.second, parsed.positionals[1]) : undefined;
   const values: Record<string, string | number | boolean | undefined> = {};
   const given = new Set<string>();
   for (const [name, flag] of Object.entries(spec.flags)) {
@@ -258,14 +263,19 @@ export function parseCommand<F extends FlagTable>(spec: CommandSpec<F>, argv: re
   const typed = values as FlagValues<F>;
   const problem = spec.check?.(typed);
   if (problem !== undefined) throw new UsageError(spec.name, problem);
-  return { help: false, values: typed, given, positional };
+  return { help: false, values: typed, given, positional, second };
 }
 
 function checkPositional(spec: CommandSpec, positionals: readonly string[]): string | undefined {
   const p = spec.positional;
   if (!p) return undefined;
-  const [value, extra] = positionals;
-  if (extra !== undefined) throw new UsageError(spec.name, `unexpected argument '${extra}'`);
+  const [value, extra, more] = positionals;
+  const surplus = spec.second ? more : extra;
+  if (surplus !== undefined) throw new UsageError(spec.name, `unexpected argument '${surplus}'`);
+  return checkOne(spec, p, value);
+}
+
+function checkOne(spec: CommandSpec, p: PositionalSpec, value: string | undefined): string | undefined {
   const oneOf = p.choices ? `: one of ${p.choices.join(', ')}` : '';
   if (value === undefined) {
     if (p.required) throw new UsageError(spec.name, `missing ${p.label} ${p.name}${oneOf}`);
@@ -347,8 +357,11 @@ export function renderHelp(spec: CommandSpec): string {
   const p = spec.positional;
   const sections = [optionRows(spec)];
   if (p) {
-    const text = p.choices ? `${p.help}: ${p.choices.join(', ')}` : p.help;
-    sections.unshift(['arguments:', ...table([[p.name, p.required ? text : `${text} (optional)`]])]);
+    const row = (q: PositionalSpec): [string, string] => {
+      const text = q.choices ? `${q.help}: ${q.choices.join(', ')}` : q.help;
+      return [q.name, q.required ? text : `${text} (optional)`];
+    };
+    sections.unshift(['arguments:', ...table(spec.second ? [row(p), row(spec.second)] : [row(p)])]);
   }
   return render(spec, sections);
 }
@@ -356,7 +369,8 @@ export function renderHelp(spec: CommandSpec): string {
 /** A command as the command list shows it: `bench NAME`, `help [COMMAND]`. */
 function commandTerm(spec: CommandSpec): string {
   const p = spec.positional;
-  return p ? `${spec.name} ${p.required ? p.name : `[${p.name}]`}` : spec.name;
+  const term = (q: PositionalSpec): string => (q.required ? q.name : `[${q.name}]`);
+  return p ? `${spec.name} ${term(p)}${spec.second ? ` ${term(spec.second)}` : ''}` : spec.name;
 }
 
 /** `dspex --help`: the bare command's synopsis and options, then every command with its summary. */

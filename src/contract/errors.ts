@@ -10,7 +10,7 @@
  * |---|---|---|
  * | `timeout` | a deadline passed | `checkout` (no worker became free in time), `operation` (Python did not answer in time: past `operationTimeoutMs` the worker was killed and replaced; past the call's own `timeoutMs` it may first finish the request within `abortGraceMs`) |
  * | `python` | the Python code raised | the exception class name, e.g. `ValueError` (code `DSPEX_PYTHON_EXCEPTION` for every class); `details.traceback` holds the traceback |
- * | `worker` | the Python process failed | `crashed` (exited while serving the call), `malformed_reply` (a frame that is not valid protocol), `reply_too_large`, `start_failed` (the worker could not start; `details.traceback` when Python said why), `health_check` (published on `dspex:pool:error` only: a worker replaced after failed pings; no call rejects with it), `session_lost` (affinity `strict`: the worker holding the session's state died or was ended; the call was not run, and the session's next call starts it afresh) |
+ * | `worker` | the Python process failed | `crashed` (exited while serving the call), `malformed_reply` (a frame that is not valid protocol), `reply_too_large`, `start_failed` (the worker could not start; `details.traceback` when Python said why), `health_check` (published on `dspex:pool:error` only: a worker replaced after failed pings; no call rejects with it), `session_lost` (affinity `strict`: the worker holding the session's state died or was ended; the call was not run, and the session's next call starts it afresh), `stack_unavailable` (`dumpStack`: the worker could not dump its threads' stacks — not ready, exited, no faulthandler, or nothing came in time) |
  * | `overloaded` | the queue is full | `queue_full` |
  * | `aborted` | the caller's `AbortSignal` fired | `aborted` (a request already in Python is finished by its worker within `abortGraceMs`, its reply dropped, else the worker is replaced) |
  * | `invalid_request` | dspex cannot do what was asked | `unknown_command`, `bad_args`, `not_serializable` (args or result not JSON), `request_too_large`, `invalid_options` (bad options to a constructor or to `start()`; `details.option` names it), `invalid_argument` (a bad argument to a method; `details.argument` names it), `invalid_state` (a method called in the wrong state, e.g. `url` of a server not started) |
@@ -38,7 +38,7 @@ export const errorCategories: readonly ErrorCategory[] = ['timeout', 'python', '
 export const errorTypes = {
   timeout: ['checkout', 'operation'],
   python: [],
-  worker: ['crashed', 'malformed_reply', 'reply_too_large', 'start_failed', 'health_check', 'session_lost'],
+  worker: ['crashed', 'malformed_reply', 'reply_too_large', 'start_failed', 'health_check', 'session_lost', 'stack_unavailable'],
   overloaded: ['queue_full'],
   aborted: ['aborted'],
   invalid_request: ['unknown_command', 'bad_args', 'not_serializable', 'request_too_large', 'invalid_options', 'invalid_argument', 'invalid_state'],
@@ -90,6 +90,11 @@ export interface ErrorDetails {
   option?: string;
   /** For `invalid_argument`: the argument's name. */
   argument?: string;
+  /**
+   * For `timeout` / `operation` past `operationTimeoutMs`: every thread's Python traceback, taken
+   * (faulthandler) just before the hung worker was killed; absent when it could not be taken.
+   */
+  pythonStack?: string;
   [key: string]: unknown;
 }
 

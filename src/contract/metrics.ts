@@ -41,6 +41,13 @@ export interface WindowSummary {
   errorRate: number;
   latencyUs: LatencySummaryUs;
   queueWaitUs: LatencySummaryUs;
+  /**
+   * The handler's own execution time in Python over the window (operations whose reply carried a
+   * timing; `count` says how many). Added with issue 19: absent from older producers.
+   */
+  pythonUs?: LatencySummaryUs;
+  /** The bridge's share of those operations (end-to-end − queue wait − Python). Added with issue 19. */
+  bridgeUs?: LatencySummaryUs;
   /** Average of busy / size over the window's seconds, 0..1. */
   utilization: number;
   /** Average queue depth over the window. */
@@ -198,8 +205,12 @@ export const OVERFLOW_NAME = '(other)';
  */
 export const OVERFLOW_WORKER_ID = -1;
 
-/** Which latency distribution: the whole call (`operation`, queue wait included) or the wait for a worker. */
-export type LatencyKind = 'operation' | 'queue_wait';
+/**
+ * Which latency distribution: the whole call (`operation`, queue wait included), the wait for a
+ * worker (`queue_wait`), the handler's own execution time in Python (`python`, added with issue
+ * 19) or the bridge's share of the call (`bridge`: end-to-end minus queue wait minus Python).
+ */
+export type LatencyKind = 'operation' | 'queue_wait' | 'python' | 'bridge';
 
 /** One bucket of `getLatencyDistribution`: count of durations in `[lowerUs, upperUs)`. */
 export interface LatencyBucket {
@@ -234,4 +245,8 @@ export interface CommandMetrics {
   throughputPerS: number;
   errorRate: number;
   latencyUs: LatencySummaryUs;
+  /** The command's execution time in Python over the window (added with issue 19). */
+  pythonUs?: LatencySummaryUs;
+  /** The bridge's share of the command's calls over the window (added with issue 19). */
+  bridgeUs?: LatencySummaryUs;
 }

@@ -10,6 +10,7 @@
 import type { CommandMetrics, CurrentMetrics, ErrorRates, LatencyBucket, PerformanceSummary, RangePoint, WindowName, WorkerMetrics } from './metrics.js';
 import type { PoolStatus } from './pool-status.js';
 import type { ResourceSample } from './resources.js';
+import type { PythonStack, UserMetric } from './inside-python.js';
 
 /** An active alert, as shown by dashboards (filled once alerting lands). */
 export interface SnapshotAlert {
@@ -40,8 +41,16 @@ export interface PoolSnapshot {
   latency: LatencyBucket[];
   errors: ErrorRates | null;
   workers: WorkerMetrics[];
-  /** Per-command figures over the selected window, most operations first (added; absent from older producers). */
+  /**
+   * Per-command figures over the selected window, most operations first (added; absent from older
+   * producers). Each has `pythonUs` / `bridgeUs` (issue 19), like `summary.windows[w]`.
+   */
   commands?: CommandMetrics[];
+  /**
+   * Metrics recorded by Python code through `import dspex` (issue 19): lifetime values per series,
+   * by metric name. Absent from older producers.
+   */
+  userMetrics?: UserMetric[];
 }
 
 /** The whole picture at one moment. */
@@ -59,6 +68,8 @@ export interface MonitoringSnapshot {
 export interface SnapshotProvider {
   /** The picture for a window. May throw / reject. */
   snapshot(window: WindowName): Promise<MonitoringSnapshot> | MonitoringSnapshot;
+  /** Every thread's Python stack of one worker of a pool, now (issue 19). Optional. */
+  stack?(pool: string, workerId: number): Promise<PythonStack>;
 }
 
 /** The windows a snapshot may cover, for validating user input. */

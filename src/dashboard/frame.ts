@@ -22,6 +22,7 @@ import { renderErrorTrends } from './error-trends.js';
 import { renderLatencyHistogram } from './latency-histogram.js';
 import { fitBlock, hstack } from './panel.js';
 import { renderAlerts, renderFooter, renderHeader, renderHelp, renderRecommendations } from './panels.js';
+import { renderStackPanel, type StackView } from './stack-panel.js';
 import { renderResourceGauges } from './resource-gauges.js';
 import { sanitizeSnapshot } from './sanitize.js';
 import { renderThroughputChart } from './throughput-chart.js';
@@ -45,6 +46,8 @@ export interface TerminalSize {
 export interface FrameExtras {
   /** The last snapshot request's failure (shown in the header), or null. */
   error?: string | null;
+  /** What the stack overlay (`d`, view.stackWorker) shows: see {@link StackView}. */
+  stack?: StackView | null;
 }
 
 /** The pool a view shows: `poolIndex` modulo the number of pools, or null when there is none. */
@@ -88,7 +91,11 @@ export function renderFrame(rawSnapshot: MonitoringSnapshot, view: ViewState, si
   );
   const footer = renderFooter(view, { width: cols, color });
   const bodyH = rows - header.length - 1;
-  const body = view.help ? fitBlock(renderHelp(view, { width: cols, height: bodyH, color }), cols, bodyH) : renderBody(snapshot, pool, view, cols, bodyH, color);
+  const body = view.help
+    ? fitBlock(renderHelp(view, { width: cols, height: bodyH, color }), cols, bodyH)
+    : view.stackWorker != null
+      ? fitBlock(renderStackPanel(extras.stack ?? null, { width: cols, height: bodyH, color }), cols, bodyH)
+      : renderBody(snapshot, pool, view, cols, bodyH, color);
   const lines = [...header, ...body, footer];
   const out = new Array<string>(rows);
   for (let i = 0; i < rows; i++) out[i] = trimEndVisible(truncateVisible(lines[i] ?? '', cols));

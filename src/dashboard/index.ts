@@ -40,4 +40,5 @@ export {
   type DashboardInput,
   type DashboardOutput,
 } from './performance-dashboard.js';
+export { timingSplit, formatTimingSplit, type TimingSplit } from './timing-split.js';
 export { sampleSnapshot, emptySnapshot, type SampleOptions } from './sample.js';

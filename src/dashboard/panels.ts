@@ -10,6 +10,7 @@ import { errorRateThresholds } from './error-trends.js';
 import { formatAgo, formatClock, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';
 import { clampLines, titleLine } from './panel.js';
 import { gaugeThresholds } from './resource-gauges.js';
+import { formatTimingSplit } from './timing-split.js';
 import type { RenderOptions } from './types.js';
 import type { ViewState } from './view-state.js';
 
@@ -103,6 +104,8 @@ export function renderHeader(info: HeaderInfo, opts: RenderOptions): string[] {
     facts.push(`${paint('gray', 'queue')} ${paint(qColor, String(g.queueDepth))}`);
   }
   if (cur && cur.totals.workerCrashes > 0) facts.push(paint('red', `crashes ${cur.totals.workerCrashes}`));
+  // Where the time goes (issue 19): last, so narrow terminals drop it before the headline figures.
+  facts.push(formatTimingSplit(w, opts.color));
   return clampLines([line1, joinFit(facts, opts.width)], opts.width);
 }
 
@@ -118,6 +121,7 @@ export function renderFooter(view: ViewState, opts: RenderOptions): string {
     k('s', `sort ${view.sort}`),
     k('h', 'help'),
     k('tab', 'pool'),
+    k('d', 'stack'),
   ];
   return joinFit(parts, opts.width, '  ');
 }
@@ -177,6 +181,7 @@ export function renderHelp(view: ViewState, opts: RenderOptions): string[] {
     ['1, 5, f', `window: 1, 5 or 15 minutes (now ${view.window})`],
     ['s', `sort workers: id, ops, p99, rss, cpu (now ${view.sort})`],
     ['tab', 'next pool'],
+    ['d', 'Python stack of a worker, taken now (again: the next worker; Esc closes)'],
     ['h, ?, Esc', 'close this help'],
   ];
   const lines = [titleLine('Help', paint('gray', 'dspex monitor'), opts.width, paint), ''];

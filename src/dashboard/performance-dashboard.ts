@@ -21,8 +21,10 @@
 import { invalidState } from '../contract/errors.js';
 import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import type { WindowName } from '../contract/metrics.js';
+import type { PythonStack } from '../contract/inside-python.js';
+import type { StackView } from './stack-panel.js';
 import { RESET, visibleWidth } from './ansi.js';
-import { renderFrame, type TerminalSize } from './frame.js';
+import { renderFrame, selectPool, type TerminalSize } from './frame.js';
 import { emptySnapshot } from './sample.js';
 import { clampRefreshMs, initialViewState, reduceKey, splitKeys, type ViewState } from './view-state.js';
 
@@ -30,6 +32,11 @@ import { clampRefreshMs, initialViewState, reduceKey, splitKeys, type ViewState 
 export interface SnapshotSource {
   /** The picture for a window. May throw / reject: the dashboard shows the error and retries next tick. */
   snapshot(window: WindowName): Promise<MonitoringSnapshot> | MonitoringSnapshot;
+  /**
+   * Every thread's Python stack of one worker, now (issue 19; key `d`). Optional: without it the
+   * overlay says the source cannot take stacks.
+   */
+  stack?(pool: string, workerId: number): Promise<PythonStack>;
 }
 
 /** The keyboard side (process.stdin, or any readable for tests). */
@@ -129,6 +136,9 @@ export class PerformanceDashboard {
   #rawModeSet = false;
   #renders = 0;
   #skippedTicks = 0;
+  /** The stack overlay's content (key `d`), and which request it is for. */
+  #stack: StackView | null = null;
+  #stackSeq = 0;
 
   readonly #onData = (chunk: string | Buffer): void => this.#handleInput(typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
   readonly #onResize = (): void => {
@@ -259,11 +269,50 @@ export class PerformanceDashboard {
     }
     const after = this.#view;
     if (after === before) return;
+    if (after.stackWorker != null && (after.stackWorker !== before.stackWorker || after.poolIndex !== before.poolIndex)) this.#takeStack();
+    if (after.stackWorker == null) this.#stack = null;
     if (after.refreshMs !== before.refreshMs) this.#schedule();
     this.#render();
     const resumed = before.paused && !after.paused;
     const windowChanged = after.window !== before.window && this.#pendingWindow !== after.window;
     if (resumed || windowChanged) void this.#refresh();
+  }
+
+  /** Ask the source for the stack of the worker the view points at (one dump per keypress, not per tick). */
+  #takeStack(): void {
+    const seq = ++this.#stackSeq;
+    const pool = this.#snapshot ? selectPool(this.#snapshot, this.#view) : null;
+    const workers = pool === null ? [] : (pool.status?.workers.map((w) => ({ id: w.id, pid: w.pid })) ?? pool.workers.filter((w) => w.workerId >= 0).map((w) => ({ id: w.workerId, pid: w.pid })));
+    if (pool === null || workers.length === 0) {
+      this.#stack = null;
+      return;
+    }
+    const w = workers[(this.#view.stackWorker ?? 0) % workers.length]!;
+    const view: StackView = { pool: pool.name, workerId: w.id, pid: w.pid, text: null, error: null, timestampMs: Date.now() };
+    this.#stack = view;
+    const source = this.#source;
+    if (typeof source.stack !== 'function') {
+      this.#stack = { ...view, error: 'this snapshot source cannot take stacks (use an in-process pool, or a monitoring server: dspex monitor --url)' };
+      return;
+    }
+    let pending: Promise<PythonStack>;
+    try {
+      pending = source.stack(pool.name, w.id);
+    } catch (err) {
+      pending = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    pending.then(
+      (s) => {
+        if (seq !== this.#stackSeq || !this.#running) return;
+        this.#stack = { ...view, pid: s.pid, text: s.stack, timestampMs: s.timestampMs };
+        this.#render();
+      },
+      (err: unknown) => {
+        if (seq !== this.#stackSeq || !this.#running) return;
+        this.#stack = { ...view, error: message(err) };
+        this.#render();
+      },
+    );
   }
 
   #size(): TerminalSize {
@@ -283,7 +332,7 @@ export class PerformanceDashboard {
     const snapshot = this.#snapshot ?? emptySnapshot(Date.now(), this.#view.window);
     let lines: string[];
     try {
-      lines = renderFrame(snapshot, this.#view, size, this.#color, { error: this.#error });
+      lines = renderFrame(snapshot, this.#view, size, this.#color, { error: this.#error, stack: this.#stack });
       this.#lastDrawn = snapshot;
     } catch (err) {
       // A snapshot the renderers cannot draw (an incompatible or hostile server sent a badly

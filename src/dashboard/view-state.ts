@@ -10,6 +10,7 @@
  * | `1`, `5`, `f` | window of 1, 5 or 15 minutes |
  * | `s` | cycle the worker-table sort: id → ops → p99 → rss → cpu |
  * | `h`, `?` | help overlay on / off (Escape closes it too) |
+ * | `d` | the Python stack of a worker of the shown pool (issue 19): first press the first worker, each next press the next one; Escape closes it |
  * | Tab | next pool (when several) |
  *
  * @module
@@ -26,6 +27,11 @@ export interface ViewState {
   help: boolean;
   /** Which pool is shown (taken modulo the number of pools when rendering). */
   poolIndex: number;
+  /**
+   * The stack overlay (`d`): which worker of the shown pool, as an index into its workers (taken
+   * modulo their number); absent or null while the overlay is closed.
+   */
+  stackWorker?: number | null;
 }
 
 /** Refresh interval steps for `+` / `-`, ms. */
@@ -97,8 +103,11 @@ export function reduceKey(view: ViewState, key: string): KeyResult {
     }
     case 'h':
     case '?':
-      return next({ help: !view.help });
+      return next({ help: !view.help, stackWorker: null });
+    case 'd':
+      return next({ stackWorker: view.stackWorker == null ? 0 : view.stackWorker + 1, help: false });
     case '\u001b':
+      if (view.stackWorker != null) return next({ stackWorker: null });
       return view.help ? next({ help: false }) : { view, quit: false };
     case '\t':
       return next({ poolIndex: view.poolIndex + 1 });

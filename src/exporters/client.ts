@@ -7,6 +7,7 @@
 import { invalidArgument } from '../contract/errors.js';
 import type { WindowName } from '../contract/metrics.js';
 import type { MonitoringSnapshot, SnapshotProvider } from '../contract/snapshot.js';
+import type { PythonStack } from '../contract/inside-python.js';
 
 /** Options of {@link fetchSnapshot}. */
 export interface FetchSnapshotOptions {
@@ -102,7 +103,26 @@ function isSnapshot(v: unknown): v is MonitoringSnapshot {
  * message) or a body that is not a snapshot.
  */
 export async function fetchSnapshot(url: string, opts: FetchSnapshotOptions = {}): Promise<MonitoringSnapshot> {
-  const { url: target, basic } = splitCredentials(apiUrl(url, '/api/snapshot', { window: opts.window ?? '1m' }));
+  return fetchApi(url, '/api/snapshot', { window: opts.window ?? '1m' }, opts, isSnapshot, 'a monitoring snapshot');
+}
+
+/**
+ * Fetch a worker's stack dump from a monitoring server (`GET <url>/api/stack?pool=…&worker=…`,
+ * issue 19; what `dspex stack` prints). Rejects like {@link fetchSnapshot}; the server answers 404
+ * for an unknown pool or a pool it cannot dump, 409 when the worker cannot dump now.
+ */
+export function fetchStack(url: string, pool: string, workerId: number, opts: Omit<FetchSnapshotOptions, 'window'> = {}): Promise<PythonStack> {
+  return fetchApi(url, '/api/stack', { pool, worker: String(workerId) }, opts, isStack, 'a stack dump');
+}
+
+function isStack(v: unknown): v is PythonStack {
+  if (v === null || typeof v !== 'object') return false;
+  const o = v as Record<string, unknown>;
+  return typeof o['stack'] === 'string' && typeof o['pool'] === 'string' && typeof o['workerId'] === 'number' && typeof o['pid'] === 'number';
+}
+
+async function fetchApi<T>(url: string, route: string, query: Record<string, string>, opts: Omit<FetchSnapshotOptions, 'window'>, check: (v: unknown) => v is T, what: string): Promise<T> {
+  const { url: target, basic } = splitCredentials(apiUrl(url, route, query));
   // Never the user info, never the query: what errors may show.
   const where = `GET ${target.origin}${target.pathname}`;
   if (basic && opts.token) {
@@ -138,7 +158,7 @@ export async function fetchSnapshot(url: string, opts: FetchSnapshotOptions = {}
   } catch {
     throw new MonitoringHttpError(`${where}: the response is not JSON`, res.status);
   }
-  if (!isSnapshot(body)) throw new MonitoringHttpError(`${where}: the response is not a monitoring snapshot`, res.status);
+  if (!check(body)) throw new MonitoringHttpError(`${where}: the response is not ${what}`, res.status);
   return body;
 }
 
@@ -170,5 +190,10 @@ export class HttpSnapshotSource implements SnapshotProvider {
   /** Fetch the snapshot for a window. */
   snapshot(window: WindowName): Promise<MonitoringSnapshot> {
     return fetchSnapshot(this.opts.url, { window, token: this.opts.token ?? null, timeoutMs: this.opts.timeoutMs ?? 5000 });
+  }
+
+  /** Fetch a worker's stack dump (`/api/stack`; the dashboard's `d` key). */
+  stack(pool: string, workerId: number): Promise<PythonStack> {
+    return fetchStack(this.opts.url, pool, workerId, { token: this.opts.token ?? null, timeoutMs: this.opts.timeoutMs ?? 5000 });
   }
 }

@@ -1,4 +1,7 @@
 /**
+ * size: over 600 lines because every route, the SSE streams and the connection limits share one
+ * request loop; the guards, auth, stack route and snapshot assembly are already apart.
+ *
  * The monitoring HTTP server: Prometheus `/metrics`, the JSON API the dashboards read
  * (`/api/snapshot`, `/api/range`) and a Server-Sent Events stream of snapshots (`/api/events`).
  * Plain `node:http`, bound to loopback by default, with an optional bearer token.
@@ -41,6 +44,7 @@ import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } fro
 import { buildSnapshot } from './snapshot.js';
 import { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
+import { answerStack } from './stack-route.js';
 
 /** Where the server reports its own problems (a pino logger fits). Never receives the token. */
 export interface MonitoringServerLogger {
@@ -102,6 +106,7 @@ export const MONITORING_ROUTES = {
   '/api/range': ['pool', 'from', 'to'],
   '/api/events': ['window'],
   '/api/health': [],
+  '/api/stack': ['pool', 'worker'],
 } as const satisfies Record<string, readonly string[]>;
 
 type RoutePath = keyof typeof MONITORING_ROUTES;
@@ -205,6 +210,7 @@ const INDEX_HTML = `<!doctype html>
 <li>/api/range?pool=NAME&amp;from=MS&amp;to=MS: per-second points of one pool (JSON)</li>
 <li>/api/events?window=1m|5m|15m: a snapshot each second (Server-Sent Events, event <code>snapshot</code>)</li>
 <li><a href="/api/health">/api/health</a>: the monitoring stack's health (200 healthy or degraded, 503 unhealthy)</li>
+<li>/api/stack?pool=NAME&amp;worker=ID: every thread's Python stack of one worker, now (JSON)</li>
 </ul></body></html>
 `;
 
@@ -490,6 +496,12 @@ export class MonitoringServer {
           const health = this.health();
           return this.send(res, health.status === 'unhealthy' ? 503 : 200, JSON_TYPE, JSON.stringify(health), head, { 'cache-control': 'no-store' });
         }
+        case '/api/stack':
+          // Asynchronous (the dump takes ~50 ms): answered when the pool has it (stack-route.ts).
+          void answerStack(this.sources, params.get('pool'), params.get('worker'), this.logger).then(({ status, body }) => {
+            if (!res.destroyed && !res.headersSent) this.send(res, status, JSON_TYPE, JSON.stringify(body), head);
+          });
+          return;
       }
     } catch (err) {
       if (err instanceof HttpError) {

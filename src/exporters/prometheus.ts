@@ -16,6 +16,7 @@ import { OVERFLOW_WORKER_ID, type CommandTotals, type CumulativeHistogram, type 
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from '../contract/snapshot.js';
+import type { UserMetric } from '../contract/inside-python.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
 /** The content type of the text exposition format. */
@@ -66,6 +67,12 @@ export interface PoolExport {
   operationHistograms: readonly { command: string; histogram: CumulativeHistogram }[];
   /** Lifetime queue wait of the pool. */
   queueWaitHistogram: CumulativeHistogram | null;
+  /** Lifetime Python execution time per command (issue 19; absent: none exported). */
+  pythonHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
+  /** Lifetime bridge overhead per command (issue 19; absent: none exported). */
+  bridgeHistograms?: readonly { command: string; histogram: CumulativeHistogram }[];
+  /** Metrics recorded by the pool's Python code (issue 19), exported as `dspex_user_<name>`. */
+  userMetrics?: readonly UserMetric[];
   workers: readonly WorkerExport[];
 }
 
@@ -147,6 +154,8 @@ export const FAMILIES = {
   dspex_session_moves_total: { type: 'counter', help: 'Session calls served by another worker than the session\'s last (affinity prefer): its Python-side state was left behind.' },
   dspex_pool_operation_duration_seconds: { type: 'histogram', help: 'Duration of operations (queue wait included), by command.' },
   dspex_pool_queue_wait_seconds: { type: 'histogram', help: 'Time calls waited for a worker.' },
+  dspex_pool_python_duration_seconds: { type: 'histogram', help: 'Execution time of the handler in Python (perf_counter_ns around the function, reported by the worker), by command.' },
+  dspex_pool_bridge_overhead_seconds: { type: 'histogram', help: 'The bridge\'s share of a call: end-to-end minus queue wait minus Python execution (JSON, framing, pipes, scheduling), by command.' },
   dspex_pool_workers: { type: 'gauge', help: 'Python workers by state (starting, idle, busy, stopping).' },
   dspex_pool_size: { type: 'gauge', help: 'Target number of workers.' },
   dspex_pool_max_size: { type: 'gauge', help: 'Largest number of workers the pool may grow to.' },
@@ -241,6 +250,12 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.histogram('dspex_pool_operation_duration_seconds', [pool, ['command', command]], histogram);
   }
   if (p.queueWaitHistogram !== null) fs.histogram('dspex_pool_queue_wait_seconds', pl, p.queueWaitHistogram);
+  for (const { command, histogram } of p.pythonHistograms ?? []) {
+    if (histogram.count > 0) fs.histogram('dspex_pool_python_duration_seconds', [pool, ['command', command]], histogram);
+  }
+  for (const { command, histogram } of p.bridgeHistograms ?? []) {
+    if (histogram.count > 0) fs.histogram('dspex_pool_bridge_overhead_seconds', [pool, ['command', command]], histogram);
+  }
 
   if (st !== null) {
     const counts = { starting: 0, idle: 0, busy: 0, stopping: 0 };
@@ -342,7 +357,45 @@ export function buildFamilies(input: PrometheusInput): MetricFamily[] {
   for (const p of input.pools) addPool(fs, p);
   if (input.resources !== null) addResources(fs, input.resources);
   addAlerts(fs, input.alerts);
-  return fs.result();
+  return [...fs.result(), ...userFamilies(input.pools)];
+}
+
+/** The prefix of the families of metrics recorded by Python code (`import dspex`; issue 19). */
+export const USER_FAMILY_PREFIX = 'dspex_user_';
+
+/**
+ * The families of user metrics (issue 19), after the fixed ones: `dspex_user_<name>` with the
+ * series' labels after `pool`. A name a pool uses with another kind than the first pool that has
+ * it, or with other label names, is left out for that pool (one family, one type, one label set).
+ */
+function userFamilies(pools: readonly PoolExport[]): MetricFamily[] {
+  const byName = new Map<string, { family: MetricFamily; labelNames: string }>();
+  for (const p of pools) {
+    for (const m of p.userMetrics ?? []) {
+      const name = USER_FAMILY_PREFIX + m.name;
+      const labelNames = m.labelNames.join(',');
+      let entry = byName.get(name);
+      if (entry === undefined) {
+        entry = { family: { name, help: `Recorded by Python code through dspex.${m.kind}('${m.name}').`, type: m.kind, samples: [] }, labelNames };
+        byName.set(name, entry);
+      } else if (entry.family.type !== m.kind || entry.labelNames !== labelNames) continue;
+      const samples = entry.family.samples;
+      for (const s of m.series) {
+        const labels: Label[] = [['pool', p.name]];
+        for (const n of m.labelNames) labels.push([n, s.labels[n] ?? '']);
+        const h = s.histogram;
+        if (m.kind !== 'histogram' || h === undefined) {
+          samples.push({ name, labels, value: s.value });
+          continue;
+        }
+        for (let i = 0; i < h.bucketsLe.length; i++) samples.push({ name: name + '_bucket', labels: [...labels, ['le', formatValue(h.bucketsLe[i]!)]], value: h.cumulativeCounts[i]! });
+        samples.push({ name: name + '_bucket', labels: [...labels, ['le', '+Inf']], value: h.count });
+        samples.push({ name: name + '_sum', labels, value: h.sum });
+        samples.push({ name: name + '_count', labels, value: h.count });
+      }
+    }
+  }
+  return [...byName.values()].map((e) => e.family).filter((f) => f.samples.length > 0);
 }
 
 /** The exposition text of an input (pure): `renderExposition(buildFamilies(input))`. */
@@ -369,9 +422,15 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
     }
     const commandTotals = safely(() => c.getOperationTotalsByCommand(name), null) ?? [];
     const operationHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
+    const pythonHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
+    const bridgeHistograms: { command: string; histogram: CumulativeHistogram }[] = [];
     for (const ct of commandTotals) {
       const h = safely(() => c.getLatencyHistogram(name, 'operation', ct.command), null);
       if (h) operationHistograms.push({ command: ct.command, histogram: h });
+      const py = safely(() => c.getLatencyHistogram(name, 'python', ct.command), null);
+      if (py) pythonHistograms.push({ command: ct.command, histogram: py });
+      const br = safely(() => c.getLatencyHistogram(name, 'bridge', ct.command), null);
+      if (br) bridgeHistograms.push({ command: ct.command, histogram: br });
     }
     const workers: WorkerExport[] = [];
     if (status !== null) {
@@ -394,6 +453,9 @@ export function collectPrometheusInput(sources: MonitoringSources): PrometheusIn
       commandTotals,
       operationHistograms,
       queueWaitHistogram: safely(() => c.getLatencyHistogram(name, 'queue_wait'), null) ?? null,
+      pythonHistograms,
+      bridgeHistograms,
+      userMetrics: safely(() => c.getUserMetrics?.(name), null) ?? [],
       workers,
     });
   }

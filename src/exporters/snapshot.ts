@@ -23,7 +23,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
   for (const { name, status, known } of resolvePools(sources)) {
     if (!known) {
       // Not (yet) in the collector: its status only (querying would build empty stand-ins).
-      pools.push({ name, status, current: null, summary: null, series: [], latency: [], errors: null, workers: [], commands: [] });
+      pools.push({ name, status, current: null, summary: null, series: [], latency: [], errors: null, workers: [], commands: [], userMetrics: [] });
       continue;
     }
     const workers: WorkerMetrics[] = [];
@@ -47,6 +47,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
       errors: safely(() => c.getErrorRates(name, window), null) ?? null,
       workers,
       commands: [...(safely(() => c.getCommandMetrics?.(name, window), null) ?? [])],
+      userMetrics: [...(safely(() => c.getUserMetrics?.(name), null) ?? [])],
     });
   }
   return {
@@ -61,5 +62,14 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
 
 /** A {@link SnapshotProvider} over live sources (for the in-process dashboard). */
 export function snapshotProvider(sources: MonitoringSources): SnapshotProvider {
-  return { snapshot: (window) => buildSnapshot(sources, window) };
+  return {
+    snapshot: (window) => buildSnapshot(sources, window),
+    // Issue 19: the dashboard's `d` key, from a listed pool that can dump stacks.
+    stack: (pool, workerId) => {
+      const listed = sources.pools;
+      const iterable = typeof listed === 'function' ? safely(listed, []) : (listed ?? []);
+      for (const p of iterable) if (p.name === pool && typeof p.dumpStack === 'function') return p.dumpStack(workerId);
+      return Promise.reject(new Error(`no pool '${pool}' that can dump stacks`));
+    },
+  };
 }

@@ -24,6 +24,7 @@ import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
 import type { MonitoringHealth } from '../contract/health.js';
+import type { PythonStack, UserMetric } from '../contract/inside-python.js';
 
 /**
  * The part of the `MetricsCollector` query API the exporters use. Every query may return null or
@@ -47,12 +48,16 @@ export interface CollectorQueries {
   getWorkerIds?(pool: string): readonly number[] | null | undefined;
   /** Every command of a pool over a window (optional: fills `PoolSnapshot.commands`). */
   getCommandMetrics?(pool: string, window: WindowName): readonly CommandMetrics[] | null | undefined;
+  /** Metrics recorded by the pool's Python code (optional, issue 19: `PoolSnapshot.userMetrics`, `dspex_user_*`). */
+  getUserMetrics?(pool: string): readonly UserMetric[] | null | undefined;
 }
 
 /** A pool as the exporters see it: a name and a live status (the real `SessionPool` fits). */
 export interface StatusSource {
   readonly name: string;
   status(): PoolStatus;
+  /** Every thread's Python stack of one worker (issue 19; `SessionPool.dumpStack`). Optional: without it `/api/stack` answers 404. */
+  dumpStack?(workerId: number): Promise<PythonStack>;
 }
 
 /** A source of resource samples (the real `ResourceMonitor` fits). */

@@ -9,6 +9,7 @@
 import { MAX_HISTOGRAM_BYTES, MAX_WIDE_HISTOGRAM_BYTES } from './log-histogram.js';
 import { DEFAULT_POOL_LIMITS, FIELDS, MAX_NAME_LENGTH, MINUTE_SLOTS, SECOND_SLOTS, SPARE_HISTOGRAMS, type PoolLimits, type PoolState } from './pool-state.js';
 import { DETAIL_TIERS, POOL_TIERS, TieredCounter, TieredSketch } from './window-ring.js';
+import { UserMetricsStore } from './user-metrics.js';
 
 /** Fixed allowance per map entry / small object when bounding memory (V8 object + Map entry + name string). */
 const ENTRY_BYTES = 512 + 2 * MAX_NAME_LENGTH;
@@ -32,25 +33,27 @@ export function poolMemoryBound(limits: PoolLimits = DEFAULT_POOL_LIMITS, worker
   const counter = new TieredCounter(DETAIL_TIERS, 0).byteSize();
   const poolCounter = new TieredCounter(POOL_TIERS, 0).byteSize();
   const series = (SECOND_SLOTS + MINUTE_SLOTS) * FIELDS * 8 + 256;
-  // per command: windowed sketch and its lifetime, queue wait of the second in progress and lifetime
-  const commands = (limits.maxCommands + 1) * (detailSketch + MAX_HISTOGRAM_BYTES + 2 * MAX_WIDE_HISTOGRAM_BYTES + counter + ENTRY_BYTES);
+  // per command: windowed sketch and its lifetime, queue wait of the second in progress and lifetime,
+  // the Python and bridge sketches (windowed, with lifetimes)
+  const splitSketch = TieredSketch.maxBytes(DETAIL_TIERS, true);
+  const commands = (limits.maxCommands + 1) * (detailSketch + MAX_HISTOGRAM_BYTES + 2 * MAX_WIDE_HISTOGRAM_BYTES + counter + 2 * splitSketch + ENTRY_BYTES);
   const workers = (workerSlots + 1) * (detailSketch + ENTRY_BYTES) + 8 * workerSlots;
   const errorTypes = (limits.maxErrorTypes + ERROR_CATEGORY_COUNT) * (poolCounter + ENTRY_BYTES);
   const spares = SPARE_HISTOGRAMS * MAX_HISTOGRAM_BYTES;
   const scratch = 2 * MAX_WIDE_HISTOGRAM_BYTES;
-  return 2 * poolSketch + series + commands + workers + errorTypes + spares + scratch + 4096;
+  return UserMetricsStore.maxBytes() + 4 * poolSketch + series + commands + workers + errorTypes + spares + scratch + 4096;
 }
 
 /** Bytes one pool's figures hold now, by construction (typed arrays and a fixed allowance per object). */
 export function poolByteSize(pool: PoolState): number {
-  let bytes = pool.op.byteSize() + pool.queueWait.byteSize() + pool.seconds.byteSize() + pool.minutes.byteSize();
+  let bytes = pool.op.byteSize() + pool.queueWait.byteSize() + pool.python.byteSize() + pool.bridge.byteSize() + pool.seconds.byteSize() + pool.minutes.byteSize();
   bytes += pool.spares.byteSize() + pool.scratch.byteSize() + pool.scratch2.byteSize() + 4096;
   for (const c of pool.commands.values()) {
-    bytes += c.op.byteSize() + c.queueWaitCur.byteSize() + c.queueWait.byteSize() + c.errors.byteSize() + ENTRY_BYTES;
+    bytes += c.op.byteSize() + c.queueWaitCur.byteSize() + c.queueWait.byteSize() + c.errors.byteSize() + c.python.byteSize() + c.bridge.byteSize() + ENTRY_BYTES;
   }
   bytes += 8 * pool.workers.length;
   for (const w of pool.workers) if (w) bytes += w.op.byteSize() + ENTRY_BYTES;
   if (pool.overflowWorker) bytes += pool.overflowWorker.op.byteSize() + ENTRY_BYTES;
   for (const e of pool.errorTypes.values()) bytes += e.counter.byteSize() + ENTRY_BYTES;
-  return bytes;
+  return bytes + pool.user.byteSize();
 }

@@ -1,4 +1,8 @@
 /**
+ * size: over 600 lines because the subscriptions, the memory cap and every query of the public
+ * collector API sit on the same per-pool state; the data structures and query arithmetic are
+ * already apart (pool-metrics.ts, pool-queries.ts, window-ring.ts).
+ *
  * The MetricsCollector: subscribes to the telemetry channels, keeps per-pool windows (1, 5 and 15
  * minutes at one-second resolution, a 1-hour trend per minute, latency sketches with 0.99% relative
  * error) in bounded memory, and answers queries by pool name. It knows nothing of pool internals:
@@ -32,6 +36,7 @@ import { poolByteSize, poolMemoryBound } from './memory-bound.js';
 import { PoolMetrics, type GaugeSample } from './pool-metrics.js';
 import { checkInteger, checkKind, checkRange, checkWindow } from './query-args.js';
 import { invalidArgument } from '../contract/errors.js';
+import type { UserMetric } from '../contract/inside-python.js';
 import {
   commandMetrics,
   commandTotals,
@@ -277,6 +282,12 @@ export class MetricsCollector {
           p.recordPoolTerminate();
         }),
       ),
+      subscribe(
+        'dspex:python:metrics',
+        this.guarded((e) => {
+          if (Array.isArray(e.changes)) this.poolFor(e.pool)?.user.apply(e.changes, typeof e.droppedChanges === 'number' ? e.droppedChanges : 0);
+        }),
+      ),
     );
     if (this.useTimer) this.schedule();
   }
@@ -374,7 +385,8 @@ export class MetricsCollector {
     const name = ctx.pool;
     const p = name === this.lastPoolName && this.lastPool !== null ? this.lastPool : this.poolFor(name);
     if (p === null || typeof ctx.command !== 'string') return;
-    p.recordOperation(ctx.command, ctx.workerId, ctx.durationNs, ctx.queueWaitNs, ctx.error !== undefined, ctx.timestampMs, ctx.pid);
+    const py = ctx.pythonNs;
+    p.recordOperation(ctx.command, ctx.workerId, ctx.durationNs, ctx.queueWaitNs, ctx.error !== undefined, ctx.timestampMs, ctx.pid, py == null ? -1 : py, ctx.bridgeNs ?? -1);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -487,6 +499,20 @@ export class MetricsCollector {
     checkKind('getLatencyDistribution', kind);
     checkInteger('getLatencyDistribution', 'perDecade', perDecade, 1, 100);
     return latencyDistribution(this.read(pool), window, kind, perDecade);
+  }
+
+  /**
+   * Metrics recorded by the pool's Python code through `import dspex` (issue 19): lifetime values
+   * per series, by name (bounded: see docs/MONITORING_GUIDE.md), and how many reported changes
+   * were dropped (malformed, or beyond the caps).
+   */
+  getUserMetrics(pool: string): UserMetric[] {
+    return this.read(pool).user.list();
+  }
+
+  /** Changes of user metrics dropped for a pool (malformed, conflicting, or beyond the caps). */
+  getUserMetricsDropped(pool: string): number {
+    return this.read(pool).user.droppedChanges;
   }
 
   /** Bytes held by one pool's figures (or all pools'), by construction. */
@@ -648,5 +674,6 @@ export const collectorChannels = {
     channels['dspex:pool:queue:rejected'],
     channels['dspex:pool:init'],
     channels['dspex:pool:terminate'],
+    channels['dspex:python:metrics'],
   ],
 } as const;

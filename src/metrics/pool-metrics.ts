@@ -43,6 +43,7 @@ import {
   type WorkerState,
 } from './pool-state.js';
 import { OVERFLOW_NAME, OVERFLOW_WORKER_ID, type PoolGauges, type PoolTotals } from '../contract/metrics.js';
+import { UserMetricsStore } from './user-metrics.js';
 import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 
 /**
@@ -68,6 +69,8 @@ export class PoolMetrics implements PoolState {
   readonly spares = new HistogramPool(SPARE_HISTOGRAMS);
   readonly op: TieredSketch;
   readonly queueWait: TieredSketch;
+  readonly python: TieredSketch;
+  readonly bridge: TieredSketch;
   readonly seconds: SeriesRing;
   readonly minutes: SeriesRing;
   readonly commands = new Map<string, CommandState>();
@@ -76,6 +79,7 @@ export class PoolMetrics implements PoolState {
   /** Behind {@link overflowWorker} (the hot path reads the field itself, not the getter). */
   private overflow: WorkerState | undefined = undefined;
   readonly errorTypes = new Map<string, ErrorTypeState>();
+  readonly user = new UserMetricsStore();
   readonly scratch = new LogHistogram(true);
   readonly scratch2 = new LogHistogram(true);
 
@@ -126,6 +130,8 @@ export class PoolMetrics implements PoolState {
     this.lastHeardSec = startSec;
     this.op = new TieredSketch(POOL_TIERS, this.spares, startSec, true);
     this.queueWait = new TieredSketch(POOL_TIERS, this.spares, startSec, true);
+    this.python = new TieredSketch(POOL_TIERS, this.spares, startSec, true);
+    this.bridge = new TieredSketch(POOL_TIERS, this.spares, startSec, true);
     this.seconds = new SeriesRing(SECOND_SLOTS, FIELDS, startSec);
     this.minutes = new SeriesRing(MINUTE_SLOTS, FIELDS, Math.floor(startSec / 60));
     this.workers = new Array<WorkerState | undefined>(limits.maxWorkerSlots).fill(undefined);
@@ -139,9 +145,10 @@ export class PoolMetrics implements PoolState {
    * One finished operation. `workerId` -1 when the call never got a worker; its queue wait is then
    * recorded only when non-zero (a call refused or timed out in the queue before checkout carries
    * no wait). `startMs` is the wall-clock start of the call (the worker's last-seen time is its end);
-   * `pid` the Python process that served it.
+   * `pid` the Python process that served it. `pythonNs` / `bridgeNs`: the split of the call
+   * (`OperationContext`), -1 when the reply carried no timing.
    */
-  recordOperation(command: string, workerId: number, durationNs: number, queueWaitNs: number, failed: boolean, startMs: number, pid = 0): void {
+  recordOperation(command: string, workerId: number, durationNs: number, queueWaitNs: number, failed: boolean, startMs: number, pid = 0, pythonNs = -1, bridgeNs = -1): void {
     // Three histogram writes per operation: the command's duration and queue wait and the worker's
     // duration. The pool's distributions are the sum of its commands', merged once a second.
     const kd = keyOf(durationNs);
@@ -159,6 +166,10 @@ export class PoolMetrics implements PoolState {
       c.errors.add();
     }
     if (workerId >= 0 || queueWaitNs > 0) c.queueWaitCur.record(queueWaitNs);
+    if (pythonNs >= 0) {
+      c.python.cur.record(pythonNs);
+      c.bridge.cur.record(bridgeNs >= 0 ? bridgeNs : 0);
+    }
     if (workerId >= 0) {
       const ws = this.workers;
       const w = (workerId < ws.length ? ws[workerId] : this.overflow) ?? this.workerFor(workerId);
@@ -302,14 +313,24 @@ export class PoolMetrics implements PoolState {
     // The pool's second is the sum of its commands' (every operation has a command, or the overflow).
     const opCur = this.op.cur;
     const qwCur = this.queueWait.cur;
+    const pyCur = this.python.cur;
+    const brCur = this.bridge.cur;
     for (const c of this.commands.values()) {
       if (c.op.cur.count > 0) opCur.merge(c.op.cur);
       if (c.queueWaitCur.count > 0) qwCur.merge(c.queueWaitCur);
+      if (c.python.cur.count > 0) {
+        pyCur.merge(c.python.cur);
+        brCur.merge(c.bridge.cur);
+      }
     }
     this.op.endSecond();
     this.queueWait.endSecond();
+    this.python.endSecond();
+    this.bridge.endSecond();
     for (const c of this.commands.values()) {
       c.op.endSecond();
+      c.python.endSecond();
+      c.bridge.endSecond();
       c.errors.endSecond();
       if (c.queueWaitCur.count > 0) {
         c.queueWait.merge(c.queueWaitCur);
@@ -353,8 +374,12 @@ export class PoolMetrics implements PoolState {
       this.endSecond(sample); // keep what the second in progress holds in the lifetime figures
       this.op.reset(sec);
       this.queueWait.reset(sec);
+      this.python.reset(sec);
+      this.bridge.reset(sec);
       for (const c of this.commands.values()) {
         c.op.reset(sec);
+        c.python.reset(sec);
+        c.bridge.reset(sec);
         c.errors.reset(sec);
       }
       for (const w of this.workers) w?.op.reset(sec);
@@ -464,6 +489,10 @@ export class PoolMetrics implements PoolState {
     for (const c of this.commands.values()) {
       if (c.op.cur.count > 0) overflow.op.cur.merge(c.op.cur);
       if (c.queueWaitCur.count > 0) overflow.queueWaitCur.merge(c.queueWaitCur);
+      if (c.python.cur.count > 0) {
+        overflow.python.cur.merge(c.python.cur);
+        overflow.bridge.cur.merge(c.bridge.cur);
+      }
       overflow.ops += c.ops;
       overflow.errorCount += c.errorCount;
     }
@@ -483,6 +512,8 @@ export class PoolMetrics implements PoolState {
       errors: new TieredCounter(DETAIL_TIERS, this.sec),
       ops: 0,
       errorCount: 0,
+      python: new TieredSketch(DETAIL_TIERS, this.spares, this.sec, true),
+      bridge: new TieredSketch(DETAIL_TIERS, this.spares, this.sec, true),
     };
   }
 

@@ -25,6 +25,7 @@ import {
   STARTING,
   UTILIZATION,
   quantilePair,
+  type CommandState,
   type PoolState,
 } from './pool-state.js';
 import {
@@ -45,7 +46,7 @@ import {
   type WindowSummary,
   type WorkerMetrics,
 } from '../contract/metrics.js';
-import { POOL_TIERS, windowSpan, type WindowSpan } from './window-ring.js';
+import { POOL_TIERS, windowSpan, type TieredSketch, type WindowSpan } from './window-ring.js';
 
 /** The span of a pool-level window ending at the last complete second. */
 export function poolSpan(pool: PoolState, window: WindowName): WindowSpan {
@@ -76,6 +77,13 @@ export function windowSummary(pool: PoolState, window: WindowName): WindowSummar
   pool.queueWait.windowInto(qw, L);
   const latencyUs = lat.summaryUs();
   const queueWaitUs = qw.summaryUs();
+  // The split (issue 19): the scratch histograms are free again once the summaries are read.
+  lat.clear();
+  pool.python.windowInto(lat, L);
+  const pythonUs = lat.summaryUs();
+  qw.clear();
+  pool.bridge.windowInto(qw, L);
+  const bridgeUs = qw.summaryUs();
   const utilization = sampled > 0 ? s.sum(UTILIZATION, from, to) / sampled : 0;
   const queueDepthAvg = sampled > 0 ? s.sum(QUEUE_DEPTH, from, to) / sampled : 0;
   const sizeAvg = sampled > 0 ? s.sum(SIZE, from, to) / sampled : 0;
@@ -89,6 +97,8 @@ export function windowSummary(pool: PoolState, window: WindowName): WindowSummar
     errorRate,
     latencyUs,
     queueWaitUs,
+    pythonUs,
+    bridgeUs,
     utilization,
     queueDepthAvg,
     healthScore: healthScore({
@@ -275,6 +285,13 @@ export function commandMetrics(pool: PoolState, window: WindowName): CommandMetr
     const coveredS = covered(pool, span);
     const ops = h.count;
     const errors = c.errors.window(L);
+    const latencyUs = h.summaryUs();
+    h.clear();
+    c.python.windowInto(h, L);
+    const pythonUs = h.summaryUs();
+    h.clear();
+    c.bridge.windowInto(h, L);
+    const bridgeUs = h.summaryUs();
     out.push({
       pool: pool.name,
       command: c.name,
@@ -284,7 +301,9 @@ export function commandMetrics(pool: PoolState, window: WindowName): CommandMetr
       errors,
       throughputPerS: coveredS > 0 ? ops / coveredS : 0,
       errorRate: ops > 0 ? errors / ops : 0,
-      latencyUs: h.summaryUs(),
+      latencyUs,
+      pythonUs,
+      bridgeUs,
     });
   }
   return out.sort((a, b) => b.ops - a.ops || (a.command < b.command ? -1 : 1));
@@ -338,14 +357,18 @@ export function latencyHistogram(pool: PoolState, kind: LatencyKind, command?: s
   const h = pool.scratch;
   h.clear();
   if (command === undefined) {
-    const t = kind === 'operation' ? pool.op : pool.queueWait;
+    const t = poolSketch(pool, kind);
     if (t.lifetime) h.merge(t.lifetime);
     // The second in progress lives in the commands' histograms until it completes.
-    for (const c of pool.commands.values()) h.merge(kind === 'operation' ? c.op.cur : c.queueWaitCur);
+    for (const c of pool.commands.values()) h.merge(kind === 'queue_wait' ? c.queueWaitCur : commandSketch(c, kind).cur);
   } else {
     const c = pool.commands.get(command);
     if (c !== undefined) {
-      if (kind === 'queue_wait') {
+      if (kind === 'python' || kind === 'bridge') {
+        const t = commandSketch(c, kind);
+        if (t.lifetime) h.merge(t.lifetime);
+        h.merge(t.cur);
+      } else if (kind === 'queue_wait') {
         h.merge(c.queueWait);
         h.merge(c.queueWaitCur);
       } else {
@@ -361,8 +384,18 @@ export function latencyHistogram(pool: PoolState, kind: LatencyKind, command?: s
 export function latencyDistribution(pool: PoolState, window: WindowName, kind: LatencyKind, perDecade: number): LatencyBucket[] {
   const h = pool.scratch;
   h.clear();
-  (kind === 'operation' ? pool.op : pool.queueWait).windowInto(h, windowSeconds[window]);
+  poolSketch(pool, kind).windowInto(h, windowSeconds[window]);
   return logBuckets(h, perDecade);
+}
+
+/** The pool-level sketch of a latency kind. */
+function poolSketch(pool: PoolState, kind: LatencyKind): TieredSketch {
+  return kind === 'operation' ? pool.op : kind === 'queue_wait' ? pool.queueWait : kind === 'python' ? pool.python : pool.bridge;
+}
+
+/** A command's windowed sketch of a latency kind (queue waits have none: see CommandState). */
+function commandSketch(c: Readonly<CommandState>, kind: Exclude<LatencyKind, 'queue_wait'>): TieredSketch {
+  return kind === 'operation' ? c.op : kind === 'python' ? c.python : c.bridge;
 }
 
 function summaryOf(h: LogHistogram | null): ReturnType<LogHistogram['summaryUs']> {

@@ -11,6 +11,7 @@
 import type { ErrorCategory } from '../contract/errors.js';
 import type { LogHistogram } from './log-histogram.js';
 import type { HistogramPool, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
+import type { UserMetricsStore } from './user-metrics.js';
 
 /** Caps that bound the memory of one pool. */
 export interface PoolLimits {
@@ -79,6 +80,10 @@ export interface CommandState {
   readonly errors: TieredCounter;
   ops: number;
   errorCount: number;
+  /** The handler's execution time in Python (operations whose reply carried a timing), with lifetime. */
+  readonly python: TieredSketch;
+  /** The bridge's share of the same operations, with lifetime. */
+  readonly bridge: TieredSketch;
 }
 
 /** One worker slot's figures. */
@@ -116,6 +121,10 @@ export interface PoolState {
   readonly op: TieredSketch;
   /** Queue waits of the whole pool (likewise). */
   readonly queueWait: TieredSketch;
+  /** Python execution times of the whole pool (the sum of its commands', merged each second). */
+  readonly python: TieredSketch;
+  /** Bridge shares of the whole pool (likewise). */
+  readonly bridge: TieredSketch;
   /** Per-second counters and gauge samples ({@link SECOND_SLOTS} rows of {@link FIELDS}). */
   readonly seconds: SeriesRing;
   /** Per-minute sums of the per-second rows, and each minute's quantiles. */
@@ -126,6 +135,8 @@ export interface PoolState {
   /** The slot every higher id shares, reported as `OVERFLOW_WORKER_ID` (-1). */
   readonly overflowWorker: Readonly<WorkerState> | undefined;
   readonly errorTypes: ReadonlyMap<string, ErrorTypeState>;
+  /** Metrics recorded by Python code (`import dspex`; issue 19). */
+  readonly user: UserMetricsStore;
   readonly spares: HistogramPool;
   /** Scratch histograms for the queries (wide). */
   readonly scratch: LogHistogram;

@@ -9,7 +9,7 @@ import { invalidArgument } from '../contract/errors.js';
 import { windowSeconds, type LatencyKind, type WindowName } from '../contract/metrics.js';
 
 const WINDOWS = Object.keys(windowSeconds) as WindowName[];
-const KINDS: readonly LatencyKind[] = ['operation', 'queue_wait'];
+const KINDS: readonly LatencyKind[] = ['operation', 'queue_wait', 'python', 'bridge'];
 
 /** Throws unless `window` is `1m`, `5m` or `15m`. */
 export function checkWindow(where: string, window: unknown): asserts window is WindowName {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Call, CallWorker } from './call-queue.js';
-import { PythonBridgeError } from '../contract/errors.js';
+import { PythonBridgeError, type ErrorDetails } from '../contract/errors.js';
 import { readReplyError, type FrameError } from './protocol.js';
 
 /** The error of a reply frame that carries `error` (Python raised, or refused the request). */
@@ -46,11 +46,12 @@ export function protocolError(pool: string, worker: CallWorker, call: Call | nul
  * `call` did not get an answer from `worker` within its `timeoutMs`. `graceMs` null: the worker
  * was killed; else it may finish the call for that long (its reply is dropped) before it is.
  */
-export function operationTimeoutError(pool: string, worker: CallWorker, call: Call, graceMs: number | null = null): PythonBridgeError {
+export function operationTimeoutError(pool: string, worker: CallWorker, call: Call, graceMs: number | null = null, pythonStack: string | null = null): PythonBridgeError {
   const fate = graceMs === null ? 'was killed and is being replaced' : `may finish it within abortGraceMs (${graceMs} ms; its reply is discarded), else it is killed and replaced`;
-  return new PythonBridgeError('timeout', 'operation', `'${call.command}' did not complete within ${call.timeoutMs} ms; worker ${worker.workerId} (pid ${worker.pid}) ${fate}`, {
-    details: { pool, workerId: worker.workerId, pid: worker.pid, command: call.command, sessionId: call.sessionId, timeoutMs: call.timeoutMs, sent: true },
-  });
+  const details: ErrorDetails = { pool, workerId: worker.workerId, pid: worker.pid, command: call.command, sessionId: call.sessionId, timeoutMs: call.timeoutMs, sent: true };
+  // Issue 19: what the hung worker was doing, taken just before the kill.
+  if (pythonStack !== null) details.pythonStack = pythonStack;
+  return new PythonBridgeError('timeout', 'operation', `'${call.command}' did not complete within ${call.timeoutMs} ms; worker ${worker.workerId} (pid ${worker.pid}) ${fate}`, { details });
 }
 
 /**

@@ -21,7 +21,8 @@ import { Call, disarmCall, type CallKind, type CallWorker } from './call-queue.j
 import { Checkout, LOST } from './checkout.js';
 import { PythonBridgeError } from '../contract/errors.js';
 import type { HealthMonitor } from './health.js';
-import { encodeFrame, requestJson, type Frame, type FrameError } from './protocol.js';
+import { encodeFrame, readReplyPythonNs, readUserMetrics, requestJson, type Frame, type FrameError } from './protocol.js';
+import type { UserMetricChange } from '../contract/inside-python.js';
 import type { SessionRegistry, SessionTouch } from './sessions.js';
 import { CLOSE_GRACE_MS } from './supervisor.js';
 import type { PoolLifecycle } from '../contract/pool-status.js';
@@ -33,10 +34,12 @@ import {
   emitCheckout,
   emitErrorEvent,
   emitPoolEvent,
+  emitPythonMetrics,
   executePoolOperation,
   groupEnabled,
   observed,
   operationChannel,
+  pythonMetricsObserved,
   type OperationContext,
   type TelemetryMask,
   type WorkerTerminateReason,
@@ -66,6 +69,8 @@ export interface ExecuteOptions {
 
 /** Further attempts of a `retry: 'idempotent'` call whose worker crashed. */
 const MAX_RETRIES = 2;
+/** Longest wait for a hung worker's stack dump before it is killed anyway (issue 19). */
+const STACK_BEFORE_KILL_MS = 500;
 
 /** What the dispatcher needs from the pool. */
 export interface DispatcherHost {
@@ -87,6 +92,8 @@ export class Dispatcher {
   private readonly commandJsonCache = new Map<string, string>();
   /** Deadline of a `session_end` control call. */
   private readonly sessionEndTimeoutMs: number;
+  /** `pythonTiming`: read the reply's timing into the operation context. */
+  private readonly timing: boolean;
 
   /** `slots` is the supervisor's array, read only here. */
   constructor(
@@ -100,6 +107,7 @@ export class Dispatcher {
   ) {
     this.name = options.name;
     this.sessionEndTimeoutMs = Math.min(options.operationTimeoutMs, 10_000);
+    this.timing = options.pythonTiming;
     this.checkout = new Checkout(slots, sessions, options);
   }
 
@@ -180,6 +188,8 @@ export class Dispatcher {
         timestampMs: Date.now(),
         queueWaitNs: 0,
         durationNs: 0,
+        pythonNs: null,
+        bridgeNs: null,
       };
       return executePoolOperation(this.mask, ctx, (c) => this.submit(sessionId, command, args, opts, c));
     }
@@ -384,6 +394,8 @@ export class Dispatcher {
 
   /** A reply frame from `worker` (its WorkerHooks.onFrame). */
   onFrame(worker: CallWorker, frame: Frame): void {
+    // User metrics ride on any reply (issue 19), the late reply of an abandoned call included.
+    if (frame['metrics'] !== undefined) this.onMetrics(worker, frame['metrics']);
     const call = worker.inflight;
     if (call === null || frame.id !== call.id) {
       this.onProtocolError(worker, {
@@ -412,6 +424,8 @@ export class Dispatcher {
     const err = frame['error'];
     const failure = err === undefined ? null : replyError(this.name, worker, call, err);
     if (call.kind === 'user') {
+      const ctx = call.ctx;
+      if (ctx !== null && this.timing) ctx.pythonNs = readReplyPythonNs(frame);
       // Control calls (session ends) are the pool's own work: not the user's operations.
       worker.lastUsedAtMs = doneMs;
       worker.operations++;
@@ -421,6 +435,17 @@ export class Dispatcher {
     if (failure) this.settleError(call, failure);
     else this.settleValue(call, frame['result']);
     this.release(worker);
+  }
+
+  /**
+   * The `metrics` of a reply or a periodic frame of `worker` (its WorkerHooks.onMetrics): parsed
+   * and published on `dspex:python:metrics` only when someone listens (issue 19).
+   */
+  onMetrics(worker: CallWorker, raw: unknown): void {
+    if (!pythonMetricsObserved(this.mask)) return;
+    const changes: UserMetricChange[] = [];
+    const dropped = readUserMetrics(raw, changes);
+    if (changes.length > 0 || dropped > 0) emitPythonMetrics(worker, changes, dropped);
   }
 
   /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */
@@ -499,9 +524,40 @@ export class Dispatcher {
     // another call.
     worker.inflight = null;
     if (call.kind === 'user') worker.errors++;
+    if (call.kind === 'user') {
+      // Issue 19: what was it doing? Its stack first (condemned meanwhile: a late reply is
+      // dropped and it gets nothing else), then the kill; the error and the log carry the stack.
+      this.withLastStack(worker, 'timeout', (stack) => {
+        worker.kill('timeout');
+        if (stack !== null) this.logHungStack(worker, call, stack, `still ran after ${call.timeoutMs} ms (operationTimeoutMs)`);
+        this.settleError(call, operationTimeoutError(this.name, worker, call, null, stack));
+        this.checkinFailed(worker, call);
+      });
+      return;
+    }
     worker.kill('timeout');
     this.settleError(call, operationTimeoutError(this.name, worker, call));
     this.checkinFailed(worker, call);
+  }
+
+  /**
+   * Condemn `worker` (see PoolWorker.condemn) and hand its last stack dump to `then` (null when it
+   * cannot dump, or nothing came within STACK_BEFORE_KILL_MS); `then` kills it.
+   */
+  private withLastStack(worker: CallWorker, reason: WorkerTerminateReason, then: (stack: string | null) => void): void {
+    if (!worker.stackDumpReady || worker.exited) {
+      then(null);
+      return;
+    }
+    worker.condemn(reason);
+    worker.dumpStack(STACK_BEFORE_KILL_MS).then(then, () => then(null));
+  }
+
+  private logHungStack(worker: CallWorker, call: Call, stack: string, what: string): void {
+    this.logger.error(
+      { pool: this.name, workerId: worker.workerId, workerPid: worker.pid, command: call.command, timeoutMs: call.timeoutMs, pythonStack: stack },
+      `'${call.command}' ${what}; its worker is killed. Its Python stack:\n${stack}`,
+    );
   }
 
   private abortCall(call: Call): void {
@@ -558,13 +614,16 @@ export class Dispatcher {
     this.maybeDrained();
   }
 
-  /** The grace period of abandoned `call` passed: kill its worker if it is still running it. */
+  /** The grace period of abandoned `call` passed: kill its worker if it is still running it (logging its stack first). */
   private abandonedTooLong(worker: CallWorker, call: Call, reason: 'aborted' | 'timeout'): void {
     call.timer = null;
     if (worker.inflight !== call) return;
     worker.inflight = null;
-    worker.kill(reason);
-    this.endAbandoned(worker, call);
+    this.withLastStack(worker, reason, (stack) => {
+      worker.kill(reason);
+      if (stack !== null) this.logHungStack(worker, call, stack, `still ran ${this.options.abortGraceMs} ms after it was abandoned (${reason})`);
+      this.endAbandoned(worker, call);
+    });
   }
 
   /** `worker` is done with abandoned `call` (late reply, kill, exit): its checkin comes now. */

@@ -89,6 +89,8 @@ export const poolOptionsSchema = z
     outputMaxLineBytes: z.number().int().min(64).max(1024 * 1024).default(16 * 1024),
     /** Warm spares: ready processes that take over a replaced worker's slot at once. */
     spares: z.number().int().min(0).max(64).default(0),
+    /** Return Python's own execution time with each reply (the queue wait | bridge | Python split). */
+    pythonTiming: z.boolean().default(true),
     /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, bounded (default-logger.ts). */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */

@@ -108,6 +108,13 @@ export interface PoolOptions {
    */
   spares?: number | undefined;
   /**
+   * Measure each call's own execution time in Python (`time.perf_counter_ns` around the handler)
+   * and return it with the reply, so `dspex:pool:operation` contexts carry `pythonNs` and
+   * `bridgeNs` (the split queue wait | bridge | Python). Default true; false only to measure
+   * what the split costs (`bench pool`).
+   */
+  pythonTiming?: boolean | undefined;
+  /**
    * Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, through a
    * bounded destination: at most 1 MiB waits for a slow stderr, beyond it records are dropped and
    * counted (default-logger.ts).
@@ -145,6 +152,7 @@ export interface ResolvedPoolOptions {
   outputBurstLines: number;
   outputMaxLineBytes: number;
   spares: number;
+  pythonTiming: boolean;
   logger?: PoolLogger | undefined;
   telemetry: { disabled: TelemetryGroup[] };
 }

@@ -29,6 +29,11 @@ import { nowNs } from '../contract/clock.js';
 export interface WorkerHooks<C = unknown> {
   /** A reply frame after start-up. */
   onFrame(worker: PoolWorker<C>, frame: Frame): void;
+  /**
+   * A periodic user-metrics frame (`{"id": 0, "event": "metrics"}`, sent during a long call; issue
+   * 19): `raw` is its unchecked `metrics` field. Optional: without it such frames are dropped.
+   */
+  onMetrics?(worker: PoolWorker<C>, raw: unknown): void;
   /** The reply stream broke the protocol; the pool must kill the worker. */
   onProtocolError(worker: PoolWorker<C>, err: FrameError): void;
   /** The process ended (after any reply bytes it wrote were delivered). */
@@ -48,6 +53,21 @@ const STDERR_TAIL_LINES = 20;
 const EXIT_DRAIN_MS = 100;
 /** Workers lead their own process group where there are process groups (POSIX). */
 const OWN_GROUP = process.platform !== 'win32';
+/** A stack dump is complete once fd 5 has been quiet this long (faulthandler has no end marker). */
+const STACK_QUIET_MS = 50;
+/** Most bytes of one stack dump kept (the rest is read and dropped). */
+const MAX_STACK_BYTES = 1 << 20;
+
+/** A stack dump in progress (see {@link PoolWorker.dumpStack}). */
+interface StackDump {
+  readonly promise: Promise<string>;
+  resolve(text: string): void;
+  reject(err: PythonBridgeError): void;
+  chunks: Buffer[];
+  bytes: number;
+  quiet: NodeJS.Timeout | null;
+  deadline: NodeJS.Timeout;
+}
 
 /**
  * SIGKILL what is left of the process group `pgid` after its leader (a worker) was reaped: user
@@ -106,6 +126,10 @@ export class PoolWorker<C = unknown> implements WorkerRef {
   retiring = false;
   /** The pool's operation-timeout timer for this worker, re-armed per call (see Dispatcher.run). */
   opTimer: NodeJS.Timeout | null = null;
+  /** True once the ready frame said faulthandler listens on SIGUSR2 (`stack_dump`; issue 19). */
+  stackDumpReady = false;
+  /** The dump being read from fd 5, or null. */
+  private stackDump: StackDump | null = null;
 
   /** Bounds this process's stdout/stderr; counts what it dropped and cut (set by start()). */
   private output: OutputGate | null = null;
@@ -144,7 +168,8 @@ export class PoolWorker<C = unknown> implements WorkerRef {
       let child: ChildProcess;
       try {
         child = spawn(opts.python, workerArgs(opts, this.workerId), {
-          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+          // fd 5: faulthandler's stack dumps (dumpStack; DSPEX_STACK_FD in worker-env.ts).
+          stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
           env: opts.env,
           // Its own process group and session (setsid), so the pool can end everything it starts.
           // Not unref'd: a live worker keeps Node's event loop alive exactly as a plain spawn does.
@@ -170,6 +195,12 @@ export class PoolWorker<C = unknown> implements WorkerRef {
 
       const requests = child.stdio[3] as Writable;
       const replies = child.stdio[4] as Readable;
+      const stacks = (child.stdio as unknown as readonly (Readable | null | undefined)[])[5] ?? null;
+      if (stacks) {
+        // Always read: a dump nobody waits for (a late one) is dropped, never left in the pipe.
+        stacks.on('data', (chunk: Buffer) => this.stackChunk(chunk));
+        stacks.on('error', () => {});
+      }
       this.requests = requests;
       // A write to a dead process fails with EPIPE; its exit is handled by the 'exit' listener.
       requests.on('error', () => {});
@@ -246,6 +277,16 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     return this.stderrTail.join('\n');
   }
 
+  /**
+   * Decide to end this process (for `reason`) without killing it yet: from now on nothing it sends
+   * on fd 4 is trusted (late replies are dropped) and it serves nothing; the stack-dump pipe stays
+   * open, so a last {@link dumpStack} can run before {@link kill} (issue 19, the hang guard).
+   */
+  condemn(reason: WorkerTerminateReason): void {
+    if (this.endReason === null) this.endReason = reason;
+    this.state = 'stopping';
+  }
+
   /** Kill the process and its process group at once (SIGKILL). `reason` is recorded for the terminate event. */
   kill(reason: WorkerTerminateReason): void {
     if (this.endReason === null) this.endReason = reason;
@@ -319,12 +360,15 @@ export class PoolWorker<C = unknown> implements WorkerRef {
       throw err;
     }
     if (this.ready) {
-      this.hooks.onFrame(this, frame);
+      // A periodic user-metrics frame (issue 19) is the only frame with id 0 after ready.
+      if (frame.id === 0 && frame['event'] === 'metrics') this.hooks.onMetrics?.(this, frame['metrics']);
+      else this.hooks.onFrame(this, frame);
       return;
     }
     // Start-up: the first frame is `ready` or `startup_error`.
     if (frame.id === 0 && frame['event'] === 'ready') {
       this.ready = true;
+      this.stackDumpReady = frame['stack_dump'] === true;
       this.state = 'idle';
       this.readyAtNs = nowNs();
       this.startSettle?.(null);
@@ -347,9 +391,79 @@ export class PoolWorker<C = unknown> implements WorkerRef {
     this.hooks.onProtocolError(this, err);
   }
 
+  /**
+   * The Python traceback of every thread of this process, now, without stopping it (issue 19):
+   * SIGUSR2 makes faulthandler write them to fd 5 from its signal handler (no GIL needed, so it
+   * works while the worker is busy in Python code); the text is complete once fd 5 has been quiet
+   * for 50 ms. Concurrent requests share one dump. Rejects with `worker` / `stack_unavailable`
+   * when the worker cannot dump (not ready, exited, faulthandler not registered) or nothing came
+   * within `timeoutMs`.
+   */
+  dumpStack(timeoutMs = 2000): Promise<string> {
+    if (this.stackDump !== null) return this.stackDump.promise;
+    const unavailable = (why: string): PythonBridgeError =>
+      new PythonBridgeError('worker', 'stack_unavailable', `no stack from worker ${this.workerId} (pid ${this.pid}): ${why}`, {
+        details: { pool: this.pool, workerId: this.workerId, pid: this.pid },
+      });
+    if (!this.ready || !this.stackDumpReady || this.exitSeen || this.pid <= 0) {
+      return Promise.reject(unavailable(this.exitSeen ? 'it has exited' : !this.ready ? 'it is not ready' : 'its stack dumps are off (no fd 5, or faulthandler could not register)'));
+    }
+    let resolve!: (text: string) => void;
+    let reject!: (err: PythonBridgeError) => void;
+    const promise = new Promise<string>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const dump: StackDump = {
+      promise,
+      resolve,
+      reject,
+      chunks: [],
+      bytes: 0,
+      quiet: null,
+      deadline: setTimeout(() => this.endStackDump(unavailable(`nothing within ${timeoutMs} ms`)), timeoutMs),
+    };
+    dump.deadline.unref();
+    this.stackDump = dump;
+    try {
+      // The worker alone, not its group: its children have no such handler (SIGUSR2 would end them).
+      process.kill(this.pid, 'SIGUSR2');
+    } catch (err) {
+      this.endStackDump(unavailable(`could not signal it: ${(err as Error).message}`));
+    }
+    return promise;
+  }
+
+  private stackChunk(chunk: Buffer): void {
+    const d = this.stackDump;
+    if (d === null) return;
+    if (d.bytes < MAX_STACK_BYTES) {
+      const keep = chunk.length <= MAX_STACK_BYTES - d.bytes ? chunk : chunk.subarray(0, MAX_STACK_BYTES - d.bytes);
+      d.chunks.push(keep);
+      d.bytes += keep.length;
+    }
+    if (d.quiet === null) {
+      d.quiet = setTimeout(() => this.endStackDump(null), STACK_QUIET_MS);
+      d.quiet.unref();
+    } else d.quiet.refresh();
+  }
+
+  /** Finish the dump in progress: with its text (`err` null), or with `err` when nothing came. */
+  private endStackDump(err: PythonBridgeError | null): void {
+    const d = this.stackDump;
+    if (d === null) return;
+    this.stackDump = null;
+    clearTimeout(d.deadline);
+    if (d.quiet) clearTimeout(d.quiet);
+    if (d.bytes > 0) d.resolve(Buffer.concat(d.chunks, d.bytes).toString('utf8'));
+    else d.reject(err ?? new PythonBridgeError('worker', 'stack_unavailable', `no stack from worker ${this.workerId} (pid ${this.pid})`, { details: { pool: this.pool, workerId: this.workerId, pid: this.pid } }));
+  }
+
   private finishExit(): void {
     if (this.exited) return;
     this.exited = true;
+    // A dump in progress ends with what arrived before the exit (or fails).
+    if (this.stackDump !== null) this.endStackDump(new PythonBridgeError('worker', 'stack_unavailable', `worker ${this.workerId} (pid ${this.pid}) exited during the stack dump`, { details: { pool: this.pool, workerId: this.workerId, pid: this.pid } }));
     if (this.exitDrainTimer) clearTimeout(this.exitDrainTimer);
     this.state = 'stopping';
     const how = this.signal ? `signal ${this.signal}` : `code ${this.exitCode}`;

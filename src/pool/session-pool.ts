@@ -26,7 +26,8 @@
  * @module
  */
 import { Dispatcher, type ExecuteOptions } from './dispatcher.js';
-import { PythonBridgeError } from '../contract/errors.js';
+import { invalidArgument, PythonBridgeError } from '../contract/errors.js';
+import type { PythonStack } from '../contract/inside-python.js';
 import { HealthMonitor } from './health.js';
 import type { Call } from './call-queue.js';
 import type { WorkerHooks } from './pool-worker.js';
@@ -103,6 +104,7 @@ export class SessionPool {
     // the views name `this.dispatcher` lazily, as it is built last.
     const hooks: WorkerHooks<Call> = {
       onFrame: (w, f) => this.dispatcher.onFrame(w, f),
+      onMetrics: (w, raw) => this.dispatcher.onMetrics(w, raw),
       onProtocolError: (w, e) => this.dispatcher.onProtocolError(w, e),
       onExit: (w) => this.dispatcher.onExit(w),
       onOutput: (w, stream, line, cutFromBytes) => {
@@ -359,6 +361,26 @@ export class SessionPool {
       workers,
       spares: this.supervisor.spares.status(),
     };
+  }
+
+  /**
+   * The Python traceback of every thread of worker `workerId`, right now, without stopping it
+   * (faulthandler on SIGUSR2 writing to a pipe Node reads: works while the worker is busy in
+   * Python code; docs/PROTOCOL.md). Rejects with `invalid_request` / `invalid_argument` for an id
+   * that is not a slot, and `worker` / `stack_unavailable` when that slot has no live worker or
+   * the dump does not come within `timeoutMs` (default 2000).
+   */
+  dumpStack(workerId: number, timeoutMs = 2000): Promise<PythonStack> {
+    if (!Number.isInteger(workerId) || workerId < 0 || workerId >= this.options.maxSize) {
+      return Promise.reject(invalidArgument('SessionPool.dumpStack', 'workerId', `must be a worker slot, an integer in 0..${this.options.maxSize - 1}, got ${JSON.stringify(workerId)}`));
+    }
+    if (!(timeoutMs > 0) || timeoutMs > 60_000) return Promise.reject(invalidArgument('SessionPool.dumpStack', 'timeoutMs', `must be in (0, 60000], got ${timeoutMs}`));
+    const w = this.supervisor.slots[workerId];
+    if (!w || w.exited) {
+      return Promise.reject(new PythonBridgeError('worker', 'stack_unavailable', `pool '${this.name}' has no live worker in slot ${workerId}`, { details: { pool: this.name, workerId } }));
+    }
+    const pid = w.pid;
+    return w.dumpStack(timeoutMs).then((stack) => ({ pool: this.name, workerId, pid, timestampMs: Date.now(), stack }));
   }
 
   /** The pids of the live Python processes: the slots' workers, then the spares. */

@@ -50,6 +50,9 @@ export function workerSpawnOptions(o: Readonly<ResolvedPoolOptions>): WorkerSpaw
       DSPEX_POOL: o.name,
       DSPEX_OWNER_PID: String(process.pid),
       DSPEX_MODULES: o.pythonModules.join(','),
+      // Issue 19: the timing split in replies, and the pipe (fd 5) faulthandler dumps stacks to.
+      DSPEX_TIMING: o.pythonTiming ? '1' : '0',
+      DSPEX_STACK_FD: '5',
     },
   };
 }

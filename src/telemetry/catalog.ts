@@ -27,6 +27,7 @@
  */
 import type { ErrorCategory } from '../contract/errors.js';
 import type { ResourceSample } from '../contract/resources.js';
+import type { UserMetricChange } from '../contract/inside-python.js';
 
 // ---------------------------------------------------------------------------------------------
 // Payload types
@@ -226,6 +227,20 @@ export interface SessionExpireEvent extends PoolEventBase {
   operations: number;
 }
 
+/**
+ * `dspex:python:metrics`: metrics recorded by Python code through `import dspex` (issue 19), as
+ * one worker reported them with a reply or in a periodic frame during a long call. Counter and
+ * histogram changes are deltas since that process's previous report (add them up; a process that
+ * dies loses what it had not reported, and nothing is reported twice); a gauge change is the value
+ * now. Published only while someone subscribes: without a subscriber the reports are dropped.
+ */
+export interface PythonMetricsEvent extends WorkerEventBase {
+  /** The valid changes, in the order Python sent them. */
+  changes: UserMetricChange[];
+  /** Entries of the report that were malformed or beyond the caps, and were dropped. */
+  droppedChanges: number;
+}
+
 /** `dspex:resource:sample`: one sample of the resource monitor. */
 export interface ResourceSampleEvent {
   /** The sample (`{ timestampMs, node, system, python[], vanished[], warnings[] }`). */
@@ -253,6 +268,19 @@ export interface OperationContext {
   queueWaitNs: number;
   /** Total time of the call from `execute*` to settlement, in nanoseconds (set before asyncStart/error). */
   durationNs: number;
+  /**
+   * The handler's own execution time in Python (`time.perf_counter_ns` around the function,
+   * returned in the reply), in nanoseconds; null when no reply carried one (the call never reached
+   * Python, timed out, crashed, or the pool has `pythonTiming: false`). Set when the reply arrives;
+   * always present (null first) on contexts the pool publishes, optional for hand-built ones.
+   */
+  pythonNs?: number | null;
+  /**
+   * The bridge's share: `durationNs − queueWaitNs − pythonNs` (JSON both ways, framing, pipes,
+   * process scheduling, promise settlement), in nanoseconds, at least 0; null when `pythonNs` is.
+   * Set with `durationNs`. Queue wait, bridge and Python add up to `durationNs`.
+   */
+  bridgeNs?: number | null;
   /** The result, on success (set by Node). */
   result?: unknown;
   /** The PythonBridgeError, on failure (set by Node). */
@@ -322,6 +350,8 @@ export const telemetryCatalog = {
   'dspex:session:expire': { group: 'session', payload: typeOnly<SessionExpireEvent>() },
   /** Published when the resource monitor took a sample. */
   'dspex:resource:sample': { group: 'resource', payload: typeOnly<ResourceSampleEvent>() },
+  /** Published when a worker reported metrics recorded by Python code (`import dspex`; issue 19). */
+  'dspex:python:metrics': { group: 'python', payload: typeOnly<PythonMetricsEvent>() },
 } as const satisfies { readonly [name: `dspex:${string}`]: CatalogEntry };
 
 type Catalog = typeof telemetryCatalog;

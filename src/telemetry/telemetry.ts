@@ -15,6 +15,7 @@
 import type { ErrorCategory } from '../contract/errors.js';
 import { nowNs, wallMsAt, wallNowMs } from '../contract/clock.js';
 import type { ResourceSample } from '../contract/resources.js';
+import type { UserMetricChange } from '../contract/inside-python.js';
 import {
   OPERATION_CHANNEL,
   telemetryCatalog,
@@ -22,6 +23,7 @@ import {
   type OperationContext,
   type PoolErrorEvent,
   type PoolEventBase,
+  type PythonMetricsEvent,
   type RecoveryEvent,
   type ResourceSampleEvent,
   type TelemetryEventMap,
@@ -43,6 +45,7 @@ export {
   type PoolEventBase,
   type PoolInitEvent,
   type PoolTerminateEvent,
+  type PythonMetricsEvent,
   type QueueDepthEvent,
   type QueueRejectedEvent,
   type RecoveryEvent,
@@ -77,6 +80,8 @@ const errorBit = channelBits['dspex:pool:error'];
 const recoveryChannel = channels['dspex:pool:recovery'];
 const recoveryBit = channelBits['dspex:pool:recovery'];
 const resourceChannel = channels['dspex:resource:sample'];
+const pythonMetricsChannel = channels['dspex:python:metrics'];
+const pythonMetricsBit = channelBits['dspex:python:metrics'];
 const resourceBit = channelBits['dspex:resource:sample'];
 const operationBit = groupBits[telemetryCatalog[OPERATION_CHANNEL].group];
 
@@ -247,6 +252,25 @@ export function emitRecoveryEvent(
   recoveryChannel.publish(payload);
 }
 
+/** True when a `dspex:python:metrics` report would reach someone (parse the frame's metrics only then). */
+export function pythonMetricsObserved(mask: TelemetryMask): boolean {
+  return (mask & pythonMetricsBit) !== 0 && pythonMetricsChannel.hasSubscribers;
+}
+
+/** Publish `dspex:python:metrics` for `worker` (guard with {@link pythonMetricsObserved}). */
+export function emitPythonMetrics(worker: WorkerRef, changes: UserMetricChange[], droppedChanges: number): void {
+  const payload: PythonMetricsEvent = {
+    pool: worker.pool,
+    timestampMs: wallNowMs(),
+    workerId: worker.workerId,
+    pid: worker.pid,
+    generation: worker.generation,
+    changes,
+    droppedChanges,
+  };
+  pythonMetricsChannel.publish(payload);
+}
+
 /** Publish a resource sample on `dspex:resource:sample`. */
 export function emitResourceEvent(mask: TelemetryMask, sample: ResourceSample): void {
   if ((mask & resourceBit) === 0 || !resourceChannel.hasSubscribers) return;
@@ -274,14 +298,18 @@ export function executePoolOperation<T>(mask: TelemetryMask, ctx: OperationConte
     try {
       return fn(ctx).then(
         (value) => {
-          ctx.durationNs = nowNs() - startNs;
+          const d = (ctx.durationNs = nowNs() - startNs);
+          const py = ctx.pythonNs;
+          if (py != null) ctx.bridgeNs = Math.max(0, d - ctx.queueWaitNs - py);
           ctx.result = value;
           opAsyncStart.publish(ctx);
           opAsyncEnd.publish(ctx);
           return value;
         },
         (err: unknown) => {
-          ctx.durationNs = nowNs() - startNs;
+          const d = (ctx.durationNs = nowNs() - startNs);
+          const py = ctx.pythonNs;
+          if (py != null) ctx.bridgeNs = Math.max(0, d - ctx.queueWaitNs - py);
           ctx.error = err;
           opError.publish(ctx);
           opAsyncStart.publish(ctx);

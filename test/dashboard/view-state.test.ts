@@ -56,6 +56,18 @@ describe('reduceKey', () => {
     expect(reduceKey(v0, '?').view.help).toBe(true);
   });
 
+  it('d opens the stack overlay on the first worker, moves to the next on each press; Esc and h close it', () => {
+    const d1 = reduceKey(v0, 'd').view;
+    expect(d1.stackWorker).toBe(0);
+    const d2 = reduceKey(d1, 'd').view;
+    expect(d2.stackWorker).toBe(1);
+    expect(reduceKey(d2, '\u001b').view.stackWorker).toBeNull();
+    const h = reduceKey(d2, 'h').view;
+    expect(h.help).toBe(true);
+    expect(h.stackWorker).toBeNull();
+    expect(reduceKey(reduceKey(v0, 'h').view, 'd').view).toMatchObject({ help: false, stackWorker: 0 });
+  });
+
   it('moves to the next pool with Tab, and ignores unknown keys (same object)', () => {
     expect(reduceKey(v0, '\t').view.poolIndex).toBe(1);
     for (const k of ['x', '\u001b[A', '\r', '9']) {

@@ -209,7 +209,7 @@ describe('reading the sources', () => {
     const input = collectPrometheusInput({ collector: c, pools: [{ name: 'a', status: () => status('a', ['idle', 'busy']) }] });
     expect(input.pools).toHaveLength(1);
     expect(c.calls.get('getTotals')).toBe(1);
-    expect(c.calls.get('getLatencyHistogram')).toBe(2); // echo + queue wait
+    expect(c.calls.get('getLatencyHistogram')).toBe(4); // echo (operation, python, bridge) + queue wait
     expect(c.calls.get('getWorkerMetrics')).toBe(2);
     expect(input.pools[0]!.workers.map((w) => w.operations)).toEqual([100, 101]);
   });

@@ -78,13 +78,14 @@ describe('the emit helpers', () => {
 describe('a fully instrumented pool', () => {
   it('publishes every catalog channel with complete payloads (no catalog drift)', async () => {
     const c = collect();
-    const pool = await startPool({ size: 2, maxSize: 3, maxQueue: 1, healthCheckIntervalMs: 400, sessionTtlMs: 200 });
+    const pool = await startPool({ size: 2, maxSize: 3, maxQueue: 1, healthCheckIntervalMs: 400, sessionTtlMs: 200, pythonModules: ['inside'] });
     const { ResourceMonitor } = await import('../../src/resources/index.js');
     const monitor = new ResourceMonitor({ pools: [pool], intervalMs: 60_000 });
     monitor.start();
     try {
       monitor.sampleNow();
       await pool.executeInSession('sess-a', 'echo', { a: 1 });
+      await pool.executeAnonymous('inside.record', { tokens: 3 }); // dspex:python:metrics
       await expect(pool.executeAnonymous('fail', { type: 'KeyError', message: 'missing' })).rejects.toThrow();
       // Fill the pool and the queue, then one more call is rejected.
       const busy = [pool.executeAnonymous('sleep', { ms: 150 }), pool.executeAnonymous('sleep', { ms: 150 })];
@@ -125,6 +126,7 @@ describe('a fully instrumented pool', () => {
     expect(c.of('dspex:pool:resize')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), from: 2, to: 3, reason: 'manual' });
     expect(c.of('dspex:session:expire')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), sessionId: 'sess-a', idleMs: expect.any(Number), operations: 1 });
     expect(c.of('dspex:pool:terminate')[0]).toEqual({ pool: pool.name, timestampMs: expect.any(Number), uptimeMs: expect.any(Number), rejected: 0, stopDurationNs: expect.any(Number) });
+    expect(c.of('dspex:python:metrics')[0]).toMatchObject({ pool: pool.name, droppedChanges: 0, changes: expect.arrayContaining([{ name: 'tokens_total', kind: 'counter', labels: { model: 'gpt' }, value: 3 }]) });
     expect(c.of('dspex:resource:sample')[0]?.['sample']).toMatchObject({ node: expect.any(Object), system: expect.any(Object), python: expect.any(Array) });
 
     const ends = c.of(`${OPERATION_CHANNEL}:asyncEnd`);
