@@ -1,26 +1,21 @@
-// Monitoring in your own service: metrics, resources and a Prometheus endpoint on loopback.
-// `npm run build && node examples/monitoring.mjs`
-import { SessionPool, MetricsCollector, ResourceMonitor, MonitoringServer } from 'dspex';
+// Monitoring in your own service, in one call: metrics, resources, alerts and a Prometheus
+// endpoint on loopback, configured from defaults, ./dspex.config.json or DSPEX_CONFIG, DSPEX_*
+// variables and the options given here. `npm run build && node examples/monitoring.mjs`
+import { SessionPool, createMonitoring } from 'dspex';
 
-const collector = new MetricsCollector();
-collector.start(); // subscribes to the dspex:* channels
 const pool = new SessionPool({ name: 'api', size: 2 });
-collector.trackPool(pool); // gauges: size, busy, idle, queue
 await pool.start();
-const resources = new ResourceMonitor({ pools: [pool], intervalMs: 1000 });
-resources.start();
-const server = new MonitoringServer({ collector, pools: [pool], resources, port: 0 }); // 127.0.0.1, a free port
-await server.start();
+const monitoring = await createMonitoring({ pools: [pool], server: { port: 0 } }); // 127.0.0.1, a free port
 
 await Promise.all(Array.from({ length: 200 }, (_, i) => pool.executeAnonymous('echo', { i })));
 await new Promise((r) => setTimeout(r, 1100)); // let the current second rotate into the windows
 
-const summary = collector.getPerformanceSummary('api').windows['1m'];
+const summary = monitoring.collector.getPerformanceSummary('api').windows['1m'];
 console.log(`ops ${summary.ops}, p50 ${summary.latencyUs.p50.toFixed(0)} µs, p99 ${summary.latencyUs.p99.toFixed(0)} µs, health ${summary.healthScore}`);
-const text = await (await fetch(`${server.url}/metrics`)).text();
+const text = await (await fetch(`${monitoring.url}/metrics`)).text();
 console.log(text.split('\n').find((l) => l.startsWith('dspex_pool_operations_total')));
+const health = await (await fetch(`${monitoring.url}/api/health`)).json();
+console.log(`stack ${health.status}: ${health.components.map((c) => `${c.name} ${c.state}`).join(', ')}`);
 
-await server.stop();
+await monitoring.stop(); // every timer, socket and subscription it made
 await pool.stop();
-resources.stop();
-collector.stop();

@@ -19,9 +19,10 @@ describe('examples', () => {
     expect(out).toContain('error: timeout operation');
   });
 
-  it('monitoring: metrics, resources and a scrape of /metrics', () => {
+  it('monitoring: createMonitoring, a scrape of /metrics and /api/health', () => {
     const out = run('examples/monitoring.mjs');
     expect(out).toMatch(/ops 200, p50 \d+ µs, p99 \d+ µs, health \d+/);
     expect(out).toContain('dspex_pool_operations_total{pool="api",command="echo",result="ok"} 200');
+    expect(out).toMatch(/stack (healthy|degraded): collector \w+, resources \w+, server running/);
   });
 });
