@@ -199,6 +199,26 @@ describe('registerOpenTelemetry: traces', () => {
   });
 });
 
+describe('the traceparent hook without the bridge', () => {
+  it('any start subscriber can set ctx.traceparent; invalid values reach Python as None; dspex_context is reserved', async () => {
+    const pool = await startPool({ size: 1, pythonModules: ['traced'] });
+    let value = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00';
+    const onStart = (m: unknown): void => {
+      (m as { traceparent?: string }).traceparent = value;
+    };
+    operationChannel.start.subscribe(onStart);
+    cleanups.push(() => void operationChannel.start.unsubscribe(onStart));
+    const ok = await pool.executeAnonymous<PyContext>('traced.context', {});
+    expect(ok).toMatchObject({ trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331', sampled: false });
+    for (value of ['garbage', 'a"b}', '00-00000000000000000000000000000000-b7ad6b7169203331-01', '00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01']) {
+      expect(await pool.executeAnonymous<PyContext>('traced.context', {})).toMatchObject({ traceparent: null, trace_id: null });
+    }
+    await expect(pool.executeAnonymous('traced.context', { dspex_context: {} })).rejects.toMatchObject({ category: 'invalid_request', type: 'bad_args' });
+    // The worker is unharmed.
+    expect(await pool.executeAnonymous('traced.plain', { x: 2 })).toBe(2);
+  });
+});
+
 describe('registerOpenTelemetry: stop()', () => {
   it('records nothing after stop() and unsubscribes from every channel', async () => {
     const o = setup();
