@@ -10,7 +10,8 @@ UTF-8 JSON holding one object (see docs/PROTOCOL.md for the full specification):
 
     start-up  -> {"id": 0, "event": "ready", "pid", "python_version", "commands"}
                  or {"id": 0, "event": "startup_error", "error": {...}} and exit status 3
-    request   <- {"id": n, "command": "name", "args": {...}, "session_id": "s" | null}
+    request   <- {"id": n, "command": "name", "args": {...}, "session_id": "s" | null,
+                  "traceparent": "00-<trace id>-<span id>-<flags>" (optional)}
     reply     -> {"id": n, "result": ...}
                  or {"id": n, "error": {"type", "message", "traceback", "kind"}}
 
@@ -388,6 +389,7 @@ def _register_module(modname, module):
         fn = obj
         if inspect.iscoroutinefunction(obj):  # async def: run each call to completion
             fn = _run_async(obj)
+        fn = _with_trace_context(obj, fn)
         _register(modname + "." + name, fn, _STATE if wants_session else _NO_SESSION)
 
 
@@ -399,6 +401,56 @@ def _run_async(coro_fn):
     def run(*args, **kwargs):
         return asyncio.run(coro_fn(*args, **kwargs))
 
+    return run
+
+
+# --------------------------------------------------------------------------- trace context
+# A request may carry a W3C `traceparent` (Node's OpenTelemetry bridge, dspex/otel, writes it; see
+# docs/PROTOCOL.md). A module function that declares a `dspex_context` parameter receives it, parsed,
+# so its logs can carry the caller's trace id. Functions without the parameter cost nothing; the
+# request being served is noted in `_request` by _handle (one list store per request).
+
+_TRACEPARENT = re.compile(r"\A([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})\Z")
+_request = [None]
+
+
+def _trace_context(req):
+    """The `dspex_context` dict of request `req`: the trace fields are None without a valid traceparent."""
+    ctx = {"traceparent": None, "trace_id": None, "span_id": None, "sampled": False,
+           "command": None, "session_id": None}
+    if builtins.type(req) is not dict:
+        return ctx
+    ctx["command"] = req.get("command")
+    ctx["session_id"] = req.get("session_id")
+    tp = req.get("traceparent")
+    m = _TRACEPARENT.match(tp) if builtins.type(tp) is str else None
+    # W3C trace-context: version ff is invalid, and so are all-zero trace and span ids.
+    if m is not None and m.group(1) != "ff" and m.group(2).strip("0") and m.group(3).strip("0"):
+        ctx["traceparent"] = tp
+        ctx["trace_id"] = m.group(2)
+        ctx["span_id"] = m.group(3)
+        ctx["sampled"] = (int(m.group(4), 16) & 1) == 1
+    return ctx
+
+
+def _with_trace_context(obj, fn):
+    """`fn` (which runs module function `obj`), given `dspex_context` when `obj` declares it."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return fn
+    if "dspex_context" not in sig.parameters:
+        return fn
+
+    def run(*args, **kwargs):
+        if "dspex_context" in kwargs:
+            raise TypeError("dspex_context is reserved and cannot be passed in args")
+        return fn(*args, dspex_context=_trace_context(_request[0]), **kwargs)
+
+    run.__name__ = getattr(obj, "__name__", "run")
+    run.__doc__ = getattr(obj, "__doc__", None)
+    # What _register checks arguments against: the function's own parameters but dspex_context.
+    run.__signature__ = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "dspex_context"])
     return run
 
 
@@ -427,6 +479,7 @@ def _handle(body):
     if builtins.type(req) is not dict or "id" not in req:
         raise _ProtocolError("request is not an object with an id")
     rid = req["id"]
+    _request[0] = req  # for dspex_context (see "trace context")
     command = req.get("command")
     entry = COMMANDS.get(command) if builtins.type(command) is str else None
     if entry is None:

@@ -27,7 +27,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
   config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard'],
   demo: ['contract', 'util', 'pool'],
-  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo'],
+  otel: ['contract', 'telemetry'],
+  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel'],
   cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench'],
 };
 

@@ -1,6 +1,6 @@
 /**
  * The documented examples run as written (README usage → examples/quickstart.mjs; the guide's
- * monitoring setup → examples/monitoring.mjs), importing the built package by its name.
+ * monitoring setup → examples/monitoring.mjs; its OpenTelemetry section → examples/otel.mjs), importing the built package by its name.
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -24,5 +24,16 @@ describe('examples', () => {
     expect(out).toMatch(/ops 200, p50 \d+ µs, p99 \d+ µs, health \d+/);
     expect(out).toContain('dspex_pool_operations_total{pool="api",command="echo",result="ok"} 200');
     expect(out).toMatch(/stack (healthy|degraded): collector \w+, resources \w+, server running/);
+  });
+
+  it('otel: a span per call under the request span, the trace id in Python, the metrics', () => {
+    const out = run('examples/otel.mjs');
+    expect(out).toContain('span: dspex.execute traced_model.predict parent: GET /predict same trace: true');
+    const traceId = /python saw trace id: true ([0-9a-f]{32})/.exec(out)?.[1];
+    expect(traceId).toBeDefined();
+    // Python's own log line (stderr, through the pool's logger) carries the span's trace id.
+    expect(out).toContain(`python log: INFO trace_id=${traceId} predict 10 chars`);
+    expect(out).toContain('dspex.operation.duration count: 1 unit: s');
+    expect(out).toContain('instruments: dspex.operation.duration dspex.operations dspex.pool.busy dspex.pool.size dspex.queue.depth dspex.queue.wait_time');
   });
 });

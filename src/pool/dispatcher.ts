@@ -190,6 +190,7 @@ export class Dispatcher {
         durationNs: 0,
         pythonNs: null,
         bridgeNs: null,
+        traceparent: undefined,
       };
       return executePoolOperation(this.mask, ctx, (c) => this.submit(sessionId, command, args, opts, c));
     }
@@ -352,7 +353,7 @@ export class Dispatcher {
       if (fromQueue) this.emitQueueDepth();
     }
     call.dispatchedNs = now;
-    if (!worker.send(encodeFrame(requestJson(id, call.commandJson, call.argsJson, call.sessionId)))) {
+    if (!worker.send(encodeFrame(requestJson(id, call.commandJson, call.argsJson, call.sessionId, call.ctx?.traceparent)))) {
       // The process is gone and its exit not yet processed: the frame never reached Python, so the
       // call may run elsewhere. The worker stays out of the idle list; onExit replaces it.
       worker.inflight = null;

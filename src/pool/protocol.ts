@@ -44,8 +44,12 @@ export function encodeFrame(json: string): Buffer {
   return buf;
 }
 
-/** Encode a request frame's JSON text without building an intermediate object. */
-export function requestJson(id: number, commandJson: string, argsJson: string, sessionId: string | null): string {
+/**
+ * Encode a request frame's JSON text without building an intermediate object. `traceparent` (a
+ * W3C trace context, see docs/PROTOCOL.md) is added only when given: frames without it are
+ * byte-for-byte the ones older workers read.
+ */
+export function requestJson(id: number, commandJson: string, argsJson: string, sessionId: string | null, traceparent?: string): string {
   return (
     '{"id":' +
     id +
@@ -55,7 +59,8 @@ export function requestJson(id: number, commandJson: string, argsJson: string, s
     argsJson +
     ',"session_id":' +
     (sessionId === null ? 'null' : JSON.stringify(sessionId)) +
-    '}'
+    // Stringified, not pasted: a subscriber wrote it, and a quote in it must not break the frame.
+    (traceparent === undefined ? '}' : ',"traceparent":' + JSON.stringify(traceparent) + '}')
   );
 }
 

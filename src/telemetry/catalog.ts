@@ -281,6 +281,13 @@ export interface OperationContext {
    * Set with `durationNs`. Queue wait, bridge and Python add up to `durationNs`.
    */
   bridgeNs?: number | null;
+  /**
+   * A W3C `traceparent` (`00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`) for the call,
+   * written by a `start` subscriber (the OpenTelemetry bridge, `dspex/otel`) while the call
+   * begins; the pool sends it to Python in the request frame (docs/PROTOCOL.md). The pool starts
+   * every context with `undefined` and never reads it when nobody subscribes.
+   */
+  traceparent?: string | undefined;
   /** The result, on success (set by Node). */
   result?: unknown;
   /** The PythonBridgeError, on failure (set by Node). */

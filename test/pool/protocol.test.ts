@@ -69,6 +69,11 @@ describe('protocol framing', () => {
   it('requestJson builds the documented request object', () => {
     expect(JSON.parse(requestJson(5, '"echo"', '{"a":1}', null))).toEqual({ id: 5, command: 'echo', args: { a: 1 }, session_id: null });
     expect(JSON.parse(requestJson(6, '"x"', '[]', 'se"ss'))).toEqual({ id: 6, command: 'x', args: [], session_id: 'se"ss' });
+    // The trace context is added only when given (frames without it are unchanged), and quoted safely.
+    expect(requestJson(5, '"echo"', '{}', null, undefined)).toBe(requestJson(5, '"echo"', '{}', null));
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(JSON.parse(requestJson(7, '"echo"', '{}', null, tp))).toEqual({ id: 7, command: 'echo', args: {}, session_id: null, traceparent: tp });
+    expect(JSON.parse(requestJson(8, '"echo"', '{}', null, 'a"b'))).toMatchObject({ traceparent: 'a"b' });
   });
 
   it('readReplyError tolerates anything Python might send', () => {
