@@ -178,6 +178,7 @@ export class MetricsCollector {
       subscribe('dspex:worker:terminate', (e) =>
         this.poolFor(e.pool)?.recordWorkerTerminate(e.workerId, e.pid, e.generation, e.reason === 'crash', e.timestampMs),
       ),
+      subscribe('dspex:worker:recycle', (e) => this.poolFor(e.pool)?.recordRecycle(e.reason, e.workerId, e.pid, e.generation, e.timestampMs)),
       subscribe('dspex:worker:health_check', (e) => this.poolFor(e.pool)?.recordHealthCheck(e.workerId, e.pid, e.generation, e.ok, e.timestampMs)),
       subscribe('dspex:pool:queue:depth', (e) => this.poolFor(e.pool)?.recordQueueDepth(e.queueDepth)),
       subscribe('dspex:pool:queue:rejected', (e) => this.poolFor(e.pool)?.recordQueueRejection(e.queueDepth)),
@@ -513,6 +514,7 @@ export const collectorChannels = {
     channels['dspex:worker:checkin'],
     channels['dspex:worker:init'],
     channels['dspex:worker:terminate'],
+    channels['dspex:worker:recycle'],
     channels['dspex:worker:health_check'],
     channels['dspex:pool:queue:depth'],
     channels['dspex:pool:queue:rejected'],

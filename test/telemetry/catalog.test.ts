@@ -73,7 +73,7 @@ describe('the catalog', () => {
   });
 
   it('keeps the public types (compile-time: tsc checks these)', () => {
-    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource'>();
+    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource' | 'advisor'>();
     expectTypeOf<TelemetryEventName>().toEqualTypeOf<
       | 'dspex:pool:init'
       | 'dspex:pool:terminate'
@@ -89,6 +89,9 @@ describe('the catalog', () => {
       | 'dspex:pool:resize'
       | 'dspex:session:expire'
       | 'dspex:resource:sample'
+      | 'dspex:worker:recycle'
+      | 'dspex:pool:configure'
+      | 'dspex:advisor:tuning'
     >();
     expectTypeOf<TelemetryEventMap['dspex:pool:init']>().toEqualTypeOf<PoolInitEvent>();
     expectTypeOf<TelemetryEventMap['dspex:worker:checkout']>().toEqualTypeOf<WorkerCheckoutEvent>();
