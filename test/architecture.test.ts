@@ -25,10 +25,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   exporters: ['contract', 'telemetry', 'metrics', 'resources'],
   dashboard: ['contract', 'util'],
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
-  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard'],
+  advisor: ['contract', 'telemetry'],
+  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor'],
   demo: ['contract', 'util', 'pool'],
-  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench'],
+  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'advisor'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor'],
 };
 
 function sourceFiles(dir: string): string[] {
