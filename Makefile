@@ -55,6 +55,7 @@ test: deps typecheck lint build
 	node dist/cli/main.js bench metrics --quick
 	node dist/cli/main.js bench resources --quick
 	node dist/cli/main.js bench dashboard --quick
+	node dist/cli/main.js bench advisor --quick
 
 demo: deps build
 	node dist/cli/main.js monitor --demo

@@ -15,6 +15,7 @@ const registry: Record<string, () => Promise<BenchModule>> = {
   dashboard: () => import('./dashboard-bench.js'),
   resources: () => import('./resources-bench.js'),
   exporters: () => import('./exporters-bench.js'),
+  advisor: () => import('./advisor-bench.js'),
 };
 
 /** Names of the available benchmarks. */
