@@ -50,7 +50,7 @@ describe('the catalog', () => {
   });
 
   it('derives the groups, their mask bits and the telemetry.disabled option from it', () => {
-    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource']);
+    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource', 'advisor']);
     expect(ALL_GROUPS).toBe(2 ** telemetryGroups.length - 1);
     expect(telemetryMask(telemetryGroups)).toBe(0);
     for (const g of telemetryGroups) {
