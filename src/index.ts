@@ -21,7 +21,7 @@ export type {
   SpareStatus,
   SpareWorkerStatus,
 } from './contract/pool-status.js';
-export type { PoolOptions, ResolvedPoolOptions, PoolLogger } from './pool/options.js';
+export type { PoolOptions, ResolvedPoolOptions, PoolLogger, ConfigurablePoolOptions, RecycleOptions } from './pool/options.js';
 
 // Errors.
 export {
@@ -66,6 +66,10 @@ export {
   type SessionExpireEvent,
   type ResourceSampleEvent,
   type PythonMetricsEvent,
+  type WorkerRecycleEvent,
+  type PoolConfigureEvent,
+  type OptionChange,
+  type TuningEvent,
 } from './telemetry/telemetry.js';
 
 // Inside Python (issue 19): stack dumps and metrics recorded by Python code.
@@ -114,6 +118,31 @@ export { MonitoringServer, DEFAULT_MONITORING_PORT, type MonitoringServerOptions
 export { fetchSnapshot, fetchStack, HttpSnapshotSource, MonitoringHttpError, type FetchSnapshotOptions, type HttpSnapshotSourceOptions } from './exporters/client.js';
 export { snapshotProvider } from './exporters/snapshot.js';
 export { type MonitoringSnapshot, type PoolSnapshot, type SnapshotAlert, type SnapshotRecommendation, type SnapshotProvider } from './contract/snapshot.js';
+
+// Advisor: recommendations with their evidence, and the auto-tuner.
+export {
+  type Recommendation,
+  type RecommendationKind,
+  type RecommendationAction,
+  type RecommendationEvidence,
+  type TunableOption,
+  type TuningRecord,
+  type TuningStatus,
+  type TuningFigures,
+} from './contract/advice.js';
+export { OptimizationAdvisor, toSnapshotRecommendation, type OptimizationAdvisorOptions, type AdvisorCollector, type AdvisedPool } from './advisor/optimization-advisor.js';
+export { AutoTuner, type AutoTunerOptions, type TunablePool, type TuningRanges } from './advisor/auto-tuner.js';
+export {
+  analyzeWorkerUtilization,
+  detectMemoryTrends,
+  findSlowOperations,
+  identifyErrorPatterns,
+  generateRecommendations,
+  DEFAULT_ANALYSIS_SETTINGS,
+  type PoolFacts,
+  type WorkerRssSeries,
+  type AnalysisSettings,
+} from './advisor/analyses.js';
 export type { MonitoringSources, StatusSource, ResourceSource } from './exporters/sources.js';
 
 // The terminal dashboard.

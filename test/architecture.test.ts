@@ -25,11 +25,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   exporters: ['contract', 'telemetry', 'metrics', 'resources'],
   dashboard: ['contract', 'util'],
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
-  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard'],
+  advisor: ['contract', 'telemetry'],
+  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor'],
   demo: ['contract', 'util', 'pool'],
   otel: ['contract', 'telemetry'],
-  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench'],
+  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor'],
 };
 
 function sourceFiles(dir: string): string[] {

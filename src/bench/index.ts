@@ -16,6 +16,7 @@ const registry: Record<string, () => Promise<BenchModule>> = {
   resources: () => import('./resources-bench.js'),
   exporters: () => import('./exporters-bench.js'),
   otel: () => import('./otel-bench.js'),
+  advisor: () => import('./advisor-bench.js'),
 };
 
 /** Names of the available benchmarks. */

@@ -133,6 +133,28 @@ export const stackCommand = {
   check: (v) => (v.url === undefined ? 'pass --url URL (the monitoring server of the process running the pool)' : undefined),
 } as const satisfies CommandSpec<typeof stackFlags>;
 
+const adviseFlags = {
+  url: { kind: 'string', value: 'URL', help: 'the monitoring server of the process whose pools to advise on, e.g. http://127.0.0.1:9568' },
+  token: {
+    kind: 'string',
+    value: 'TOKEN',
+    defaultText: '$DSPEX_TOKEN',
+    help: 'bearer token of the monitoring server; prefer DSPEX_TOKEN=TOKEN, argv is readable by all users via /proc',
+  },
+  json: { kind: 'boolean', help: 'print the recommendations as JSON (for scripts)' },
+} as const;
+
+/** `dspex advise --url URL`. */
+export const adviseCommand = {
+  name: 'advise',
+  summary: "print the optimization advisor's recommendations of a running process, with their evidence",
+  usage: ['advise --url URL [--json]'],
+  description:
+    "Reads /api/snapshot of a monitoring server whose host program passes an OptimizationAdvisor's recommendations (docs/MONITORING_GUIDE.md, \"Advisor and auto-tuner\") and prints each with its priority, evidence and action. Exit code 0 also when there is none.",
+  flags: adviseFlags,
+  check: (v) => (v.url === undefined ? 'missing --url URL' : undefined),
+} as const satisfies CommandSpec<typeof adviseFlags>;
+
 /** `dspex help [COMMAND]`. */
 export const helpCommand = {
   name: 'help',
@@ -161,6 +183,6 @@ export const rootCommand = {
 } as const satisfies CommandSpec<Record<string, never>>;
 
 /** Every subcommand, in the order the overview lists them. */
-export const commands = [monitorCommand, benchCommand, stackCommand, configCommand, helpCommand] as const;
+export const commands = [monitorCommand, adviseCommand, benchCommand, stackCommand, configCommand, helpCommand] as const;
 
 export type CommandName = (typeof commands)[number]['name'];

@@ -7,7 +7,7 @@
  * @module
  */
 import { runBench } from '../bench/index.js';
-import { benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, stackCommand, type CommandName } from './commands.js';
+import { adviseCommand, benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, stackCommand, type CommandName } from './commands.js';
 import { formatUsageError, parseCommand, renderHelp, renderOverview, UsageError, type CommandSpec, type FlagTable, type ParsedCommand } from './spec.js';
 
 type Run = (argv: readonly string[]) => Promise<number>;
@@ -30,6 +30,10 @@ const handlers: Record<CommandName, Run> = {
   monitor: command(monitorCommand, async ({ values }) => {
     const { runMonitor } = await import('./monitor.js');
     return runMonitor(values);
+  }),
+  advise: command(adviseCommand, async ({ values }) => {
+    const { runAdvise } = await import('./advise.js');
+    return runAdvise({ url: values.url as string, token: values.token ?? process.env['DSPEX_TOKEN'] ?? null, json: values.json });
   }),
   bench: command(benchCommand, async ({ values, given, positional }) => {
     const raw = values as Record<string, unknown>;

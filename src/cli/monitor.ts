@@ -25,9 +25,10 @@ import { SessionPool } from '../pool/session-pool.js';
 import { LoadGenerator } from '../demo/load.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ResourceMonitor } from '../resources/resource-monitor.js';
+import { OptimizationAdvisor } from '../advisor/optimization-advisor.js';
 import { MonitoringServer } from '../exporters/http-server.js';
 import { snapshotProvider } from '../exporters/snapshot.js';
-import { type SnapshotProvider } from '../contract/snapshot.js';
+import { type SnapshotProvider, type SnapshotRecommendation } from '../contract/snapshot.js';
 import { HttpSnapshotSource } from '../exporters/client.js';
 import { colorEnabled, renderOnce, startDashboard, type PerformanceDashboard } from '../dashboard/performance-dashboard.js';
 import type { WindowName } from '../contract/metrics.js';
@@ -42,6 +43,8 @@ interface DemoStack {
   collector: MetricsCollector;
   resources: ResourceMonitor;
   server: MonitoringServer;
+  /** The advisor's top recommendations. */
+  recommendations: () => SnapshotRecommendation[];
   /** Where worker prints and pool diagnostics go; the file exists once a line was logged. */
   logPath: string;
   logWritten(): boolean;
@@ -135,10 +138,16 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000, affinity: 'prefer' });
   collector.trackPool(pool);
   const resources = new ResourceMonitor({ pools: [pool], intervalMs: 2000 });
-  const server = new MonitoringServer({ collector, pools: [pool], resources, port: serve ? port : 0, logger: { warn: (o: object, m?: string) => logger.warn(o, m) } });
+  // The advisor's recommendations show in the dashboard and /api/snapshot (the demo's slow calls
+  // queue on 4 workers: a growth recommendation with Little's law within its first minute).
+  const advisor = new OptimizationAdvisor({ collector, resources, pools: [pool] });
+  advisor.start();
+  const recommendations = (): ReturnType<OptimizationAdvisor['snapshotRecommendations']> => advisor.snapshotRecommendations();
+  const server = new MonitoringServer({ collector, pools: [pool], resources, recommendations, port: serve ? port : 0, logger: { warn: (o: object, m?: string) => logger.warn(o, m) } });
   const load = new LoadGenerator(pool, { opsPerS });
   let stopped: Promise<void> | null = null;
   const stack: DemoStack = {
+    recommendations,
     pool,
     load,
     collector,
@@ -152,6 +161,7 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
         await server.stop();
         await pool.stop({ mode: 'reject' });
         resources.stop();
+        advisor.stop();
         collector.stop();
       })();
       return stopped;
@@ -221,7 +231,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
       stack = await startDemo(f, !once, (s) => {
         stack = s;
       });
-      source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources });
+      source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources, recommendations: stack.recommendations });
     } else {
       source = new HttpSnapshotSource({ url: url as string, token: f.token ?? process.env['DSPEX_TOKEN'] ?? null });
     }

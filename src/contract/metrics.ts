@@ -120,6 +120,11 @@ export interface PoolTotals {
   healthCheckFailures: number;
   /** Session calls served by another worker than the session's last (affinity `'prefer'`): state left behind. */
   sessionMoves: number;
+  /**
+   * Worker processes recycled (a planned restart: `recycleWorker()`, `maxCallsPerWorker`,
+   * `maxWorkerRssBytes`), by reason. Added field: always set by `MetricsCollector`.
+   */
+  workerRecycles?: Record<string, number>;
 }
 
 /** One point of `getMetricsRange`. */

@@ -11,6 +11,7 @@ import type { CommandMetrics, CurrentMetrics, ErrorRates, LatencyBucket, Perform
 import type { PoolStatus } from './pool-status.js';
 import type { ResourceSample } from './resources.js';
 import type { PythonStack, UserMetric } from './inside-python.js';
+import type { RecommendationAction, RecommendationEvidence, RecommendationKind } from './advice.js';
 
 /** An active alert, as shown by dashboards (filled once alerting lands). */
 export interface SnapshotAlert {
@@ -21,12 +22,26 @@ export interface SnapshotAlert {
   sinceMs: number;
 }
 
-/** A recommendation of the optimization advisor (filled once the advisor lands). */
+/**
+ * A recommendation of the optimization advisor as the snapshot carries it: `title`, `detail` and
+ * `score` are what every consumer needs; the advisor also fills the rest (its full
+ * `Recommendation`, src/contract/advice.ts), optional so that hand-built ones stay valid.
+ */
 export interface SnapshotRecommendation {
   title: string;
   detail: string;
-  /** 0..1: how much it matters. */
+  /** 0..1: how much it matters (the advisor's `priority` / 100). */
   score: number;
+  /** Stable id while the cause lasts (`kind:pool[:subject]`). */
+  id?: string;
+  kind?: RecommendationKind;
+  pool?: string;
+  /** 0..100. */
+  priority?: number;
+  /** The figures and the window they came from, with the arithmetic. */
+  evidence?: RecommendationEvidence;
+  /** The concrete change proposed. */
+  action?: RecommendationAction;
 }
 
 /** Everything about one pool. */

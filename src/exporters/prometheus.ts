@@ -150,6 +150,7 @@ export const FAMILIES = {
   dspex_pool_queue_rejections_total: { type: 'counter', help: 'Calls refused because the queue was full.' },
   dspex_pool_worker_crashes_total: { type: 'counter', help: 'Python worker processes that ended unexpectedly.' },
   dspex_pool_worker_restarts_total: { type: 'counter', help: 'Python worker processes started to replace a failed one.' },
+  dspex_pool_worker_recycles_total: { type: 'counter', help: 'Python worker processes recycled (planned restarts), by reason (max_calls, max_rss, manual, ...).' },
   dspex_pool_health_check_failures_total: { type: 'counter', help: 'Failed or timed-out worker health checks.' },
   dspex_session_moves_total: { type: 'counter', help: 'Session calls served by another worker than the session\'s last (affinity prefer): its Python-side state was left behind.' },
   dspex_pool_operation_duration_seconds: { type: 'histogram', help: 'Duration of operations (queue wait included), by command.' },
@@ -243,6 +244,7 @@ function addPool(fs: FamilySet, p: PoolExport): void {
     fs.add('dspex_pool_queue_rejections_total', pl, t.queueRejections);
     fs.add('dspex_pool_worker_crashes_total', pl, t.workerCrashes);
     fs.add('dspex_pool_worker_restarts_total', pl, t.workerRestarts);
+    for (const [reason, n] of Object.entries(t.workerRecycles ?? {}).sort((a, b) => (a[0] < b[0] ? -1 : 1))) fs.add('dspex_pool_worker_recycles_total', [pool, ['reason', reason]], n);
     fs.add('dspex_pool_health_check_failures_total', pl, t.healthCheckFailures);
     fs.add('dspex_session_moves_total', pl, t.sessionMoves);
   }

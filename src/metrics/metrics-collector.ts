@@ -288,6 +288,10 @@ export class MetricsCollector {
           if (Array.isArray(e.changes)) this.poolFor(e.pool)?.user.apply(e.changes, typeof e.droppedChanges === 'number' ? e.droppedChanges : 0);
         }),
       ),
+      subscribe(
+        'dspex:worker:recycle',
+        this.guarded((e) => this.poolFor(e.pool)?.recordRecycle(e.reason, e.workerId, e.pid, e.generation, e.timestampMs)),
+      ),
     );
     if (this.useTimer) this.schedule();
   }
@@ -669,6 +673,7 @@ export const collectorChannels = {
     channels['dspex:worker:checkin'],
     channels['dspex:worker:init'],
     channels['dspex:worker:terminate'],
+    channels['dspex:worker:recycle'],
     channels['dspex:worker:health_check'],
     channels['dspex:pool:queue:depth'],
     channels['dspex:pool:queue:rejected'],

@@ -52,6 +52,9 @@ import { DETAIL_TIERS, HistogramPool, POOL_TIERS, SeriesRing, TieredCounter, Tie
  */
 export type GaugeSample = Readonly<Pick<PoolGauges, 'size' | 'busy' | 'idle' | 'starting' | 'queueDepth' | 'spares'>>;
 
+/** Distinct recycle reasons counted apart (reasons are free strings from `recycleWorker()` callers). */
+export const MAX_RECYCLE_REASONS = 16;
+
 const cut = (name: string): string => (name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) : name);
 
 /**
@@ -105,6 +108,9 @@ export class PoolMetrics implements PoolState {
     healthCheckFailures: 0,
     sessionMoves: 0,
   };
+  /** Recycles by reason (at most {@link MAX_RECYCLE_REASONS} reasons; more count as `OVERFLOW_NAME`). */
+  private readonly recycles: Record<string, number> = {};
+  private recycleReasons = 0;
 
   // Gauge estimates from events, for seconds completed without a sample (pools that are not tracked).
   private liveWorkers = 0;
@@ -216,6 +222,20 @@ export class PoolMetrics implements PoolState {
       this.curCrashes++;
       this.totals.workerCrashes++;
     }
+    this.touchWorker(workerId, pid, generation, timestampMs);
+  }
+
+  /** A worker was recycled for `reason`. */
+  recordRecycle(reason: string, workerId: number, pid: number, generation: number, timestampMs: number): void {
+    let key = cut(reason);
+    if (this.recycles[key] === undefined) {
+      if (this.recycleReasons >= MAX_RECYCLE_REASONS) key = OVERFLOW_NAME;
+      if (this.recycles[key] === undefined) {
+        this.recycles[key] = 0;
+        this.recycleReasons++;
+      }
+    }
+    this.recycles[key]!++;
     this.touchWorker(workerId, pid, generation, timestampMs);
   }
 
@@ -404,7 +424,7 @@ export class PoolMetrics implements PoolState {
 
   /** Lifetime counters (a copy). */
   getTotals(): PoolTotals {
-    return { ...this.totals, operations: this.opsTotal, errors: this.errorsTotal };
+    return { ...this.totals, operations: this.opsTotal, errors: this.errorsTotal, workerRecycles: { ...this.recycles } };
   }
 
   /** Gauges as sampled most recently (a copy). */

@@ -78,6 +78,8 @@ export interface DispatcherHost {
   lifecycle(): PoolLifecycle;
   /** `worker` has exited and its call was dealt with: free and maybe refill its slot. */
   workerExited(worker: CallWorker, reason: WorkerTerminateReason, failedAtNs: number): void;
+  /** `worker` reached `maxCallsPerWorker` (jittered): recycle it. */
+  callLimitReached(worker: CallWorker): void;
 }
 
 /** Runs the calls of one pool on its workers. */
@@ -90,7 +92,7 @@ export class Dispatcher {
   /** True while stop() lets queued and in-flight calls finish. */
   private draining = false;
   private readonly commandJsonCache = new Map<string, string>();
-  /** Deadline of a `session_end` control call. */
+  /** Deadline of a `session_end` control call (at most `operationTimeoutMs`, which `configure()` may change). */
   private readonly sessionEndTimeoutMs: number;
   /** `pythonTiming`: read the reply's timing into the operation context. */
   private readonly timing: boolean;
@@ -106,7 +108,7 @@ export class Dispatcher {
     private readonly health: HealthMonitor,
   ) {
     this.name = options.name;
-    this.sessionEndTimeoutMs = Math.min(options.operationTimeoutMs, 10_000);
+    this.sessionEndTimeoutMs = 10_000;
     this.timing = options.pythonTiming;
     this.checkout = new Checkout(slots, sessions, options);
   }
@@ -118,7 +120,7 @@ export class Dispatcher {
 
   /** Run `session_end` for `sessionId` on `worker` if it is in the idle list. */
   endSessionOnIdle(worker: CallWorker, sessionId: string): void {
-    this.runOnIdle(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
+    this.runOnIdle(worker, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, this.sessionEndTimeoutMs));
   }
 
   /** Send a health-check `ping` to `worker` if it is in the idle list. */
@@ -370,9 +372,12 @@ export class Dispatcher {
       // setTimeout + clearTimeout per call (~300 ns). It fires timeoutMs after the latest dispatch,
       // which is exactly the deadline of the call in flight; when that call already finished, the
       // firing finds nothing to do.
-      if (worker.opTimer === null) {
+      if (worker.opTimer === null || worker.opTimerMs !== call.timeoutMs) {
+        // First call, or `configure()` changed operationTimeoutMs: a timer with the new duration.
+        if (worker.opTimer !== null) clearTimeout(worker.opTimer);
         worker.opTimer = setTimeout(() => this.workerTimerFired(worker), call.timeoutMs);
         worker.opTimer.unref();
+        worker.opTimerMs = call.timeoutMs;
       } else worker.opTimer.refresh();
     } else {
       call.timer = setTimeout(() => this.operationTimeout(call), call.timeoutMs);
@@ -432,6 +437,10 @@ export class Dispatcher {
       worker.operations++;
       if (failure) worker.errors++;
       if (checkinObserved(this.mask)) emitCheckin(worker, call.command, call.sessionId, failure ? 'python_error' : 'ok', busyNs, doneNs);
+      const maxCalls = this.options.maxCallsPerWorker;
+      if (maxCalls > 0 && !worker.recycling && worker.operations >= maxCalls - Math.floor(maxCalls * this.options.recycleJitterRatio * worker.jitter)) {
+        this.host.callLimitReached(worker);
+      }
     }
     if (failure) this.settleError(call, failure);
     else this.settleValue(call, frame['result']);
@@ -452,12 +461,12 @@ export class Dispatcher {
   /** A worker is free again: retire it, run a pending control call, serve the queue, or idle it. */
   release(worker: CallWorker): void {
     if (worker.retiring) {
-      void worker.close('resize', CLOSE_GRACE_MS);
+      void worker.close(worker.retireReason, CLOSE_GRACE_MS);
       return;
     }
     const sessionId = this.sessions.takePendingEnd(worker);
     if (sessionId !== null) {
-      this.runInternal(worker, 'control', 'session_end', sessionId, this.sessionEndTimeoutMs);
+      this.runInternal(worker, 'control', 'session_end', sessionId, Math.min(this.options.operationTimeoutMs, this.sessionEndTimeoutMs));
       return;
     }
     const next = this.serving() ? this.checkout.next(worker) : null;

@@ -32,13 +32,17 @@ export interface HealthSettings {
 /** The health checks of one pool. */
 export class HealthMonitor {
   private timer: NodeJS.Timeout | null = null;
+  private readonly settings: HealthSettings;
 
   constructor(
     private readonly host: HealthHost,
     private readonly pool: string,
     private readonly mask: TelemetryMask,
-    private readonly settings: HealthSettings,
-  ) {}
+    settings: Readonly<HealthSettings>,
+  ) {
+    // A copy: configure() changes it.
+    this.settings = { ...settings };
+  }
 
   /** Start the periodic checks (none when the interval is 0). */
   start(): void {
@@ -51,6 +55,20 @@ export class HealthMonitor {
   /** Stop the periodic checks. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * New settings at run time (`pool.configure()`): a changed interval re-arms the timer (0 stops
+   * the checks) when `running`.
+   */
+  configure(settings: Partial<HealthSettings>, running: boolean): void {
+    const before = this.settings.intervalMs;
+    Object.assign(this.settings, settings);
+    if (running && this.settings.intervalMs !== before) {
+      this.stop();
+      this.start();
+    }
   }
 
   /** The answer to a ping arrived (`worker.inflight` already cleared). */

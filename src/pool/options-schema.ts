@@ -9,7 +9,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { PythonBridgeError } from '../contract/errors.js';
 import { telemetryGroups } from '../telemetry/telemetry.js';
-import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
+import type { ConfigurablePoolOptions, PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
 
 
 const loggerSchema = z.custom<PoolLogger>(
@@ -91,6 +91,18 @@ export const poolOptionsSchema = z
     spares: z.number().int().min(0).max(64).default(0),
     /** Return Python's own execution time with each reply (the queue wait | bridge | Python split). */
     pythonTiming: z.boolean().default(true),
+    /** Calls a worker process serves before it is recycled (replaced by a fresh one); 0: never. */
+    maxCallsPerWorker: z.number().int().min(0).max(1_000_000_000).default(0),
+    /** Resident memory of a worker process beyond which it is recycled, bytes; 0: never. */
+    maxWorkerRssBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    /** Each process's recycling limits are lowered by up to this fraction, at random, so workers do not recycle together. */
+    recycleJitterRatio: z.number().min(0).max(0.5).default(0.1),
+    /** How often worker RSS is read against `maxWorkerRssBytes`, ms. */
+    recycleCheckIntervalMs: ms(100).max(2 ** 31 - 1).default(5000),
+    /** Delay before the first restart of a worker slot whose start failed, ms; doubles per failure. */
+    restartBackoffMs: ms(1).max(600_000).default(100),
+    /** Longest delay between restarts of a failing worker slot, ms. */
+    maxRestartBackoffMs: ms(1).max(3_600_000).default(5000),
     /** Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, bounded (default-logger.ts). */
     logger: loggerSchema.optional(),
     /** Telemetry groups to switch off. */
@@ -144,5 +156,59 @@ export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
   ordered('minSize', 'size', 'minSize');
   ordered('size', 'maxSize', 'maxSize');
   if (o.spares > maxSize) bad('spares', `spares (${o.spares}) is larger than maxSize (${maxSize})`);
+  if (o.restartBackoffMs > o.maxRestartBackoffMs) bad('restartBackoffMs', `restartBackoffMs (${o.restartBackoffMs}) is larger than maxRestartBackoffMs (${o.maxRestartBackoffMs})`);
   return { ...o, name: o.name ?? `pool-${++anonymousPools}`, size, minSize, maxSize };
+}
+
+/** The options `configure()` may change at run time. */
+export const CONFIGURABLE_OPTIONS = [
+  'operationTimeoutMs',
+  'checkoutTimeoutMs',
+  'healthCheckIntervalMs',
+  'healthCheckTimeoutMs',
+  'abortGraceMs',
+  'restartBackoffMs',
+  'maxRestartBackoffMs',
+  'maxCallsPerWorker',
+  'maxWorkerRssBytes',
+  'recycleJitterRatio',
+  'recycleCheckIntervalMs',
+] as const satisfies readonly (keyof ConfigurablePoolOptions)[];
+
+const configureSchema = poolOptionsSchema.pick(Object.fromEntries(CONFIGURABLE_OPTIONS.map((k) => [k, true])) as { [K in (typeof CONFIGURABLE_OPTIONS)[number]]: true }).partial().strict();
+
+// Compile-time guard: the configurable options are exactly the written-out interface's keys.
+type ConfigureMatches = Same<Required<ConfigurablePoolOptions>, Required<z.input<typeof configureSchema>>>;
+const configureMatches: ConfigureMatches = true;
+void configureMatches;
+
+/**
+ * Validate a `configure()` argument against the pool's own schema and `current` (the bounds that
+ * involve two options); returns only the keys given. Throws `invalid_request`/`invalid_options`
+ * naming the option.
+ */
+export function resolveConfigure(input: unknown, current: Readonly<ResolvedPoolOptions>): Partial<Pick<ResolvedPoolOptions, (typeof CONFIGURABLE_OPTIONS)[number]>> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new PythonBridgeError('invalid_request', 'invalid_options', 'configure() takes an object of options', { details: { option: '(options)' } });
+  }
+  const parsed = configureSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const unknown = issue?.code === 'unrecognized_keys';
+    const option = unknown ? issue.keys.join(', ') : issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(options)';
+    const msg = unknown ? `not configurable at run time (configurable: ${CONFIGURABLE_OPTIONS.join(', ')})` : (issue?.message ?? 'invalid');
+    throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid pool option '${option}': ${msg}`, { details: { option: unknown ? issue.keys.join(',') : option } });
+  }
+  // zod 4 fills defaults even under partial(): keep only what the caller gave.
+  const given = new Set(Object.keys(input));
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed.data)) if (given.has(k) && typeof v === 'number') out[k] = v;
+  const next = { ...current, ...out };
+  if (next.restartBackoffMs > next.maxRestartBackoffMs) {
+    const option = 'restartBackoffMs' in out ? 'restartBackoffMs' : 'maxRestartBackoffMs';
+    throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid pool option '${option}': restartBackoffMs (${next.restartBackoffMs}) is larger than maxRestartBackoffMs (${next.maxRestartBackoffMs})`, {
+      details: { option },
+    });
+  }
+  return out;
 }

@@ -115,6 +115,32 @@ export interface PoolOptions {
    */
   pythonTiming?: boolean | undefined;
   /**
+   * Calls (user calls, served or failed in Python) a worker process serves before it is recycled:
+   * a replacement is started first (or a ready spare taken), then the old process retires after
+   * its current call; no call fails because of it (strict sessions it held lose their state: see
+   * `recycleWorker`). The standard answer to slow leaks in long-lived workers (gunicorn's
+   * `max_requests`, Celery's `max_tasks_per_child`). Lowered per process by up to
+   * `recycleJitterRatio`. 0 (default): never.
+   */
+  maxCallsPerWorker?: number | undefined;
+  /**
+   * Resident memory (RSS, read from /proc/PID/statm every `recycleCheckIntervalMs`) beyond which a
+   * worker process is recycled, like `maxCallsPerWorker` (Celery's `max_memory_per_child`).
+   * Lowered per process by up to `recycleJitterRatio`. 0 (default): never.
+   */
+  maxWorkerRssBytes?: number | undefined;
+  /**
+   * Each process's recycling limits are lowered by a random fraction up to this (0..0.5), drawn
+   * once per process, so workers started together do not recycle together. Default 0.1.
+   */
+  recycleJitterRatio?: number | undefined;
+  /** How often worker RSS is read against `maxWorkerRssBytes`, ms (only while it is set). Default 5000. */
+  recycleCheckIntervalMs?: number | undefined;
+  /** Delay before restarting a worker slot whose start failed, ms; doubles per failure in a row. Default 100. */
+  restartBackoffMs?: number | undefined;
+  /** Longest delay between restarts of a failing worker slot, ms. Default 5000. */
+  maxRestartBackoffMs?: number | undefined;
+  /**
    * Where user prints and pool diagnostics go. Default: pino to stderr at level `info`, through a
    * bounded destination: at most 1 MiB waits for a slow stderr, beyond it records are dropped and
    * counted (default-logger.ts).
@@ -153,7 +179,39 @@ export interface ResolvedPoolOptions {
   outputMaxLineBytes: number;
   spares: number;
   pythonTiming: boolean;
+  maxCallsPerWorker: number;
+  maxWorkerRssBytes: number;
+  recycleJitterRatio: number;
+  recycleCheckIntervalMs: number;
+  restartBackoffMs: number;
+  maxRestartBackoffMs: number;
   logger?: PoolLogger | undefined;
   telemetry: { disabled: TelemetryGroup[] };
 }
 
+
+/**
+ * What `pool.configure(partial)` may change at run time: the timeouts, the health-check interval,
+ * the restart backoff and the recycling limits. Validated by the pool's schema (same bounds as at
+ * construction).
+ */
+export type ConfigurablePoolOptions = Pick<
+  PoolOptions,
+  | 'operationTimeoutMs'
+  | 'checkoutTimeoutMs'
+  | 'healthCheckIntervalMs'
+  | 'healthCheckTimeoutMs'
+  | 'abortGraceMs'
+  | 'restartBackoffMs'
+  | 'maxRestartBackoffMs'
+  | 'maxCallsPerWorker'
+  | 'maxWorkerRssBytes'
+  | 'recycleJitterRatio'
+  | 'recycleCheckIntervalMs'
+>;
+
+/** Options of `pool.recycleWorker()`. */
+export interface RecycleOptions {
+  /** Why, recorded on `dspex:worker:recycle` and in the recycle metrics (`[A-Za-z0-9_.:-]`, 1..64). Default `manual`. */
+  reason?: string;
+}

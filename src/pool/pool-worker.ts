@@ -122,8 +122,19 @@ export class PoolWorker<C = unknown> implements WorkerRef {
   signal: string | null = null;
   /** When the worker became ready (ns, monotonic). */
   readyAtNs = 0;
-  /** Set when this worker should leave after its current call (pool shrinking). */
+  /** Set when this worker should leave after its current call (pool shrinking, or recycled). */
   retiring = false;
+  /** The terminate reason a retiring worker closes with: `resize` (shrink) or `recycle`. */
+  retireReason: WorkerTerminateReason = 'resize';
+  /** Set once a recycle of this process was decided (it is not decided twice). */
+  recycling = false;
+  /**
+   * This process's draw in 0..1 for the recycling jitter: its limits are lowered by
+   * `recycleJitterRatio × jitter`, so processes started together do not recycle together.
+   */
+  readonly jitter = Math.random();
+  /** The duration the operation-timeout timer was armed with (see Dispatcher.run). */
+  opTimerMs = 0;
   /** The pool's operation-timeout timer for this worker, re-armed per call (see Dispatcher.run). */
   opTimer: NodeJS.Timeout | null = null;
   /** True once the ready frame said faulthandler listens on SIGUSR2 (`stack_dump`; issue 19). */

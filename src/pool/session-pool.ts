@@ -35,10 +35,11 @@ import { SessionRegistry, type SessionInfo } from './sessions.js';
 import { Supervisor } from './supervisor.js';
 import type { PoolLifecycle, PoolStatus, WorkerStatus } from '../contract/pool-status.js';
 import { resolveInterpreter, workerSpawnOptions, type WorkerSpawnOptions } from './worker-env.js';
-import { resolvePoolOptions } from './options-schema.js';
-import type { PoolLogger, PoolOptions, ResolvedPoolOptions } from './options.js';
+import { resolveConfigure, resolvePoolOptions } from './options-schema.js';
+import type { ConfigurablePoolOptions, PoolLogger, PoolOptions, RecycleOptions, ResolvedPoolOptions } from './options.js';
+import { readRssBytes } from './worker-rss.js';
 import { getDefaultLogger } from './default-logger.js';
-import { emitPoolEvent, telemetryMask, type TelemetryMask } from '../telemetry/telemetry.js';
+import { emitPoolEvent, telemetryMask, type OptionChange, type TelemetryMask } from '../telemetry/telemetry.js';
 import { nowNs } from '../contract/clock.js';
 
 export type { ExecuteOptions } from './dispatcher.js';
@@ -90,6 +91,8 @@ export class SessionPool {
   private readonly spawn: WorkerSpawnOptions;
   private startedAtMs = 0;
   private stopPromise: Promise<void> | null = null;
+  /** The `maxWorkerRssBytes` check, while that option is set and the pool runs. */
+  private rssTimer: NodeJS.Timeout | null = null;
 
   /** @throws PythonBridgeError `invalid_request`/`invalid_options` naming the bad option. */
   constructor(options: PoolOptions = {}) {
@@ -126,7 +129,7 @@ export class SessionPool {
     const lifecycle = (): PoolLifecycle => this.lifecycle;
     this.supervisor = new Supervisor(
       { lifecycle, release: (w) => this.dispatcher.release(w), takeFromIdle: (w) => this.dispatcher.takeFromIdle(w) },
-      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts, spares: o.spares },
+      { pool: this.name, mask: this.mask, logger: this.logger, spawn: this.spawn, hooks, maxSize: o.maxSize, size: o.size, startAttempts: o.startAttempts, spares: o.spares, backoff: o },
     );
     const slots = this.supervisor.slots;
     this.sessions = new SessionRegistry(
@@ -155,7 +158,11 @@ export class SessionPool {
       { intervalMs: o.healthCheckIntervalMs, timeoutMs: o.healthCheckTimeoutMs, maxFailures: o.maxHealthFailures },
     );
     this.dispatcher = new Dispatcher(
-      { lifecycle, workerExited: (w, reason, failedAtNs) => this.supervisor.onExit(w, reason, failedAtNs) },
+      {
+        lifecycle,
+        workerExited: (w, reason, failedAtNs) => this.supervisor.onExit(w, reason, failedAtNs),
+        callLimitReached: (w) => void this.supervisor.recycle(w, 'max_calls', null),
+      },
       o,
       this.mask,
       this.logger,
@@ -203,6 +210,7 @@ export class SessionPool {
     this.supervisor.fillEmptySlots();
     this.health.start();
     this.sessions.startExpiry();
+    this.armRssCheck();
     const o = this.options;
     emitPoolEvent(this.mask, 'dspex:pool:init', this.name, {
       size: this.supervisor.targetSize,
@@ -232,6 +240,7 @@ export class SessionPool {
     const wasStarted = this.lifecycle !== 'new';
     this.lifecycle = 'stopping';
     this.health.stop();
+    this.disarmRssCheck();
     this.sessions.stopExpiry();
     this.supervisor.cancelRestarts();
     if ((opts.mode ?? 'drain') === 'drain' && this.dispatcher.pending()) await this.dispatcher.drain(opts.timeoutMs ?? 5000);
@@ -320,6 +329,112 @@ export class SessionPool {
     }
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Recycling and run-time options
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Recycle the worker in slot `workerId`: a planned restart, e.g. for a process whose memory grew.
+   * The replacement starts first (or a ready warm spare is taken), outside the slot; once it is
+   * ready the old process retires, at once when idle, else after its current call, and the
+   * replacement takes over the slot (`dspex:worker:recycle`, then `dspex:worker:terminate` with
+   * reason `recycle` and `dspex:worker:init` with reason `recycle`). No call fails because of it:
+   * calls in flight finish, queued calls go to the replacement or any other worker.
+   *
+   * Sessions whose Python-side state the old process holds lose it, as when a worker dies (the
+   * pool's session semantics): with affinity `strict`, each such session's next call, and its
+   * calls already waiting for that worker, reject once with `worker`/`session_lost` and the call
+   * after starts the session afresh; with `prefer`, its next call runs on any worker (a session
+   * move). So recycle pools with strict sessions when they are idle, or give the sessions a way
+   * to rebuild their state.
+   *
+   * Resolves when the replacement serves (or the recycle became moot: the old process died
+   * meanwhile, the pool shrank below the slot or stopped). A replacement that fails to start
+   * cancels the recycle: the old process keeps serving, the failure is logged and published on
+   * `dspex:pool:error`, and the promise still resolves. Recycling a process already being
+   * recycled returns the same promise.
+   *
+   * @throws PythonBridgeError (rejects) `invalid_request`/`bad_args` when no live worker is in that
+   *   slot or the reason is malformed; `pool_unavailable` when the pool is not running.
+   */
+  recycleWorker(workerId: number, opts: RecycleOptions = {}): Promise<void> {
+    const reason = opts.reason ?? 'manual';
+    if (typeof reason !== 'string' || !/^[\w.:-]{1,64}$/.test(reason)) {
+      return Promise.reject(new PythonBridgeError('invalid_request', 'bad_args', `recycleWorker: reason must be 1..64 of letters, digits, _ . : -, got ${JSON.stringify(reason)}`, { details: { pool: this.name } }));
+    }
+    if (this.lifecycle !== 'running') {
+      return Promise.reject(
+        new PythonBridgeError('pool_unavailable', this.lifecycle === 'new' ? 'not_started' : this.lifecycle, `pool '${this.name}' is not running`, { details: { pool: this.name } }),
+      );
+    }
+    const w = Number.isInteger(workerId) && workerId >= 0 ? this.supervisor.slots[workerId] : undefined;
+    if (!w || w.exited || w.endReason !== null || w.readyAtNs === 0 || (w.retiring && w.retireReason === 'resize')) {
+      return Promise.reject(
+        new PythonBridgeError('invalid_request', 'bad_args', `recycleWorker(${workerId}): no live, ready worker in that slot of pool '${this.name}'`, { details: { pool: this.name, workerId } }),
+      );
+    }
+    const release = holdEventLoop();
+    return this.supervisor.recycle(w, reason, null).finally(release);
+  }
+
+  /**
+   * Change options at run time: `operationTimeoutMs`, `checkoutTimeoutMs`,
+   * `healthCheckIntervalMs`, `healthCheckTimeoutMs`, `abortGraceMs`, the restart backoff
+   * (`restartBackoffMs`, `maxRestartBackoffMs`) and the recycling limits (`maxCallsPerWorker`,
+   * `maxWorkerRssBytes`, `recycleJitterRatio`, `recycleCheckIntervalMs`), validated by the same
+   * schema and bounds as at construction; all or nothing. New values apply to calls dispatched
+   * and timers armed from now on (a call already waiting keeps its deadline). `pool.options`
+   * shows them; `dspex:pool:configure` lists what changed. Returns the changes.
+   * @param reason recorded on `dspex:pool:configure` (e.g. 'manual', 'auto_tune', 'rollback').
+   * @throws PythonBridgeError `invalid_request`/`invalid_options` naming the option (nothing changed);
+   *   `pool_unavailable` once the pool stopped.
+   */
+  configure(partial: ConfigurablePoolOptions, reason = 'manual'): OptionChange[] {
+    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') {
+      throw new PythonBridgeError('pool_unavailable', this.lifecycle, `pool '${this.name}' is ${this.lifecycle}`, { details: { pool: this.name } });
+    }
+    const next = resolveConfigure(partial, this.options);
+    const o = this.options as ResolvedPoolOptions;
+    const changes: OptionChange[] = [];
+    for (const [key, value] of Object.entries(next) as [keyof typeof next, number][]) {
+      if (o[key] === value) continue;
+      changes.push({ option: key, from: o[key], to: value });
+      o[key] = value;
+    }
+    if (changes.length === 0) return changes;
+    const running = this.lifecycle === 'running';
+    this.health.configure({ intervalMs: o.healthCheckIntervalMs, timeoutMs: o.healthCheckTimeoutMs }, running);
+    if (running) {
+      this.disarmRssCheck();
+      this.armRssCheck();
+    }
+    emitPoolEvent(this.mask, 'dspex:pool:configure', this.name, { changes, reason });
+    return changes;
+  }
+
+  private armRssCheck(): void {
+    if (this.options.maxWorkerRssBytes <= 0 || this.rssTimer !== null) return;
+    this.rssTimer = setInterval(() => this.checkRss(), this.options.recycleCheckIntervalMs);
+    this.rssTimer.unref();
+  }
+
+  private disarmRssCheck(): void {
+    if (this.rssTimer !== null) clearInterval(this.rssTimer);
+    this.rssTimer = null;
+  }
+
+  /** Recycle the workers over `maxWorkerRssBytes` (each lowered by its jitter draw). */
+  private checkRss(): void {
+    const o = this.options;
+    const max = o.maxWorkerRssBytes;
+    if (this.lifecycle !== 'running' || max <= 0) return;
+    for (const w of this.supervisor.slots) {
+      if (!w || w.exited || w.endReason !== null || w.recycling || w.retiring || w.readyAtNs === 0) continue;
+      const rss = readRssBytes(w.pid);
+      if (rss !== null && rss > max - Math.floor(max * o.recycleJitterRatio * w.jitter)) void this.supervisor.recycle(w, 'max_rss', rss);
+    }
+  }
+
   /** A snapshot of the pool's state (cheap: no I/O). */
   status(): PoolStatus {
     const workers: WorkerStatus[] = [];
@@ -388,6 +503,7 @@ export class SessionPool {
     const out: number[] = [];
     for (const w of this.supervisor.slots) if (w && w.pid > 0 && !w.exited) out.push(w.pid);
     this.supervisor.spares.pids(out);
+    this.supervisor.standbyPids(out);
     return out;
   }
 

@@ -18,8 +18,6 @@ import { nowNs } from '../contract/clock.js';
 
 /** How long a closing worker gets to exit by itself before SIGKILL. */
 export const CLOSE_GRACE_MS = 1000;
-const START_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5000;
 
 /** What the supervisor needs from the pool. */
 export interface SupervisorHost {
@@ -47,7 +45,24 @@ export interface SupervisorSettings {
   startAttempts: number;
   /** Warm spares to keep (the `spares` option). */
   spares: number;
+  /** The restart backoff, read at each restart (`configure()` may change it). */
+  backoff: Readonly<{ restartBackoffMs: number; maxRestartBackoffMs: number }>;
 }
+
+/** A recycle in progress: the replacement (`standby`) starts outside the slot, then takes it over. */
+interface Recycle {
+  old: CallWorker;
+  reason: string;
+  rssBytes: number | null;
+  standby: CallWorker | null;
+  /** The standby is ready (and the old worker was retired). */
+  ready: boolean;
+  startDurationNs: number;
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+const live = (lifecycle: PoolLifecycle): boolean => lifecycle === 'running' || lifecycle === 'starting';
 
 /** The worker slots of one pool and the processes in them. */
 export class Supervisor {
@@ -64,6 +79,8 @@ export class Supervisor {
   private readonly restartFailures: number[];
   /** The generation the next process of each slot gets (its restart count). */
   private readonly generations: number[];
+  /** Recycles in progress, by slot. */
+  private readonly recycles = new Map<number, Recycle>();
 
   constructor(
     private readonly host: SupervisorHost,
@@ -74,7 +91,7 @@ export class Supervisor {
     this.generations = new Array<number>(settings.maxSize).fill(0);
     this.targetSize = settings.size;
     this.spares = new Spares(
-      { lifecycle: () => host.lifecycle(), backoffMs: (failures) => Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1)) },
+      { lifecycle: () => host.lifecycle(), backoffMs: (failures) => this.backoffMs(failures) },
       { pool: settings.pool, mask: settings.mask, logger: settings.logger, spawn: settings.spawn, hooks: settings.hooks, target: settings.spares, closeGraceMs: CLOSE_GRACE_MS },
     );
   }
@@ -99,7 +116,7 @@ export class Supervisor {
         // Stopped meanwhile (its close may be what failed this start): no backoff to wait out;
         // nor after the last attempt.
         if (this.host.lifecycle() !== 'starting') return;
-        if (attempt + 1 < this.settings.startAttempts) await this.startBackoff(Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** attempt));
+        if (attempt + 1 < this.settings.startAttempts) await this.startBackoff(this.backoffMs(attempt + 1));
       }
     }
     throw lastErr;
@@ -120,7 +137,7 @@ export class Supervisor {
         // is replaced when it exits (onExit sees the slot is wanted again); one that was killed
         // before it ever became ready is not (its own retries gave up on the shrink): respawn it
         // here once it is gone.
-        if (w.retiring && w.state !== 'stopping') w.retiring = false;
+        if (w.retiring && w.retireReason === 'resize' && w.state !== 'stopping') w.retiring = false;
         else if (w.readyAtNs === 0 && w.endReason !== null) {
           void this.whenSlotFree(slot).then(() => {
             if (this.host.lifecycle() === 'running' && this.slots[slot] === null && slot < this.targetSize) this.replace(slot, null, 0, nowNs());
@@ -151,7 +168,122 @@ export class Supervisor {
   async closeAll(): Promise<void> {
     const exits: Promise<void>[] = [this.spares.closeAll()];
     for (const w of this.slots) if (w) exits.push(w.close('stop', CLOSE_GRACE_MS));
+    for (const r of this.recycles.values()) {
+      const sb = r.standby;
+      if (sb === null) continue;
+      if (sb.state === 'starting') {
+        sb.kill('stop');
+        exits.push(sb.waitExit());
+      } else exits.push(sb.close('stop', CLOSE_GRACE_MS));
+    }
     await Promise.all(exits);
+    for (const r of [...this.recycles.values()]) this.finishRecycle(r);
+  }
+
+  /** Pids of the replacements of recycles in progress (started, not yet in their slot). */
+  standbyPids(out: number[]): void {
+    for (const r of this.recycles.values()) if (r.standby && r.standby.pid > 0 && !r.standby.exited) out.push(r.standby.pid);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Recycling
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Recycle `old` (a live, ready worker of a slot): its replacement starts first, outside the slot
+   * (or a ready spare is taken); once that is ready, `old` retires (at once when idle, else after
+   * its current call, see Dispatcher.release) and the replacement takes the slot when `old` has
+   * exited. Resolves when the recycle is over: the replacement serves, or the recycle became moot
+   * (the old worker died meanwhile, the pool shrank or stopped). A replacement that fails to start
+   * cancels the recycle (`old` keeps serving; the failure is logged and published); the promise
+   * still resolves. A second call for the same process returns the first one's promise.
+   */
+  recycle(old: CallWorker, reason: string, rssBytes: number | null): Promise<void> {
+    const slot = old.workerId;
+    const pending = this.recycles.get(slot);
+    if (pending !== undefined) return pending.done;
+    old.recycling = true;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const r: Recycle = { old, reason, rssBytes, standby: null, ready: false, startDurationNs: 0, done, resolve };
+    this.recycles.set(slot, r);
+    const spare = this.spares.take();
+    if (spare !== null) {
+      spare.workerId = slot;
+      r.standby = spare;
+      r.startDurationNs = this.spares.takeStartDuration(spare);
+      this.standbyReady(r);
+      return done;
+    }
+    const { pool, mask, logger, spawn, hooks } = this.settings;
+    const standby = new PoolWorker<Call>(pool, slot, 0, hooks);
+    r.standby = standby;
+    standby.start(spawn).then(
+      (startDurationNs) => {
+        r.startDurationNs = startDurationNs;
+        this.standbyReady(r);
+      },
+      (err: unknown) => {
+        standby.kill('start_failed');
+        if (this.recycles.get(slot) !== r) return;
+        const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
+        if (live(this.host.lifecycle())) {
+          emitErrorEvent(mask, pool, e, { workerId: slot });
+          logger.error({ pool, workerId: slot, workerPid: old.pid, reason }, `recycle cancelled: the replacement failed to start: ${e.message}`);
+        }
+        old.recycling = false;
+        this.finishRecycle(r);
+        // The old worker died while its replacement was starting: its slot still needs a process.
+        if (this.slots[slot] === null && live(this.host.lifecycle()) && slot < this.targetSize) this.replace(slot, null, 0, nowNs());
+      },
+    );
+    return done;
+  }
+
+  /** The replacement of `r` is ready: retire the old worker (or, if it is gone already, take its slot). */
+  private standbyReady(r: Recycle): void {
+    const old = r.old;
+    const slot = old.workerId;
+    const standby = r.standby!;
+    r.ready = true;
+    if (!live(this.host.lifecycle()) || slot >= this.targetSize || old.exited || this.slots[slot] !== old) {
+      // Moot: the pool stops or shrank, or the old worker died (its slot may be free for the standby).
+      if (this.slots[slot] === null && live(this.host.lifecycle()) && slot < this.targetSize) this.install(r);
+      else {
+        void standby.close(live(this.host.lifecycle()) ? 'resize' : 'stop', CLOSE_GRACE_MS);
+        this.finishRecycle(r);
+      }
+      return;
+    }
+    old.retiring = true;
+    old.retireReason = 'recycle';
+    emitWorkerEvent(this.settings.mask, 'dspex:worker:recycle', old, { reason: r.reason, operations: old.operations, rssBytes: r.rssBytes, replacementPid: standby.pid });
+    if (this.host.takeFromIdle(old)) void old.close('recycle', CLOSE_GRACE_MS);
+  }
+
+  /** Put the ready replacement of `r` into its (free) slot and let it serve. */
+  private install(r: Recycle): void {
+    const standby = r.standby!;
+    const slot = r.old.workerId;
+    standby.workerId = slot;
+    standby.generation = this.generations[slot]!++;
+    this.slots[slot] = standby;
+    this.restartFailures[slot] = 0;
+    this.finishRecycle(r);
+    emitWorkerEvent(this.settings.mask, 'dspex:worker:init', standby, { reason: 'recycle', startDurationNs: r.startDurationNs });
+    this.host.release(standby);
+  }
+
+  private finishRecycle(r: Recycle): void {
+    const slot = r.old.workerId;
+    if (this.recycles.get(slot) === r) this.recycles.delete(slot);
+    r.resolve();
+  }
+
+  /** The delay before the next start after `failures` failed starts in a row. */
+  private backoffMs(failures: number): number {
+    const b = this.settings.backoff;
+    return Math.min(b.maxRestartBackoffMs, b.restartBackoffMs * 2 ** Math.max(0, failures - 1));
   }
 
   /**
@@ -171,8 +303,31 @@ export class Supervisor {
       logger.warn({ pool, workerId: worker.workerId, workerPid: worker.pid, exitCode: worker.exitCode, signal: worker.signal }, 'worker exited unexpectedly; replacing it');
     }
     const slot = worker.workerId;
+    const recycle = this.recycles.get(slot);
+    if (recycle !== undefined && recycle.standby === worker && this.slots[slot] !== worker) {
+      // A recycle's replacement died before it took the slot: its start's failure path (or, once
+      // it was ready, this) cancels the recycle; the old worker keeps serving.
+      if (recycle.ready) {
+        recycle.old.recycling = false;
+        recycle.old.retiring = recycle.old.retiring && recycle.old.retireReason !== 'recycle';
+        this.finishRecycle(recycle);
+      }
+      return;
+    }
     if (this.slots[slot] === worker) {
       this.slots[slot] = null;
+      if (recycle !== undefined && recycle.old === worker) {
+        // The recycled worker is gone: its ready replacement takes the slot (one still starting
+        // takes it when ready, see standbyReady; none is spawned meanwhile).
+        if (recycle.ready) {
+          if (live(this.host.lifecycle()) && slot < this.targetSize) this.install(recycle);
+          else {
+            void recycle.standby?.close(live(this.host.lifecycle()) ? 'resize' : 'stop', CLOSE_GRACE_MS);
+            this.finishRecycle(recycle);
+          }
+        }
+        return;
+      }
       // A worker that never became ready: the spawn's own failure path retries it, with backoff.
       // Replacing it here too would respawn in a hot loop (a missing interpreter fails at once).
       const wasReady = worker.readyAtNs !== 0;
@@ -262,7 +417,7 @@ export class Supervisor {
     if ((lifecycle !== 'running' && lifecycle !== 'starting') || slot >= this.targetSize) return;
     const { pool, mask, logger } = this.settings;
     const failures = ++this.restartFailures[slot]!;
-    const delay = Math.min(MAX_BACKOFF_MS, START_BACKOFF_MS * 2 ** (failures - 1));
+    const delay = this.backoffMs(failures);
     const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
     emitErrorEvent(mask, pool, e, { workerId: slot });
     logger.error({ pool, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, `worker failed to start: ${e.message}`);

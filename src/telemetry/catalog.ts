@@ -28,6 +28,7 @@
 import type { ErrorCategory } from '../contract/errors.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { UserMetricChange } from '../contract/inside-python.js';
+import type { TuningRecord } from '../contract/advice.js';
 
 // ---------------------------------------------------------------------------------------------
 // Payload types
@@ -76,7 +77,7 @@ export interface PoolTerminateEvent extends PoolEventBase {
 }
 
 /** Why a worker was started. */
-export type WorkerStartReason = 'initial' | 'replacement' | 'resize';
+export type WorkerStartReason = 'initial' | 'replacement' | 'resize' | 'recycle';
 
 /** `dspex:worker:init`: a Python process is ready to serve. */
 export interface WorkerInitEvent extends WorkerEventBase {
@@ -95,7 +96,8 @@ export type WorkerTerminateReason =
   | 'health_check'
   | 'resize'
   | 'protocol_error'
-  | 'start_failed';
+  | 'start_failed'
+  | 'recycle';
 
 /** `dspex:worker:terminate`: a Python process ended. */
 export interface WorkerTerminateEvent extends WorkerEventBase {
@@ -217,6 +219,47 @@ export interface ResizeEvent extends PoolEventBase {
   reason: string;
 }
 
+/**
+ * `dspex:worker:recycle`: a worker is being recycled (a planned restart). Published once its
+ * replacement is ready and the old process has been retired: it finishes its current call (if
+ * any), then exits with reason `recycle`, and the replacement takes its slot. The worker fields are
+ * the old process's.
+ */
+export interface WorkerRecycleEvent extends WorkerEventBase {
+  /**
+   * Why: `max_calls` (`maxCallsPerWorker`), `max_rss` (`maxWorkerRssBytes`), `manual` (the default
+   * of `recycleWorker()`), or the reason its caller gave (`auto_tune`, ...).
+   */
+  reason: string;
+  /** Operations the old process served. */
+  operations: number;
+  /** The old process's resident memory when the recycle was decided, bytes; null when not read. */
+  rssBytes: number | null;
+  /** The pid of the process that takes over the slot. */
+  replacementPid: number;
+}
+
+/** One option changed by `configure()`. */
+export interface OptionChange {
+  option: string;
+  from: number;
+  to: number;
+}
+
+/** `dspex:pool:configure`: options were changed at run time (`pool.configure()`). */
+export interface PoolConfigureEvent extends PoolEventBase {
+  /** The options whose values changed (options given with their current value are not listed). */
+  changes: OptionChange[];
+  /** Who asked: `manual` (the default), `auto_tune`, `rollback`, … */
+  reason: string;
+}
+
+/** `dspex:advisor:tuning`: the auto-tuner applied, validated or rolled back a change. */
+export interface TuningEvent extends PoolEventBase {
+  /** The tuning history entry, as it stands after this step. */
+  record: TuningRecord;
+}
+
 /** `dspex:session:expire`: a session idle beyond `sessionTtlMs` was dropped. */
 export interface SessionExpireEvent extends PoolEventBase {
   /** The dropped session. */
@@ -329,12 +372,16 @@ export const telemetryCatalog = {
   'dspex:pool:terminate': { group: 'pool', payload: typeOnly<PoolTerminateEvent>() },
   /** Published when the target size changed (`resize()`, or a tuner). */
   'dspex:pool:resize': { group: 'pool', payload: typeOnly<ResizeEvent>() },
+  /** Published when options changed at run time (`configure()`, or a tuner). */
+  'dspex:pool:configure': { group: 'pool', payload: typeOnly<PoolConfigureEvent>() },
   /** Published when a failed worker's replacement is ready; the worker fields are the replacement's. */
   'dspex:pool:recovery': { group: 'pool', payload: typeOnly<RecoveryEvent>() },
   /** Published when a Python process is ready to serve. */
   'dspex:worker:init': { group: 'worker', payload: typeOnly<WorkerInitEvent>() },
   /** Published when a Python process ended, on its own (`crash`) or by the pool's decision. */
   'dspex:worker:terminate': { group: 'worker', payload: typeOnly<WorkerTerminateEvent>() },
+  /** Published when a worker is recycled: its replacement is ready and the old process retires after its current call. */
+  'dspex:worker:recycle': { group: 'worker', payload: typeOnly<WorkerRecycleEvent>() },
   /** Published when a call got a worker: once per call, the hottest channel. */
   'dspex:worker:checkout': { group: 'worker', payload: typeOnly<WorkerCheckoutEvent>() },
   /** Published when a worker finished a call. */
@@ -359,6 +406,8 @@ export const telemetryCatalog = {
   'dspex:resource:sample': { group: 'resource', payload: typeOnly<ResourceSampleEvent>() },
   /** Published when a worker reported metrics recorded by Python code (`import dspex`; issue 19). */
   'dspex:python:metrics': { group: 'python', payload: typeOnly<PythonMetricsEvent>() },
+  /** Published when the auto-tuner applied a change, validated it, or rolled it back. */
+  'dspex:advisor:tuning': { group: 'advisor', payload: typeOnly<TuningEvent>() },
 } as const satisfies { readonly [name: `dspex:${string}`]: CatalogEntry };
 
 type Catalog = typeof telemetryCatalog;

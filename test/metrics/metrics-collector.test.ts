@@ -121,6 +121,7 @@ describe('MetricsCollector subscriptions', () => {
       workerRestarts: 1,
       healthCheckFailures: 1,
       sessionMoves: 1,
+      workerRecycles: {},
     });
     expect(c.getErrorTotals(pool)).toEqual([
       { category: 'python', type: 'KeyError', count: 2 },

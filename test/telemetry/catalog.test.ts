@@ -50,7 +50,7 @@ describe('the catalog', () => {
   });
 
   it('derives the groups, their mask bits and the telemetry.disabled option from it', () => {
-    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource', 'python']);
+    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource', 'python', 'advisor']);
     expect(ALL_GROUPS).toBe(2 ** telemetryGroups.length - 1);
     expect(telemetryMask(telemetryGroups)).toBe(0);
     for (const g of telemetryGroups) {
@@ -73,7 +73,7 @@ describe('the catalog', () => {
   });
 
   it('keeps the public types (compile-time: tsc checks these)', () => {
-    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource' | 'python'>();
+    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource' | 'python' | 'advisor'>();
     expectTypeOf<TelemetryEventName>().toEqualTypeOf<
       | 'dspex:pool:init'
       | 'dspex:pool:terminate'
@@ -90,6 +90,9 @@ describe('the catalog', () => {
       | 'dspex:session:expire'
       | 'dspex:resource:sample'
       | 'dspex:python:metrics'
+      | 'dspex:worker:recycle'
+      | 'dspex:pool:configure'
+      | 'dspex:advisor:tuning'
     >();
     expectTypeOf<TelemetryEventMap['dspex:pool:init']>().toEqualTypeOf<PoolInitEvent>();
     expectTypeOf<TelemetryEventMap['dspex:worker:checkout']>().toEqualTypeOf<WorkerCheckoutEvent>();

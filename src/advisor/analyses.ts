@@ -1,0 +1,315 @@
+/**
+ * The advisor's analyses: pure functions from query results (the collector's summaries, command
+ * and worker figures, error rates, and per-worker RSS history) to findings and recommendations.
+ * Each states its minimum data and returns nothing below it: no recommendation from too little.
+ *
+ * Priority scoring (0..100, higher first), per kind:
+ * - `grow_pool`: 50 + 40·min(1, (needed − size)/size) + 10·min(1, queueWaitMean/latencyMean).
+ * - `memory_leak`: 40 + 40·min(1, slope/(1 MiB/s)) + 20·r².
+ * - `crash_loop`: 60 + 10·min(4, crashes − 2), capped at 95.
+ * - `error_hotspot`: 30 + 50·min(1, rate/0.2).
+ * - `latency_regression`: 30 + 10·min(4, ratio − 1).
+ * - `slow_command`: 20 + 30·share.
+ * - `shrink_pool`: 15 + 20·(1 − utilization).
+ *
+ * @module
+ */
+import type { Recommendation } from '../contract/advice.js';
+import type { CommandMetrics, ErrorRates, WindowSummary } from '../contract/metrics.js';
+
+/** Everything the analyses read about one pool (plain data from the collector and the pool). */
+export interface PoolFacts {
+  pool: string;
+  /** The last minute (the window growth and shrink rest on). */
+  summary: WindowSummary;
+  /** Target size and bounds, when the pool's status is known. */
+  sizing: { size: number; minSize: number; maxSize: number } | null;
+  /** Per-command figures over the last minute and over 15 minutes (the baseline). */
+  commands: readonly CommandMetrics[];
+  baseline: readonly CommandMetrics[];
+  errors: ErrorRates | null;
+  /** Per-worker RSS history (oldest first). */
+  rss: readonly WorkerRssSeries[];
+  /** The pool's `maxWorkerRssBytes` (0: off), when known. */
+  maxWorkerRssBytes?: number;
+}
+
+/** One worker process's RSS points. */
+export interface WorkerRssSeries {
+  workerId: number;
+  pid: number;
+  timesMs: readonly number[];
+  rssBytes: readonly number[];
+}
+
+/** Thresholds of the analyses. */
+export interface AnalysisSettings {
+  /** Utilization the pool should run at; workers needed = L ÷ this. Default 0.7. */
+  targetUtilization: number;
+  /** Least seconds of data for growth / shrink. Default 20. */
+  minCoveredS: number;
+  /** Least operations for any latency / error figure. Default 30. */
+  minOps: number;
+  /** Least RSS points and span for a memory trend. Default 6 points, 30 s. */
+  minRssPoints: number;
+  minRssSpanMs: number;
+  /** Slope that makes a leak suspect, bytes/s (with r² ≥ 0.8). Default 64 KiB/s. */
+  leakSlopeBytesPerS: number;
+}
+
+export const DEFAULT_ANALYSIS_SETTINGS: Readonly<AnalysisSettings> = {
+  targetUtilization: 0.7,
+  minCoveredS: 20,
+  minOps: 30,
+  minRssPoints: 6,
+  minRssSpanMs: 30_000,
+  leakSlopeBytesPerS: 64 * 1024,
+};
+
+const r = (v: number, d = 2): number => Math.round(v * 10 ** d) / 10 ** d;
+const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, v));
+
+/**
+ * Growth and shrink with Little's law: the calls in the system L = λ·W (throughput × mean time
+ * per call, queue wait included), so the workers needed ≈ ⌈L ÷ target utilization⌉ within
+ * min..max. A saturated pool's throughput understates demand, but its W grows by the queue wait,
+ * so L still counts the callers. Minimum data: `minCoveredS` seconds and `minOps` operations.
+ */
+export function analyzeWorkerUtilization(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const w = f.summary;
+  if (f.sizing === null || w.coveredS < s.minCoveredS || w.ops < s.minOps) return [];
+  const { size, minSize, maxSize } = f.sizing;
+  const lambda = w.throughputPerS;
+  const wS = w.latencyUs.mean / 1e6;
+  const L = lambda * wS;
+  const raw = Math.ceil(L / s.targetUtilization - 1e-9);
+  const needed = clamp(raw, minSize, maxSize);
+  const math = [
+    `L = λ·W = ${r(lambda)}/s × ${r(wS, 4)} s = ${r(L)} calls in the system`,
+    `workers needed = ⌈L ÷ ${s.targetUtilization}⌉ = ${raw}${raw !== needed ? ` → ${needed} within ${minSize}..${maxSize}` : ''}`,
+  ];
+  const figures = {
+    throughputPerS: r(lambda),
+    latencyMeanUs: r(w.latencyUs.mean),
+    queueWaitMeanUs: r(w.queueWaitUs.mean),
+    queueWaitP99Us: r(w.queueWaitUs.p99),
+    queueDepthAvg: r(w.queueDepthAvg),
+    utilization: r(w.utilization),
+    callsInSystem: r(L),
+    size,
+    needed,
+  };
+  const evidence = { window: w.window, coveredS: w.coveredS, figures, math };
+  const queueing = w.queueDepthAvg >= 0.5 || w.queueWaitUs.mean > 0.2 * w.latencyUs.mean;
+  if (queueing && needed > size) {
+    const waitShare = w.latencyUs.mean > 0 ? w.queueWaitUs.mean / w.latencyUs.mean : 0;
+    return [
+      {
+        id: `grow_pool:${f.pool}`,
+        kind: 'grow_pool',
+        pool: f.pool,
+        priority: Math.round(clamp(50 + 40 * Math.min(1, (needed - size) / size) + 10 * Math.min(1, waitShare), 0, 100)),
+        title: `Grow pool '${f.pool}' from ${size} to ${needed} workers`,
+        detail: `Calls queue (avg depth ${r(w.queueDepthAvg, 1)}, ${Math.round(waitShare * 100)}% of call time is queue wait): about ${r(L, 1)} calls are in the system, which needs ${needed} workers at ${Math.round(s.targetUtilization * 100)}% utilization.`,
+        evidence,
+        action: { kind: 'resize', size: needed },
+      },
+    ];
+  }
+  if (!queueing && w.utilization < 0.3 && needed < size) {
+    return [
+      {
+        id: `shrink_pool:${f.pool}`,
+        kind: 'shrink_pool',
+        pool: f.pool,
+        priority: Math.round(15 + 20 * (1 - w.utilization)),
+        title: `Shrink pool '${f.pool}' from ${size} to ${needed} workers`,
+        detail: `Workers are busy ${Math.round(w.utilization * 100)}% of the time and nothing queues: ${needed} workers serve the ${r(L, 2)} calls in the system.`,
+        evidence,
+        action: { kind: 'resize', size: needed },
+      },
+    ];
+  }
+  return [];
+}
+
+/** Least-squares fit of `ys` on `xs`: slope per unit of x and r² (null with < 2 distinct x). Pure. */
+export function linearFit(xs: readonly number[], ys: readonly number[]): { slope: number; r2: number } | null {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return null;
+  let mx = 0;
+  let my = 0;
+  for (let i = 0; i < n; i++) {
+    mx += xs[i]!;
+    my += ys[i]!;
+  }
+  mx /= n;
+  my /= n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    const dy = ys[i]! - my;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  const r2 = syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
+  return { slope, r2 };
+}
+
+/**
+ * Per-worker RSS slope → leak suspects (slope ≥ `leakSlopeBytesPerS` with r² ≥ 0.8): a recycle
+ * recommendation, and one to set `maxWorkerRssBytes` when it is off. Minimum data per worker
+ * process: `minRssPoints` points spanning `minRssSpanMs`.
+ */
+export function detectMemoryTrends(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const out: Recommendation[] = [];
+  for (const series of f.rss) {
+    const n = series.timesMs.length;
+    if (n < s.minRssPoints || series.timesMs[n - 1]! - series.timesMs[0]! < s.minRssSpanMs) continue;
+    const t0 = series.timesMs[0]!;
+    const fit = linearFit(
+      series.timesMs.map((t) => (t - t0) / 1000),
+      series.rssBytes,
+    );
+    if (fit === null || fit.slope < s.leakSlopeBytesPerS || fit.r2 < 0.8) continue;
+    const spanS = (series.timesMs[n - 1]! - t0) / 1000;
+    const last = series.rssBytes[n - 1]!;
+    const evidence = {
+      window: 'rss',
+      coveredS: r(spanS, 1),
+      figures: { slopeBytesPerS: Math.round(fit.slope), r2: r(fit.r2, 3), rssBytes: last, points: n, workerId: series.workerId, pid: series.pid },
+      math: [`RSS slope = ${r(fit.slope / 1024, 1)} KiB/s over ${r(spanS, 1)} s (${n} points), r² = ${r(fit.r2, 3)}`, `growth over the window ≈ ${r((fit.slope * spanS) / 2 ** 20, 1)} MiB`],
+    };
+    const priority = Math.round(clamp(40 + 40 * Math.min(1, fit.slope / 2 ** 20) + 20 * fit.r2, 0, 100));
+    out.push({
+      id: `memory_leak:${f.pool}:${series.workerId}`,
+      kind: 'memory_leak',
+      pool: f.pool,
+      priority,
+      title: `Worker ${series.workerId} of '${f.pool}' leaks memory: recycle it`,
+      detail: `Its RSS grows ${r(fit.slope / 1024, 1)} KiB/s (r² ${r(fit.r2, 2)}) and is ${r(last / 2 ** 20, 1)} MiB now.`,
+      evidence,
+      action: { kind: 'recycleWorker', workerId: series.workerId },
+    });
+    if ((f.maxWorkerRssBytes ?? 0) === 0) {
+      const limit = Math.ceil((last * 1.5) / 2 ** 20) * 2 ** 20;
+      out.push({
+        id: `memory_limit:${f.pool}`,
+        kind: 'memory_leak',
+        pool: f.pool,
+        priority: priority - 10,
+        title: `Set maxWorkerRssBytes on '${f.pool}' to recycle leaking workers automatically`,
+        detail: `Worker ${series.workerId} grows steadily; a limit of ${limit / 2 ** 20} MiB (1.5 × its RSS now) recycles such workers before they exhaust memory.`,
+        evidence,
+        action: { kind: 'configure', key: 'maxWorkerRssBytes', value: limit },
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Commands whose time dominates the pool's busy time (share ≥ 50% of ops × mean with at least two
+ * commands), and commands whose p99 over the last minute is ≥ 2× their own 15-minute p99.
+ * Minimum data: `minOps` operations of the command in each window compared.
+ */
+export function findSlowOperations(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const out: Recommendation[] = [];
+  const cmds = f.commands.filter((c) => c.ops >= s.minOps);
+  const total = cmds.reduce((a, c) => a + c.ops * c.latencyUs.mean, 0);
+  if (cmds.length >= 2 && total > 0) {
+    for (const c of cmds) {
+      const share = (c.ops * c.latencyUs.mean) / total;
+      if (share < 0.5) continue;
+      out.push({
+        id: `slow_command:${f.pool}:${c.command}`,
+        kind: 'slow_command',
+        pool: f.pool,
+        priority: Math.round(20 + 30 * share),
+        title: `'${c.command}' takes ${Math.round(share * 100)}% of pool '${f.pool}' time`,
+        detail: `p99 ${r(c.latencyUs.p99 / 1000, 1)} ms over ${c.ops} calls; speeding it up (or giving it a pool of its own) frees the most workers.`,
+        evidence: { window: c.window, coveredS: c.coveredS, figures: { ops: c.ops, latencyMeanUs: r(c.latencyUs.mean), latencyP99Us: r(c.latencyUs.p99), timeShare: r(share, 3) }, math: [`share = ops × mean ÷ Σ(ops × mean) = ${c.ops} × ${r(c.latencyUs.mean)} µs ÷ ${r(total)} µs = ${r(share, 3)}`] },
+        action: { kind: 'investigate', command: c.command },
+      });
+    }
+  }
+  for (const c of cmds) {
+    const b = f.baseline.find((x) => x.command === c.command);
+    if (!b || b.ops < 2 * s.minOps || b.latencyUs.p99 <= 0) continue;
+    const ratio = c.latencyUs.p99 / b.latencyUs.p99;
+    if (ratio < 2) continue;
+    out.push({
+      id: `latency_regression:${f.pool}:${c.command}`,
+      kind: 'latency_regression',
+      pool: f.pool,
+      priority: Math.round(30 + 10 * Math.min(4, ratio - 1)),
+      title: `'${c.command}' got ${r(ratio, 1)}× slower on '${f.pool}'`,
+      detail: `p99 ${r(c.latencyUs.p99 / 1000, 1)} ms in the last minute against ${r(b.latencyUs.p99 / 1000, 1)} ms over 15 minutes.`,
+      evidence: { window: c.window, coveredS: c.coveredS, figures: { p99Us: r(c.latencyUs.p99), baselineP99Us: r(b.latencyUs.p99), ratio: r(ratio, 2) }, math: [`ratio = ${r(c.latencyUs.p99)} µs ÷ ${r(b.latencyUs.p99)} µs = ${r(ratio, 2)}`] },
+      action: { kind: 'investigate', command: c.command },
+    });
+  }
+  return out;
+}
+
+/**
+ * Error hotspots (an error type at ≥ 5% of operations, and a command failing ≥ 10%) and crash
+ * loops (≥ 3 worker crashes in the window). Minimum data: `minOps` operations.
+ */
+export function identifyErrorPatterns(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const e = f.errors;
+  const out: Recommendation[] = [];
+  if (e === null) return out;
+  const crashes = e.byType.filter((t) => t.category === 'worker' && t.type === 'crashed').reduce((a, t) => a + t.count, 0);
+  if (crashes >= 3) {
+    out.push({
+      id: `crash_loop:${f.pool}`,
+      kind: 'crash_loop',
+      pool: f.pool,
+      priority: Math.min(95, 60 + 10 * Math.min(4, crashes - 2)),
+      title: `Workers of '${f.pool}' crash repeatedly (${crashes} in ${e.window})`,
+      detail: 'Each crash fails its call and costs a process start; look at the workers’ stderr in the pool logger.',
+      evidence: { window: e.window, coveredS: f.summary.coveredS, figures: { crashes, ops: e.ops }, math: [`${crashes} crashed calls in ${e.window}`] },
+      action: { kind: 'investigate', errorType: 'worker:crashed' },
+    });
+  }
+  if (e.ops < s.minOps) return out;
+  for (const t of e.byType) {
+    if (t.rate < 0.05 || (t.category === 'worker' && t.type === 'crashed')) continue;
+    out.push({
+      id: `error_hotspot:${f.pool}:${t.category}:${t.type}`,
+      kind: 'error_hotspot',
+      pool: f.pool,
+      priority: Math.round(30 + 50 * Math.min(1, t.rate / 0.2)),
+      title: `${Math.round(t.rate * 100)}% of calls on '${f.pool}' fail with ${t.category}/${t.type}`,
+      detail: `${t.count} of ${e.ops} operations in ${e.window}.`,
+      evidence: { window: e.window, coveredS: f.summary.coveredS, figures: { count: t.count, ops: e.ops, rate: r(t.rate, 4) }, math: [`rate = ${t.count} ÷ ${e.ops} = ${r(t.rate, 4)}`] },
+      action: { kind: 'investigate', errorType: `${t.category}:${t.type}` },
+    });
+  }
+  for (const c of f.commands) {
+    if (c.ops < s.minOps || c.errorRate < 0.1) continue;
+    out.push({
+      id: `error_hotspot:${f.pool}:${c.command}`,
+      kind: 'error_hotspot',
+      pool: f.pool,
+      priority: Math.round(30 + 50 * Math.min(1, c.errorRate / 0.2)),
+      title: `'${c.command}' fails ${Math.round(c.errorRate * 100)}% of its calls on '${f.pool}'`,
+      detail: `${c.errors} of ${c.ops} calls in ${c.window}.`,
+      evidence: { window: c.window, coveredS: c.coveredS, figures: { errors: c.errors, ops: c.ops, errorRate: r(c.errorRate, 4) }, math: [`rate = ${c.errors} ÷ ${c.ops} = ${r(c.errorRate, 4)}`] },
+      action: { kind: 'investigate', command: c.command },
+    });
+  }
+  return out;
+}
+
+/** Every analysis of one pool, highest priority first (ties by id). Pure. */
+export function generateRecommendations(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const all = [...analyzeWorkerUtilization(f, s), ...detectMemoryTrends(f, s), ...findSlowOperations(f, s), ...identifyErrorPatterns(f, s)];
+  return all.sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1));
+}

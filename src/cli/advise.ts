@@ -1,0 +1,59 @@
+/**
+ * `dspex advise --url URL`: the optimization advisor's recommendations of a running process, read
+ * from its monitoring server's `/api/snapshot`, printed with their priority, evidence (figures,
+ * window and arithmetic) and action; `--json` prints them as JSON.
+ *
+ * @module
+ */
+import { fetchSnapshot } from '../exporters/client.js';
+import type { SnapshotRecommendation } from '../contract/snapshot.js';
+import type { RecommendationAction } from '../contract/advice.js';
+import { sanitizeText } from '../dashboard/ansi.js';
+
+/** A recommendation's action as one line (`pool.resize(8)`). Pure. */
+export function formatAction(pool: string | undefined, a: RecommendationAction): string {
+  const p = pool ?? 'pool';
+  switch (a.kind) {
+    case 'resize':
+      return `${p}.resize(${a.size})`;
+    case 'recycleWorker':
+      return `${p}.recycleWorker(${a.workerId})`;
+    case 'configure':
+      return `${p}.configure({ ${a.key}: ${a.value} })`;
+    case 'investigate':
+      return `investigate ${[a.command && `command '${a.command}'`, a.workerId !== undefined && `worker ${a.workerId}`, a.errorType && `errors ${a.errorType}`].filter(Boolean).join(', ')}`;
+  }
+}
+
+/** The text `dspex advise` prints for `recs` (pure; terminal controls in the texts are made visible). */
+export function formatRecommendations(recs: readonly SnapshotRecommendation[]): string {
+  if (recs.length === 0) return 'no recommendations (not enough data yet, or nothing to change)\n';
+  const out: string[] = [];
+  const sorted = [...recs].sort((a, b) => b.score - a.score);
+  for (const r of sorted) {
+    const priority = r.priority ?? Math.round(r.score * 100);
+    out.push(`[${priority}] ${sanitizeText(r.title)}`);
+    out.push(`    ${sanitizeText(r.detail)}`);
+    const e = r.evidence;
+    if (e) {
+      out.push(`    evidence (${sanitizeText(e.window)}, ${e.coveredS} s): ${Object.entries(e.figures).map(([k, v]) => `${sanitizeText(k)}=${v}`).join(' ')}`);
+      for (const m of e.math) out.push(`      ${sanitizeText(m)}`);
+    }
+    if (r.action) out.push(`    action: ${sanitizeText(formatAction(r.pool, r.action))}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** Run `dspex advise`; resolves with the exit code (1 when the server cannot be read). */
+export async function runAdvise(o: { url: string; token: string | null; json: boolean }): Promise<number> {
+  let recs: SnapshotRecommendation[];
+  try {
+    recs = (await fetchSnapshot(o.url, { token: o.token })).recommendations;
+  } catch (err) {
+    process.stderr.write(`dspex advise: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(o.json ? `${JSON.stringify(recs, null, 2)}\n` : formatRecommendations(recs));
+  return 0;
+}
