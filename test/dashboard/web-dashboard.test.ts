@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The web dashboard in a real browser (Debian's Chromium driven by playwright-core) against a real
  * pool under load: the page fills from /api/range, follows /api/events, shows the figures the API
@@ -108,7 +110,7 @@ describe('web dashboard in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/dashboard');
     await page.waitForSelector('#conn[data-state="live"]');
     // History from /api/range, then live points: wait for a few seconds of data with operations.
-    await page.waitForFunction(() => Number(document.getElementById('c-throughput')?.dataset.points) >= 4 && document.querySelectorAll('#workers tbody tr[data-slot]').length === 3, null, { timeout: 15_000 });
+    await page.waitForFunction(() => Number(document.getElementById('c-throughput')?.dataset.points) >= 10 && document.querySelectorAll('#workers tbody tr[data-slot]').length === 3, null, { timeout: 15_000 });
     // Wait for the first errors to show in the error chart's header (5% of calls fail).
     await page.waitForFunction(() => /python/.test(document.getElementById('h-errors')?.textContent ?? ''), null, { timeout: 10_000 });
 

@@ -472,7 +472,7 @@ const CHART_DEFS = {
       [{}, { label: 'operations', stroke: c.bar, fill: `${c.bar}99`, width: 1, paths: bars, points: { show: false } }],
       [
         {
-          space: 44,
+          space: 72,
           incrs: [1, 2, 4, 8],
           values: (/** @type {any} */ _u, /** @type {number[]} */ t) => t.map((i) => (histUpper[i] === undefined ? '' : `<${formatUs(histUpper[i])}`)),
         },
