@@ -41,6 +41,7 @@ build: node-deps
 
 typecheck: node-deps
 	npx tsc --noEmit -p tsconfig.json
+	npx tsc -p tsconfig.web.json
 
 lint: node-deps
 	npx eslint .

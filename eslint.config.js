@@ -26,6 +26,11 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The web dashboard's page: plain browser modules (served as they are, no build step).
+    files: ['src/dashboard/web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // vitest's asymmetric matchers (`expect.any(Number)`, `expect.stringMatching`) are typed `any`.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },

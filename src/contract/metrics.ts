@@ -138,6 +138,14 @@ export interface RangePoint {
   latencyP99Us: number;
   queueDepth: number;
   utilization: number;
+  /** p90 latency of the period, µs. Added field: always set by the MetricsCollector. */
+  latencyP90Us?: number;
+  /**
+   * Errors of the period by category (`dspex:pool:error` events; categories with none left out),
+   * so that `count / ops` is the period's error rate of that category. Added field: always set by
+   * the MetricsCollector.
+   */
+  errorsByCategory?: Partial<Record<ErrorCategory, number>>;
 }
 
 /** `getMetricsRange(pool, fromMs, toMs)`: per-second points up to 15 minutes, per-minute beyond. */

@@ -34,17 +34,18 @@ import {
   clientAddressKey,
   clientErrorResponse,
   COMMON_HEADERS,
+  DASHBOARD_HEADERS,
   hostHeaderName,
-  HTML_HEADERS,
   isLoopbackHostName,
   JSON_TYPE,
   normalizeHostName,
 } from './http-guards.js';
 import { collectPrometheusInput, PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import { buildSnapshot } from './snapshot.js';
-import { isWindowName, SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 import { answerStack } from './stack-route.js';
+import { webAsset } from './web-assets.js';
+import { HttpError, parsePoints, parseQuery, parseTimeMs, parseWindow } from './http-params.js';
 
 /** Where the server reports its own problems (a pino logger fits). Never receives the token. */
 export interface MonitoringServerLogger {
@@ -101,30 +102,25 @@ export const DEFAULT_MONITORING_PORT = 9568;
 /** The routes the server answers, with the query parameters each accepts. */
 export const MONITORING_ROUTES = {
   '/': [],
+  '/dashboard': [],
   '/metrics': [],
-  '/api/snapshot': ['window'],
+  '/api/snapshot': ['window', 'points'],
   '/api/range': ['pool', 'from', 'to'],
-  '/api/events': ['window'],
+  '/api/events': ['window', 'points'],
   '/api/health': [],
   '/api/stack': ['pool', 'worker'],
 } as const satisfies Record<string, readonly string[]>;
 
-type RoutePath = keyof typeof MONITORING_ROUTES;
+/** Prefix of the web dashboard's files (`/dashboard/app.js`, ...): see web-assets.ts. */
+const DASHBOARD_FILES = '/dashboard/';
 
-/** A client error with its HTTP status; the message is sent to the client. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
+type RoutePath = keyof typeof MONITORING_ROUTES;
 
 interface SseClient {
   res: ServerResponse;
   window: WindowName;
+  /** Newest series points per pool in each event (undefined: the whole window). */
+  points: number | undefined;
 }
 
 /** An open client connection. Waiting for a request (evictable) while `responses` is empty. */
@@ -138,81 +134,11 @@ interface Connection {
 
 const MAX_HEADER_BYTES = 16 * 1024;
 const MAX_HEADERS = 64;
-const MAX_QUERY_PARAMS = 16;
-
-/** Parse a query string: only `allowed` names, each at most once. Throws {@link HttpError} 400. */
-function parseQuery(query: string, allowed: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  if (query === '') return out;
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(query);
-  } catch {
-    throw new HttpError(400, 'malformed query string');
-  }
-  let n = 0;
-  for (const [key, value] of params) {
-    if (++n > MAX_QUERY_PARAMS) throw new HttpError(400, 'too many query parameters');
-    if (!allowed.includes(key)) {
-      const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
-      throw new HttpError(400, allowed.length === 0 ? `this route takes no query parameters (got ${JSON.stringify(shown)})` : `unknown query parameter ${JSON.stringify(shown)} (allowed: ${allowed.join(', ')})`);
-    }
-    if (out.has(key)) throw new HttpError(400, `query parameter ${key} given more than once`);
-    out.set(key, value);
-  }
-  return out;
-}
-
-/** The `window` parameter: `1m` (default), `5m` or `15m`. Throws {@link HttpError} 400. */
-function parseWindow(value: string | undefined): WindowName {
-  if (value === undefined) return '1m';
-  if (isWindowName(value)) return value;
-  throw new HttpError(400, `window must be one of ${SNAPSHOT_WINDOWS.join(', ')}`);
-}
-
-/** True when `year-month-day` is a day of the Gregorian calendar (`2024-02-30` is not). */
-function isCalendarDate(year: number, month: number, day: number): boolean {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  return days !== undefined && day >= 1 && day <= days;
-}
-
-/**
- * A time parameter of `/api/range`: milliseconds since the epoch (digits), or an ISO 8601
- * timestamp with a date and time. Throws {@link HttpError} 400.
- */
-function parseTimeMs(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (/^\d{1,15}$/.test(value)) return Number(value);
-  const date = value.length <= 40 ? /^(\d{4})-(\d\d)-(\d\d)T\d\d:\d\d/.exec(value) : null;
-  if (date) {
-    // Date.parse rolls an impossible day over into the next month (2024-02-30 is March 1st).
-    if (!isCalendarDate(Number(date[1]), Number(date[2]), Number(date[3]))) {
-      throw new HttpError(400, `${name} is not a calendar date: ${date[1]}-${date[2]}-${date[3]}`);
-    }
-    const t = Date.parse(value);
-    if (Number.isFinite(t)) return t;
-  }
-  throw new HttpError(400, `${name} must be milliseconds since the epoch or an ISO 8601 timestamp`);
-}
 
 function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** `GET /`: an index of the endpoints (the live web dashboard is a later issue). */
-const INDEX_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dspex monitoring</title></head>
-<body><h1>dspex monitoring</h1>
-<ul>
-<li><a href="/metrics">/metrics</a>: Prometheus exposition</li>
-<li><a href="/api/snapshot">/api/snapshot</a>?window=1m|5m|15m: the monitoring snapshot (JSON)</li>
-<li>/api/range?pool=NAME&amp;from=MS&amp;to=MS: per-second points of one pool (JSON)</li>
-<li>/api/events?window=1m|5m|15m: a snapshot each second (Server-Sent Events, event <code>snapshot</code>)</li>
-<li><a href="/api/health">/api/health</a>: the monitoring stack's health (200 healthy or degraded, 503 unhealthy)</li>
-<li>/api/stack?pool=NAME&amp;worker=ID: every thread's Python stack of one worker, now (JSON)</li>
-</ul></body></html>
-`;
 
 /**
  * The monitoring HTTP server.
@@ -470,7 +396,10 @@ export class MonitoringServer {
       const path = q < 0 ? raw : raw.slice(0, q);
       const query = q < 0 ? '' : raw.slice(q + 1);
       this.checkHost(req);
-      if (this.token !== null && !bearerTokenMatches(req.headers.authorization, this.token)) {
+      // The page and its files hold no data: served without the token (see the module comment).
+      if (path.startsWith(DASHBOARD_FILES)) return this.sendAsset(req, res, path.slice(DASHBOARD_FILES.length), query);
+      const page = path === '/' || path === '/dashboard';
+      if (!page && this.token !== null && !bearerTokenMatches(req.headers.authorization, this.token)) {
         throw new HttpError(401, 'missing or wrong bearer token', { 'www-authenticate': 'Bearer realm="dspex"' });
       }
       if (!Object.hasOwn(MONITORING_ROUTES, path)) throw new HttpError(404, 'not found');
@@ -480,17 +409,19 @@ export class MonitoringServer {
       const head = req.method === 'HEAD';
       switch (route) {
         case '/':
-          return this.send(res, 200, 'text/html; charset=utf-8', INDEX_HTML, head, HTML_HEADERS);
+          return this.send(res, 302, 'text/plain; charset=utf-8', 'see /dashboard\n', head, { location: '/dashboard' });
+        case '/dashboard':
+          return this.sendAsset(req, res, 'index.html', '');
         case '/metrics':
           return this.send(res, 200, PROMETHEUS_CONTENT_TYPE, renderPrometheus(collectPrometheusInput(this.sources)), head);
         case '/api/snapshot': {
           const window = parseWindow(params.get('window'));
-          return this.send(res, 200, JSON_TYPE, JSON.stringify(buildSnapshot(this.sources, window)), head);
+          return this.send(res, 200, JSON_TYPE, JSON.stringify(buildSnapshot(this.sources, window, Date.now(), parsePoints(params.get('points')))), head);
         }
         case '/api/range':
           return this.send(res, 200, JSON_TYPE, JSON.stringify(this.range(params)), head);
         case '/api/events':
-          return this.openSse(req, res, parseWindow(params.get('window')), head);
+          return this.openSse(req, res, parseWindow(params.get('window')), parsePoints(params.get('points')), head);
         case '/api/health': {
           // 200 while healthy or degraded (still serving: a load balancer should keep it), 503 otherwise.
           const health = this.health();
@@ -547,6 +478,16 @@ export class MonitoringServer {
     return result ?? { pool, fromMs, toMs, resolutionS: 1, points: [] };
   }
 
+  /** A file of the web dashboard (GET or HEAD, no query), with the page's CSP. */
+  private sendAsset(req: IncomingMessage, res: ServerResponse, name: string, query: string): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed', { allow: 'GET, HEAD' });
+    const asset = webAsset(name);
+    if (asset === null) throw new HttpError(404, 'not found');
+    parseQuery(query, []);
+    res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.body.byteLength, ...COMMON_HEADERS, ...DASHBOARD_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
+  }
+
   private send(res: ServerResponse, status: number, type: string, body: string, head: boolean, headers: Record<string, string> = {}): void {
     res.writeHead(status, {
       'content-type': type,
@@ -559,7 +500,7 @@ export class MonitoringServer {
 
   // ---- Server-Sent Events -------------------------------------------------------------------
 
-  private openSse(req: IncomingMessage, res: ServerResponse, window: WindowName, head: boolean): void {
+  private openSse(req: IncomingMessage, res: ServerResponse, window: WindowName, points: number | undefined, head: boolean): void {
     if (this.sse.size >= this.maxSseClients) throw new HttpError(503, 'too many event-stream clients', { 'retry-after': '5' });
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -571,7 +512,7 @@ export class MonitoringServer {
       res.end();
       return;
     }
-    const client: SseClient = { res, window };
+    const client: SseClient = { res, window, points };
     this.sse.add(client);
     const drop = (): void => {
       this.sse.delete(client);
@@ -580,15 +521,15 @@ export class MonitoringServer {
     req.socket.setNoDelay(true);
     res.on('close', drop);
     res.write(`retry: ${this.sseIntervalMs}\n\n`);
-    this.push(client, this.ssePayload(window));
+    this.push(client, this.ssePayload(window, points));
     if (this.sseTimer === null) {
       this.sseTimer = setInterval(() => this.tick(), this.sseIntervalMs);
       this.sseTimer.unref();
     }
   }
 
-  private ssePayload(window: WindowName): string {
-    const snap = buildSnapshot(this.sources, window);
+  private ssePayload(window: WindowName, points: number | undefined): string {
+    const snap = buildSnapshot(this.sources, window, Date.now(), points);
     return `event: snapshot\nid: ${snap.timestampMs}\ndata: ${JSON.stringify(snap)}\n\n`;
   }
 
@@ -605,12 +546,14 @@ export class MonitoringServer {
 
   private tick(): void {
     try {
-      const payloads = new Map<WindowName, string>();
+      // One snapshot per (window, points) asked for, shared by every client asking the same.
+      const payloads = new Map<string, string>();
       for (const c of this.sse) {
-        let p = payloads.get(c.window);
+        const key = `${c.window}/${c.points ?? ''}`;
+        let p = payloads.get(key);
         if (p === undefined) {
-          p = this.ssePayload(c.window);
-          payloads.set(c.window, p);
+          p = this.ssePayload(c.window, c.points);
+          payloads.set(key, p);
         }
         this.push(c, p);
       }

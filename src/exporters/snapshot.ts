@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { windowSeconds, type WindowName, type WorkerMetrics } from '../contract/metrics.js';
+import { windowSeconds, type RangePoint, type WindowName, type WorkerMetrics } from '../contract/metrics.js';
 import type { MonitoringSnapshot, PoolSnapshot, SnapshotProvider } from '../contract/snapshot.js';
 import { resolvePools, safely, type MonitoringSources } from './sources.js';
 
@@ -14,11 +14,16 @@ import { resolvePools, safely, type MonitoringSources } from './sources.js';
  * metrics; the latest resource sample; active alerts and recommendations. A source that throws
  * or does not know a pool leaves that part null or empty: a snapshot is always returned.
  *
+ * `seriesPoints`, when given, keeps only the newest that many points of each series (0: none), for
+ * clients that hold their own history.
+ *
  * Used by the monitoring server (`/api/snapshot`, `/api/events`) and by the in-process dashboard.
  */
-export function buildSnapshot(sources: MonitoringSources, window: WindowName, nowMs: number = Date.now()): MonitoringSnapshot {
+export function buildSnapshot(sources: MonitoringSources, window: WindowName, nowMs: number = Date.now(), seriesPoints?: number): MonitoringSnapshot {
   const c = sources.collector;
-  const spanMs = windowSeconds[window] * 1000;
+  const windowMs = windowSeconds[window] * 1000;
+  // A client that keeps its own history (the web page) asks for the newest few points only.
+  const spanMs = seriesPoints === undefined ? windowMs : Math.min(windowMs, seriesPoints * 1000);
   const pools: PoolSnapshot[] = [];
   for (const { name, status, known } of resolvePools(sources)) {
     if (!known) {
@@ -42,7 +47,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
       status,
       current: safely(() => c.getCurrentMetrics(name), null) ?? null,
       summary: safely(() => c.getPerformanceSummary(name), null) ?? null,
-      series: [...(safely(() => c.getMetricsRange(name, nowMs - spanMs, nowMs), null)?.points ?? [])],
+      series: seriesOf(safely(() => c.getMetricsRange(name, nowMs - spanMs, nowMs), null)?.points, seriesPoints),
       latency: [...(safely(() => c.getLatencyDistribution(name, window), null) ?? [])],
       errors: safely(() => c.getErrorRates(name, window), null) ?? null,
       workers,
@@ -58,6 +63,12 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
     alerts: sources.alerts ? [...safely(() => sources.alerts!(), [])] : [],
     recommendations: sources.recommendations ? [...safely(() => sources.recommendations!(), [])] : [],
   };
+}
+
+/** A copy of the range's points, the newest `limit` of them when given (a range not aligned on seconds holds one more). */
+function seriesOf(points: readonly RangePoint[] | undefined, limit: number | undefined): RangePoint[] {
+  if (points === undefined) return [];
+  return limit === undefined || points.length <= limit ? [...points] : points.slice(points.length - limit);
 }
 
 /** A {@link SnapshotProvider} over live sources (for the in-process dashboard). */

@@ -15,6 +15,8 @@ import {
   CHECKOUTS,
   CRASHES,
   DEFAULT_POOL_LIMITS,
+  ERROR_CATEGORY_BASE,
+  ERROR_CATEGORY_FIELD,
   ERRORS,
   FIELDS,
   HC_FAILURES,
@@ -24,10 +26,11 @@ import {
   MINUTE_SLOTS,
   OPS,
   P50,
+  P90,
   P99,
   QUEUE_DEPTH,
   READY_SPARES,
-  quantilePair,
+  quantileTriple,
   REJECTIONS,
   RESTARTS,
   SAMPLED,
@@ -94,6 +97,8 @@ export class PoolMetrics implements PoolState {
   private curCrashes = 0;
   private curRestarts = 0;
   private curHcFailures = 0;
+  /** Errors of the second in progress by category ({@link ERROR_CATEGORY_FIELD} − base). */
+  private readonly curByCategory = new Float64Array(FIELDS - ERROR_CATEGORY_BASE);
 
   // Lifetime operation counters live apart from `totals`: one field store each on the hot path.
   private opsTotal = 0;
@@ -282,6 +287,8 @@ export class PoolMetrics implements PoolState {
       }
     }
     e.counter.add();
+    const field = ERROR_CATEGORY_FIELD[category] as number | undefined;
+    if (field !== undefined) this.curByCategory[field - ERROR_CATEGORY_BASE]!++;
     this.lastHeardSec = this.sec;
   }
 
@@ -329,6 +336,9 @@ export class PoolMetrics implements PoolState {
     seconds.set(s, QUEUE_DEPTH, g.queueDepth);
     seconds.set(s, UTILIZATION, g.utilization);
     seconds.set(s, READY_SPARES, g.spares);
+    const byCategory = this.curByCategory;
+    for (let i = 0; i < byCategory.length; i++) seconds.set(s, ERROR_CATEGORY_BASE + i, byCategory[i]!);
+    byCategory.fill(0);
 
     // The pool's second is the sum of its commands' (every operation has a command, or the overflow).
     const opCur = this.op.cur;
@@ -362,19 +372,22 @@ export class PoolMetrics implements PoolState {
     for (const e of this.errorTypes.values()) e.counter.endSecond();
 
     // Per-second quantiles for the range query (the fine slot just pushed is this second).
-    const q = quantilePair(this.op.lastFineSlot());
+    const q = quantileTriple(this.op.lastFineSlot());
     seconds.set(s, P50, q[0]);
-    seconds.set(s, P99, q[1]);
+    seconds.set(s, P90, q[1]);
+    seconds.set(s, P99, q[2]);
 
     const m = Math.floor(s / 60);
     const minutes = this.minutes;
     minutes.advanceTo(m);
     for (let f = OPS; f <= UTILIZATION; f++) minutes.add(m, f, seconds.get(s, f));
     minutes.add(m, READY_SPARES, seconds.get(s, READY_SPARES));
+    for (let f = ERROR_CATEGORY_BASE; f < FIELDS; f++) minutes.add(m, f, seconds.get(s, f));
     if ((s + 1) % 60 === 0) {
-      const mq = quantilePair(this.op.lastCoarseSlot());
+      const mq = quantileTriple(this.op.lastCoarseSlot());
       minutes.set(m, P50, mq[0]);
-      minutes.set(m, P99, mq[1]);
+      minutes.set(m, P90, mq[1]);
+      minutes.set(m, P99, mq[2]);
     }
 
     this.curOps = this.curErrors = this.curCheckouts = this.curRejections = 0;

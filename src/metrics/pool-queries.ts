@@ -13,10 +13,12 @@ import { emptyLatencySummary, type LogHistogram } from './log-histogram.js';
 import {
   BUSY,
   CRASHES,
+  ERROR_CATEGORY_FIELD,
   ERRORS,
   IDLE,
   OPS,
   P50,
+  P90,
   P99,
   QUEUE_DEPTH,
   READY_SPARES,
@@ -24,7 +26,7 @@ import {
   SIZE,
   STARTING,
   UTILIZATION,
-  quantilePair,
+  quantileTriple,
   type CommandState,
   type PoolState,
 } from './pool-state.js';
@@ -46,7 +48,18 @@ import {
   type WindowSummary,
   type WorkerMetrics,
 } from '../contract/metrics.js';
-import { POOL_TIERS, windowSpan, type TieredSketch, type WindowSpan } from './window-ring.js';
+import { POOL_TIERS, windowSpan, type SeriesRing, type TieredSketch, type WindowSpan } from './window-ring.js';
+import { errorCategories, type ErrorCategory } from '../contract/errors.js';
+
+/** The non-zero per-category error counts of one period of a series (most periods: none). */
+function errorsByCategoryOf(ring: SeriesRing, period: number): Partial<Record<ErrorCategory, number>> {
+  const out: Partial<Record<ErrorCategory, number>> = {};
+  for (const c of errorCategories) {
+    const n = ring.get(period, ERROR_CATEGORY_FIELD[c]);
+    if (n > 0) out[c] = n;
+  }
+  return out;
+}
 
 /** The span of a pool-level window ending at the last complete second. */
 export function poolSpan(pool: PoolState, window: WindowName): WindowSpan {
@@ -195,9 +208,11 @@ export function metricsRange(pool: PoolState, fromMs: number, toMs: number): Met
         throughputPerS: ops,
         errorRate: ops > 0 ? errors / ops : 0,
         latencyP50Us: s.get(t, P50),
+        latencyP90Us: s.get(t, P90),
         latencyP99Us: s.get(t, P99),
         queueDepth: s.get(t, QUEUE_DEPTH),
         utilization: s.get(t, UTILIZATION),
+        errorsByCategory: errorsByCategoryOf(s, t),
       });
     }
     return { pool: pool.name, fromMs, toMs, resolutionS: 1, points };
@@ -215,8 +230,9 @@ export function metricsRange(pool: PoolState, fromMs: number, toMs: number): Met
     const errors = m.get(mi, ERRORS);
     const n = m.get(mi, SAMPLED);
     let p50 = m.get(mi, P50);
+    let p90 = m.get(mi, P90);
     let p99 = m.get(mi, P99);
-    if (inProgress) [p50, p99] = quantilePair(pool.op.minuteInProgress());
+    if (inProgress) [p50, p90, p99] = quantileTriple(pool.op.minuteInProgress());
     const coveredS = Math.max(1, Math.min(secondsIn, (mi + 1) * 60 - pool.firstSec));
     points.push({
       timestampMs: mi * 60_000,
@@ -225,9 +241,11 @@ export function metricsRange(pool: PoolState, fromMs: number, toMs: number): Met
       throughputPerS: ops / coveredS,
       errorRate: ops > 0 ? errors / ops : 0,
       latencyP50Us: p50,
+      latencyP90Us: p90,
       latencyP99Us: p99,
       queueDepth: n > 0 ? m.get(mi, QUEUE_DEPTH) / n : 0,
       utilization: n > 0 ? m.get(mi, UTILIZATION) / n : 0,
+      errorsByCategory: errorsByCategoryOf(m, mi),
     });
   }
   return { pool: pool.name, fromMs, toMs, resolutionS: 60, points };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { ErrorCategory } from '../contract/errors.js';
+import { errorCategories, type ErrorCategory } from '../contract/errors.js';
 import type { LogHistogram } from './log-histogram.js';
 import type { HistogramPool, SeriesRing, TieredCounter, TieredSketch } from './window-ring.js';
 import type { UserMetricsStore } from './user-metrics.js';
@@ -66,8 +66,19 @@ export const P50 = 14;
 export const P99 = 15;
 /** Ready warm spares of the pool (a gauge; not the histograms of SPARE_HISTOGRAMS). */
 export const READY_SPARES = 16;
+/** The p90 beside {@link P50} and {@link P99} (added for the web dashboard's latency chart). */
+export const P90 = 17;
+/**
+ * First of the per-category error counts (`dspex:pool:error` events), one field per category in
+ * the order of `errorCategories`: the error-rate-by-category chart over time.
+ */
+export const ERROR_CATEGORY_BASE = 18;
+/** The series field of each error category. */
+export const ERROR_CATEGORY_FIELD: Readonly<Record<ErrorCategory, number>> = Object.fromEntries(
+  errorCategories.map((c, i) => [c, ERROR_CATEGORY_BASE + i]),
+) as Record<ErrorCategory, number>;
 /** Fields per row of a series. */
-export const FIELDS = 17;
+export const FIELDS = ERROR_CATEGORY_BASE + errorCategories.length;
 
 /** One command's figures. */
 export interface CommandState {
@@ -143,11 +154,11 @@ export interface PoolState {
   readonly scratch2: LogHistogram;
 }
 
-const PAIR: readonly number[] = [0.5, 0.99];
+const TRIPLE: readonly number[] = [0.5, 0.9, 0.99];
 
-/** p50 and p99 in µs of a histogram (zeros when null or empty): the {@link P50} and {@link P99} fields. */
-export function quantilePair(h: LogHistogram | null): [number, number] {
-  if (h === null || h.count === 0) return [0, 0];
-  const q = h.quantilesNs(PAIR, []);
-  return [q[0]! / 1e3, q[1]! / 1e3];
+/** p50, p90 and p99 in µs of a histogram (zeros when null or empty): the {@link P50}, {@link P90} and {@link P99} fields. */
+export function quantileTriple(h: LogHistogram | null): [number, number, number] {
+  if (h === null || h.count === 0) return [0, 0, 0];
+  const q = h.quantilesNs(TRIPLE, []);
+  return [q[0]! / 1e3, q[1]! / 1e3, q[2]! / 1e3];
 }

@@ -208,11 +208,34 @@ describe('MonitoringServer with a real pool', () => {
     expect(head.body).toBe('');
   });
 
-  it('GET / serves a placeholder page listing the endpoints', async () => {
+  it('GET / redirects to the web dashboard; /dashboard and its files are served from the package, unknown files 404', async () => {
     const r = await request(url, '/');
+    expect(r.status).toBe(302);
+    expect(r.headers['location']).toBe('/dashboard');
+    const page = await request(url, '/dashboard');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.body).toContain('/dashboard/app.js');
+    const uplot = await request(url, '/dashboard/uplot.js');
+    expect(uplot.status).toBe(200);
+    expect(uplot.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(uplot.body).toContain('uPlot');
+    for (const path of ['/dashboard/../package.json', '/dashboard/nope.js', '/dashboard/', '/dashboard/app.js?x=1']) {
+      expect((await request(url, path)).status, path).toBeGreaterThanOrEqual(400);
+    }
+    expect((await request(url, '/dashboard/app.js', { method: 'POST' })).status).toBe(405);
+  });
+
+  it('?points= keeps the newest series points of each pool; a bad value is 400', async () => {
+    const r = await request(url, '/api/snapshot?window=5m&points=2');
     expect(r.status).toBe(200);
-    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(r.body).toContain('/api/events');
+    const snap = JSON.parse(r.body) as { pools: { series: unknown[] }[] };
+    for (const p of snap.pools) expect(p.series.length).toBeLessThanOrEqual(2);
+    for (const bad of ['-1', '902', '1.5', 'x', '']) {
+      const e = await request(url, `/api/snapshot?points=${bad}`);
+      expect(e.status, bad).toBe(400);
+      expect(e.body).toContain('points must be an integer from 0 to 901');
+    }
   });
 
   it('GET /api/events pushes a snapshot each interval; a closed client is forgotten', async () => {
@@ -290,7 +313,11 @@ describe('MonitoringServer settings and lifecycle', () => {
         throw new Error('alert source broke');
       },
     });
-    for (const path of ['/', '/metrics', '/api/snapshot', '/api/range?pool=x', '/api/events', '/nope']) {
+    // The page and its files hold no data: served without the token (the page asks for it).
+    expect((await request(s.url, '/dashboard')).status).toBe(200);
+    expect((await request(s.url, '/dashboard/app.js')).status).toBe(200);
+    expect((await request(s.url, '/')).status).toBe(302);
+    for (const path of ['/metrics', '/api/snapshot', '/api/range?pool=x', '/api/events', '/nope']) {
       const none = await request(s.url, path);
       expect(none.status, path).toBe(401);
       expect(none.headers['www-authenticate']).toBe('Bearer realm="dspex"');
@@ -533,9 +560,9 @@ describe('MonitoringServer hardening: Host check, headers, slow clients', () => 
       expect(r.headers['x-content-type-options'], path).toBe('nosniff');
       expect(r.headers['cache-control'], path).toBe('no-store');
     }
-    const page = await request(s.url, '/');
+    const page = await request(s.url, '/dashboard');
     const csp = String(page.headers['content-security-policy']);
-    expect(csp.split(';').map((d) => d.trim())).toEqual(expect.arrayContaining(["default-src 'none'", "frame-ancestors 'none'"]));
+    expect(csp.split(';').map((d) => d.trim())).toEqual(expect.arrayContaining(["default-src 'none'", "frame-ancestors 'none'", "script-src 'self'", "connect-src 'self'"]));
     expect(csp).not.toMatch(/unsafe|\*/);
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.headers['x-frame-options']).toBe('DENY');

@@ -162,8 +162,25 @@ describe('PoolMetrics range', () => {
       expect(p.errors).toBe(ops.filter((o) => o.failed).length);
       const sorted = Float64Array.from(ops.map((o) => o.durationNs)).sort();
       expect(relErr(p.latencyP50Us * 1e3, exactQuantile(sorted, 0.5))).toBeLessThanOrEqual(0.01);
+      expect(relErr(p.latencyP90Us! * 1e3, exactQuantile(sorted, 0.9))).toBeLessThanOrEqual(0.01);
       expect(relErr(p.latencyP99Us * 1e3, exactQuantile(sorted, 0.99))).toBeLessThanOrEqual(0.01);
     }
+  });
+
+  it('counts errors by category per second and per minute (the web dashboard\'s error chart)', () => {
+    const pm = new PoolMetrics('p', MINUTE);
+    pm.recordError('python', 'ValueError');
+    pm.recordError('python', 'KeyError');
+    pm.recordError('timeout', 'operation');
+    pm.endSecond();
+    pm.endSecond();
+    pm.recordError('worker', 'crashed');
+    pm.endSecond();
+    const toMs = pm.sec * 1000;
+    const r = metricsRange(pm, toMs - 3000, toMs);
+    expect(r.points.map((p) => p.errorsByCategory)).toEqual([{ python: 2, timeout: 1 }, {}, { worker: 1 }]);
+    const m = metricsRange(pm, toMs - 3_600_000, toMs);
+    expect(m.points.at(-1)!.errorsByCategory).toEqual({ python: 2, timeout: 1, worker: 1 });
   });
 
   it('gives per-minute points beyond 15 minutes, for the last hour, minute in progress included', () => {
