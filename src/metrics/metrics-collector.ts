@@ -39,13 +39,16 @@ import {
   lastSecond,
   latencyDistribution,
   latencyHistogram,
+  latencySketch,
   metricsRange,
+  type SketchSpan,
   windowSummary,
   workerIds,
   workerMetrics,
 } from './pool-queries.js';
 import { DEFAULT_POOL_LIMITS, MAX_WORKER_SLOTS, type PoolLimits } from './pool-state.js';
 import { numberOption } from '../contract/options.js';
+import type { LogHistogram } from './log-histogram.js';
 import type {
   CommandMetrics,
   CommandTotals,
@@ -370,6 +373,17 @@ export class MetricsCollector {
     checkKind('getLatencyDistribution', kind);
     checkInteger('getLatencyDistribution', 'perDecade', perDecade, 1, 100);
     return latencyDistribution(this.read(pool), window, kind, perDecade);
+  }
+
+  /**
+   * A copy of a pool's latency sketch (operation or queue wait) over a window, the last complete
+   * second (`'second'`) or its lifetime: what a fleet host serializes (`LogHistogram.serialize()`)
+   * so that fleet percentiles come from merged sketches, never from averaged percentiles.
+   */
+  getLatencySketch(pool: string, kind: LatencyKind, span: SketchSpan): LogHistogram {
+    checkKind('getLatencySketch', kind);
+    if (span !== 'second' && span !== 'lifetime') checkWindow('getLatencySketch', span);
+    return latencySketch(this.read(pool), kind, span);
   }
 
   /** Bytes held by one pool's figures (or all pools'), by construction. */

@@ -9,7 +9,7 @@
  */
 import { cumulativeHistogram, logBuckets } from './histogram-views.js';
 import { healthScore } from './health-score.js';
-import { emptyLatencySummary, type LogHistogram } from './log-histogram.js';
+import { emptyLatencySummary, LogHistogram } from './log-histogram.js';
 import {
   BUSY,
   CRASHES,
@@ -355,6 +355,35 @@ export function latencyHistogram(pool: PoolState, kind: LatencyKind, command?: s
     }
   }
   return cumulativeHistogram(h);
+}
+
+/** What {@link latencySketch} covers: a window, the last complete second, or the pool's lifetime. */
+export type SketchSpan = WindowName | 'second' | 'lifetime';
+
+/**
+ * A copy of the pool's latency sketch over `span` (a new histogram the caller owns: fleet hosts
+ * serialize it, a fleet collector merges such copies from many hosts). `'second'` is the last
+ * complete second; `'lifetime'` everything ever recorded up to this moment (wide counts).
+ */
+export function latencySketch(pool: PoolState, kind: LatencyKind, span: SketchSpan): LogHistogram {
+  if (span === 'lifetime') {
+    const out = new LogHistogram(true);
+    const h = pool.scratch;
+    h.clear();
+    const t = kind === 'operation' ? pool.op : pool.queueWait;
+    if (t.lifetime) out.merge(t.lifetime);
+    for (const c of pool.commands.values()) out.merge(kind === 'operation' ? c.op.cur : c.queueWaitCur);
+    return out;
+  }
+  const out = new LogHistogram();
+  const t = kind === 'operation' ? pool.op : pool.queueWait;
+  if (span === 'second') {
+    const last = pool.sec - 1 >= pool.firstSec ? t.lastFineSlot() : null;
+    if (last !== null) out.merge(last);
+    return out;
+  }
+  t.windowInto(out, windowSeconds[span]);
+  return out;
 }
 
 /** Log-scaled buckets of the pool's distribution over `window`. */
