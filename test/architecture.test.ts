@@ -27,8 +27,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
   config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard'],
   demo: ['contract', 'util', 'pool'],
-  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench'],
+  fleet: ['contract', 'telemetry', 'pool', 'metrics', 'exporters'],
+  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'fleet'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'fleet'],
 };
 
 function sourceFiles(dir: string): string[] {

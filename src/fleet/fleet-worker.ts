@@ -64,7 +64,7 @@ export interface FleetWorkerOptions {
   /** Entries kept in the metrics stream, approximately (default 600: XADD MAXLEN ~). */
   metricsMaxLen?: number;
   /** Called for every job this host takes (before it runs): for tests and audit logs. */
-  onJob?: (info: { jobId: string; command: string; sessionId: string | null; attempt: number; outcome: 'run' | 'refused' }) => void;
+  onJob?: (info: { jobId: string; command: string; sessionId: string | null; retry: 'never' | 'idempotent'; attempt: number; outcome: 'run' | 'refused' }) => void;
 }
 
 /** Options of {@link FleetWorker.stop}. */
@@ -248,7 +248,7 @@ export class FleetWorker {
     const jobId = job.id ?? '';
     const attempt = Math.max(job.attemptsStarted ?? 1, 1 + (job.stalledCounter ?? 0));
     const refusal = this.refusal(data, attempt);
-    this.onJob?.({ jobId, command: data.command, sessionId: data.sessionId, attempt, outcome: refusal === null ? 'run' : 'refused' });
+    this.onJob?.({ jobId, command: data.command, sessionId: data.sessionId, retry: data.retry, attempt, outcome: refusal === null ? 'run' : 'refused' });
     if (refusal !== null) {
       this.jobsRefused++;
       await this.reply(data, { id: jobId, ok: false, error: serializeError(refusal), host: this.hostId });
