@@ -17,5 +17,8 @@
  */
 export { FleetClient, type FleetClientOptions, type FleetExecuteOptions } from './fleet/fleet-client.js';
 export { FleetWorker, type FleetPool, type FleetWorkerOptions, type FleetWorkerStopOptions } from './fleet/fleet-worker.js';
+export { FleetCollector, SERIES_SECONDS, SKETCH_SECONDS, type FleetCollectorOptions } from './fleet/fleet-collector.js';
+export { buildHostReport, parseHostReport, REPORT_COMMAND_SKETCHES, REPORT_RECENT_SECONDS, type HostPoolReport, type HostReport, type ReportSource } from './fleet/host-report.js';
 export type { FleetConnection } from './fleet/connection.js';
+export type { FleetHostSnapshot, FleetSnapshot } from './contract/snapshot.js';
 export type { FleetRetry, HostRecord } from './fleet/wire.js';

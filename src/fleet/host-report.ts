@@ -15,11 +15,15 @@ import type {
   ErrorTotal,
   LatencyKind,
   PerformanceSummary,
+  RangePoint,
   WindowName,
   WorkerMetrics,
 } from '../contract/metrics.js';
 import type { LogHistogram, SerializedSketch } from '../metrics/log-histogram.js';
-import type { SketchSpan } from '../metrics/pool-queries.js';
+import type { RecentSecond, SketchSpan } from '../metrics/pool-queries.js';
+
+/** Complete seconds each report repeats (so a report arriving late or a skipped second loses nothing). */
+export const REPORT_RECENT_SECONDS = 3;
 
 /** The spans whose sketches a host publishes per pool. */
 export const REPORT_SPANS = ['second', '1m', '5m', '15m'] as const satisfies readonly SketchSpan[];
@@ -42,6 +46,8 @@ export interface HostPoolReport {
   sketches: Record<LatencyKind, Record<(typeof REPORT_SPANS)[number], SerializedSketch>>;
   /** Per-command operation sketches over each window, for the {@link REPORT_COMMAND_SKETCHES} busiest commands. */
   commandSketches: Record<string, Record<WindowName, SerializedSketch>>;
+  /** The last {@link REPORT_RECENT_SECONDS} complete seconds, oldest first: points and operation sketches. */
+  recent: { point: RangePoint; sketch: SerializedSketch }[];
 }
 
 /** One host's report (the `report` field of a metrics stream entry, as JSON). */
@@ -69,6 +75,7 @@ export interface ReportSource {
   getOperationTotalsByCommand(pool: string): CommandTotals[];
   getLatencyHistogram(pool: string, kind: LatencyKind, command?: string): CumulativeHistogram;
   getLatencySketch(pool: string, kind: LatencyKind, span: SketchSpan, command?: string): LogHistogram;
+  getRecentSeconds(pool: string, n: number): RecentSecond[];
 }
 
 /** Build one host's report from its collector. */
@@ -106,6 +113,7 @@ export function buildHostReport(source: ReportSource, hostId: string, incarnatio
       histograms: { operation: source.getLatencyHistogram(name, 'operation'), queue_wait: source.getLatencyHistogram(name, 'queue_wait') },
       sketches: { operation: sketch('operation'), queue_wait: sketch('queue_wait') },
       commandSketches,
+      recent: source.getRecentSeconds(name, REPORT_RECENT_SECONDS).map((r) => ({ point: r.point, sketch: r.sketch.serialize() })),
     });
   }
   return { v: 1, hostId, incarnation, timestampMs: nowMs, hostTtlMs, pools };

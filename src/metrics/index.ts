@@ -24,7 +24,7 @@ export {
   keyValueNs,
   type SerializedSketch,
 } from './log-histogram.js';
-export type { SketchSpan } from './pool-queries.js';
+export type { RecentSecond, SketchSpan } from './pool-queries.js';
 export {
   COARSE_SLOTS,
   COARSE_SLOT_S,

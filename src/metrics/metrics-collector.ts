@@ -41,6 +41,8 @@ import {
   latencyHistogram,
   latencySketch,
   metricsRange,
+  recentSeconds,
+  type RecentSecond,
   type SketchSpan,
   windowSummary,
   workerIds,
@@ -377,13 +379,19 @@ export class MetricsCollector {
 
   /**
    * A copy of a pool's latency sketch (operation or queue wait) over a window, the last complete
-   * second (`'second'`) or its lifetime: what a fleet host serializes (`LogHistogram.serialize()`)
+   * second (`'second'`) or its lifetime, optionally of one command: what a fleet host serializes (`LogHistogram.serialize()`)
    * so that fleet percentiles come from merged sketches, never from averaged percentiles.
    */
-  getLatencySketch(pool: string, kind: LatencyKind, span: SketchSpan): LogHistogram {
+  getLatencySketch(pool: string, kind: LatencyKind, span: SketchSpan, command?: string): LogHistogram {
     checkKind('getLatencySketch', kind);
     if (span !== 'second' && span !== 'lifetime') checkWindow('getLatencySketch', span);
-    return latencySketch(this.read(pool), kind, span);
+    return latencySketch(this.read(pool), kind, span, command);
+  }
+
+  /** The last `n` complete seconds (up to 60), oldest first, each with a copy of its operation sketch. */
+  getRecentSeconds(pool: string, n: number): RecentSecond[] {
+    checkInteger('getRecentSeconds', 'n', n, 0, 60);
+    return recentSeconds(this.read(pool), n);
   }
 
   /** Bytes held by one pool's figures (or all pools'), by construction. */
