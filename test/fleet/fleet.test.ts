@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FleetClient, FleetWorker } from '../../src/fleet.js';
+import { execFileSync } from 'node:child_process';
+import { FleetClient, FleetCollector, FleetWorker } from '../../src/fleet.js';
 import { isPythonBridgeError, PythonBridgeError } from '../../src/index.js';
 import { rejection } from '../helpers/errors.js';
 import { FIXTURES } from '../helpers/pools.js';
@@ -22,6 +23,7 @@ import { redisAvailable, startRedis, type TestRedis } from '../helpers/redis.js'
 
 const CONSUMER = fileURLToPath(new URL('./fixtures/consumer.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/fleet.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const HOSTS = ['h0', 'h1', 'h2'] as const;
 const QUEUE = `fleet-${process.pid}`;
 
@@ -295,6 +297,25 @@ runIt('fleet: FleetClient and FleetWorker on BullMQ with three consumer processe
       { timeout: 15_000, interval: 50 },
     );
   }, 60_000);
+
+  it('one view: the FleetCollector lists every host, fleet totals are the sum; the --once frame lists all hosts', async () => {
+    const fc = new FleetCollector({ connection: redis.url, queue: QUEUE });
+    await fc.start();
+    try {
+      await Promise.all(Array.from({ length: 12 }, () => client.execute('sleep', { ms: 50 })));
+      await vi.waitFor(() => expect(fc.hosts().filter((h) => !h.stale).map((h) => h.hostId)).toEqual([...HOSTS]), { timeout: 10_000, interval: 100 });
+      const snap = fc.snapshot('1m');
+      expect(snap.fleet?.hosts.map((h) => h.host)).toEqual([...HOSTS]);
+      const pool = snap.pools.find((p) => p.name === 'fleet-pool');
+      const perHost = snap.fleet!.hosts.map((h) => h.pools.find((p) => p.name === 'fleet-pool')?.current?.totals.operations ?? 0);
+      expect(pool?.current?.totals.operations).toBe(perHost.reduce((a, b) => a + b, 0));
+    } finally {
+      await fc.stop();
+    }
+    const out = execFileSync(process.execPath, [CLI, 'monitor', '--fleet', redis.url, '--queue', QUEUE, '--once', '--no-color'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, COLUMNS: '120', LINES: '40' } });
+    for (const h of HOSTS) expect(out).toMatch(new RegExp(`^\\s*${h}\\s+live`, 'm'));
+    expect(out).toMatch(/^\s*fleet\s/m);
+  }, 40_000);
 
   it('Redis unreachable: the producer rejects at once with pool_unavailable/queue_unreachable', async () => {
     const lonely = new FleetClient({ connection: 'redis://127.0.0.1:1', queue: QUEUE, connectTimeoutMs: 500 });
