@@ -23,6 +23,12 @@ const monitorFlags = {
     requires: ['url'],
     help: 'bearer token of the monitoring server; prefer DSPEX_TOKEN=TOKEN, argv is readable by all users via /proc',
   },
+  fleet: {
+    kind: 'string',
+    value: 'REDIS_URL',
+    help: 'watch a fleet (dspex/fleet): per-host rows and fleet totals from the hosts\' metrics stream, e.g. redis://10.0.0.5:6379',
+  },
+  queue: { kind: 'string', value: 'NAME', defaultText: 'dspex', requires: ['fleet'], help: "the fleet's queue name" },
   once: { kind: 'boolean', help: 'print one frame to stdout and exit; 100x30 when stdout is not a terminal' },
   window: { kind: 'choice', choices: SNAPSHOT_WINDOWS, default: '1m', help: 'metrics window shown' },
   refresh: { kind: 'number', value: 'MS', min: 250, max: 60_000, default: 1000, help: 'dashboard refresh interval, ms' },
@@ -46,13 +52,13 @@ const monitorFlags = {
 /** `dspex monitor`. */
 export const monitorCommand = {
   name: 'monitor',
-  summary: 'live dashboard of a pool: a demo (--demo) or one in another process (--url URL)',
-  usage: ['monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless] [options]', 'monitor --url URL [options]'],
+  summary: 'live dashboard of a pool: a demo (--demo), one in another process (--url URL) or a fleet (--fleet REDIS_URL)',
+  usage: ['monitor --demo [--pool-size N] [--load OPS_PER_S] [--port P] [--headless] [options]', 'monitor --url URL [options]', 'monitor --fleet REDIS_URL [--queue NAME] [options]'],
   description:
-    'The live terminal dashboard (docs/MONITORING_GUIDE.md). Pass exactly one of --demo or --url. When stdout is not a terminal it prints one frame and exits.',
+    'The live terminal dashboard (docs/MONITORING_GUIDE.md). Pass exactly one of --demo, --url or --fleet. When stdout is not a terminal it prints one frame and exits.',
   flags: monitorFlags,
   notes: ['Dashboard keys: q quit, p pause, +/- refresh interval, 1/5/f window, s sort workers, h help, tab next pool, d Python stack of a worker.'],
-  check: (v) => (v.demo === (v.url !== undefined) ? 'pass exactly one of --demo or --url URL' : undefined),
+  check: (v) => ([v.demo, v.url !== undefined, v.fleet !== undefined].filter(Boolean).length !== 1 ? 'pass exactly one of --demo, --url URL or --fleet REDIS_URL' : undefined),
 } as const satisfies CommandSpec<typeof monitorFlags>;
 
 const benchFlags = {

@@ -210,6 +210,8 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
 
   let stack: DemoStack | null = null;
   let dashboard: PerformanceDashboard | null = null;
+  /** Stops the fleet collector of `--fleet` (its Redis connection), once the monitor is done. */
+  const fleet: { stop: (() => Promise<void>) | null } = { stop: null };
   const crash = installCrashHandler(
     () => dashboard?.stop(),
     async () => {
@@ -221,6 +223,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
   try {
     return await run();
   } finally {
+    await fleet.stop?.();
     // On a crash the handler stays until it exits the process.
     if (!crash.crashed()) crash.uninstall();
   }
@@ -232,6 +235,24 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
         stack = s;
       });
       source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources, recommendations: stack.recommendations });
+    } else if (f.fleet !== undefined) {
+      // Loaded only here: bullmq / ioredis are optional, and only the fleet needs them.
+      const { FleetCollector } = await import('../fleet/fleet-collector.js');
+      const collector = new FleetCollector({ connection: f.fleet, queue: f.queue ?? 'dspex' });
+      try {
+        await collector.start();
+      } catch (err) {
+        await collector.stop();
+        process.stderr.write(`dspex monitor: cannot read the fleet at ${f.fleet}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+        return 1;
+      }
+      fleet.stop = () => collector.stop();
+      source = collector;
+      if (once) {
+        // Hosts publish once a second: give a host that just missed the stream's tail a moment.
+        const deadline = Date.now() + 1500;
+        while (collector.hosts().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      }
     } else {
       source = new HttpSnapshotSource({ url: url as string, token: f.token ?? process.env['DSPEX_TOKEN'] ?? null });
     }

@@ -14,7 +14,7 @@
  * | `overloaded` | the queue is full | `queue_full` |
  * | `aborted` | the caller's `AbortSignal` fired | `aborted` (a request already in Python is finished by its worker within `abortGraceMs`, its reply dropped, else the worker is replaced) |
  * | `invalid_request` | dspex cannot do what was asked | `unknown_command`, `bad_args`, `not_serializable` (args or result not JSON), `request_too_large`, `invalid_options` (bad options to a constructor or to `start()`; `details.option` names it), `invalid_argument` (a bad argument to a method; `details.argument` names it), `invalid_state` (a method called in the wrong state, e.g. `url` of a server not started) |
- * | `pool_unavailable` | the pool is not running | `not_started`, `starting` (`resize()` before `start()` finished), `stopping`, `stopped`, `already_started` (`start()` called twice) |
+ * | `pool_unavailable` | the pool is not running | `not_started`, `starting` (`resize()` before `start()` finished), `stopping`, `stopped`, `already_started` (`start()` called twice); for a fleet (`dspex/fleet`): `queue_unreachable` (Redis could not be reached: the call was not enqueued), `job_lost` (the call's job vanished from Redis, e.g. Redis restarted without persistence; it may or may not have run), `no_host` (a session call found no live host to start on) |
  *
  * `instanceof PythonBridgeError` holds across two copies of the package (a dependency that bundles
  * its own dspex, or CJS and ESM copies side by side): the class tests a `Symbol.for` brand rather
@@ -42,7 +42,7 @@ export const errorTypes = {
   overloaded: ['queue_full'],
   aborted: ['aborted'],
   invalid_request: ['unknown_command', 'bad_args', 'not_serializable', 'request_too_large', 'invalid_options', 'invalid_argument', 'invalid_state'],
-  pool_unavailable: ['not_started', 'starting', 'stopping', 'stopped', 'already_started'],
+  pool_unavailable: ['not_started', 'starting', 'stopping', 'stopped', 'already_started', 'queue_unreachable', 'job_lost', 'no_host'],
 } as const satisfies { readonly [C in ErrorCategory]: readonly string[] };
 
 type KnownType<C extends ErrorCategory> = (typeof errorTypes)[C][number];

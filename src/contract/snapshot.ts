@@ -68,6 +68,35 @@ export interface PoolSnapshot {
   userMetrics?: UserMetric[];
 }
 
+/**
+ * One host of a fleet (`dspex/fleet`'s `FleetCollector`): its own figures, as a local snapshot
+ * would show them. A host that stopped publishing is kept and marked `stale`.
+ */
+export interface FleetHostSnapshot {
+  /** The host's id (the `host` / `instance` label). */
+  host: string;
+  /** Changes when the host restarts. */
+  incarnation: string;
+  /** When its last report arrived (collector clock), ms since the epoch. */
+  lastSeenMs: number;
+  /** ms since its last report. */
+  ageMs: number;
+  /** True when silent for longer than `FleetSnapshot.staleAfterMs`: its windowed figures are left out of the fleet's. */
+  stale: boolean;
+  /** Its pools, with the same fields as `MonitoringSnapshot.pools` (`status` null, `series` per second). */
+  pools: PoolSnapshot[];
+}
+
+/** The fleet part of a snapshot (absent from single-process producers). */
+export interface FleetSnapshot {
+  /** The fleet's queue. */
+  queue: string;
+  /** A host silent for longer than this is stale, ms. */
+  staleAfterMs: number;
+  /** Every host heard from (stale ones included), by id. */
+  hosts: FleetHostSnapshot[];
+}
+
 /** The whole picture at one moment. */
 export interface MonitoringSnapshot {
   timestampMs: number;
@@ -77,6 +106,11 @@ export interface MonitoringSnapshot {
   resources: ResourceSample | null;
   alerts: SnapshotAlert[];
   recommendations: SnapshotRecommendation[];
+  /**
+   * Per-host rows of a fleet (added; only from a `FleetCollector`). `pools` then holds the fleet
+   * totals: counts summed, percentiles from merged sketches.
+   */
+  fleet?: FleetSnapshot;
 }
 
 /** A source of snapshots (the terminal dashboard's `SnapshotSource` has this shape). */

@@ -28,6 +28,7 @@ import { sanitizeSnapshot } from './sanitize.js';
 import { renderThroughputChart } from './throughput-chart.js';
 import type { ViewState } from './view-state.js';
 import { joinWorkerRows, renderWorkerTable } from './worker-table.js';
+import { renderFleetTable } from './fleet-table.js';
 
 /** Smallest terminal the dashboard draws in. */
 export const MIN_COLUMNS = 80;
@@ -116,6 +117,12 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   const nowMs = snapshot.timestampMs;
   const gap = 1;
   const cap = Math.max(2, Math.floor(bodyH / 4));
+  // A fleet snapshot (dspex monitor --fleet) shows its hosts where a local one shows its workers.
+  const fleet = snapshot.fleet;
+  const lowerTable = (width: number, height: number): string[] =>
+    fleet !== undefined
+      ? renderFleetTable(fleet, pool, { width, height, color, pool: pool?.name ?? null, window: snapshot.window, nowMs })
+      : renderWorkerTable(workerRows, { width, height, color, sort: view.sort, spares });
   // Active alerts go right under the header, full width: the first thing on-call reads.
   const alertsH = alerts.length > 0 ? Math.min(alerts.length + 1, cap) : 0;
   const top = alertsH > 0 ? fitBlock(renderAlerts(alerts, { width: cols, height: alertsH, color, nowMs }), cols, alertsH) : [];
@@ -124,7 +131,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     const h = bodyH - top.length;
     // The lower row needs room for the worker table (and the gauges beside it); every line it
     // does not need goes to the charts, which read better tall.
-    const lowerNeed = Math.max(workerRows.length + 2, 8 + 1 + Math.max(2, recs.length + 1));
+    const lowerNeed = Math.max((fleet !== undefined ? fleet.hosts.length + 1 : workerRows.length) + 2, 8 + 1 + Math.max(2, recs.length + 1));
     const b = Math.max(Math.min(h - 8, lowerNeed), Math.min(10, h - 8));
     const a = h - b;
     const w1 = Math.floor((cols - 2 * gap) / 3);
@@ -151,7 +158,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     ];
     const rowB = hstack(
       [
-        { lines: renderWorkerTable(workerRows, { width: leftW, height: b, color, sort: view.sort, spares }), width: leftW },
+        { lines: lowerTable(leftW, b), width: leftW },
         { lines: right, width: rightW },
       ],
       b,
@@ -190,7 +197,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     c = r - a - b;
   }
   // Few workers: their unused lines go to the charts.
-  const wantedC = Math.max(3, workerRows.length + 2);
+  const wantedC = Math.max(3, (fleet !== undefined ? fleet.hosts.length + 1 : workerRows.length) + 2);
   if (c > wantedC) {
     a += c - wantedC;
     c = wantedC;
@@ -212,6 +219,6 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     b,
     gap,
   );
-  const rowC = c > 0 ? fitBlock(renderWorkerTable(workerRows, { width: cols, height: c, color, sort: view.sort, spares }), cols, c) : [];
+  const rowC = c > 0 ? fitBlock(lowerTable(cols, c), cols, c) : [];
   return [...top, ...rowA, ...rowB, ...rowC, ...bottom];
 }

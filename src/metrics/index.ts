@@ -22,7 +22,9 @@ export {
   emptyLatencySummary,
   keyOf,
   keyValueNs,
+  type SerializedSketch,
 } from './log-histogram.js';
+export type { RecentSecond, SketchSpan } from './pool-queries.js';
 export {
   COARSE_SLOTS,
   COARSE_SLOT_S,

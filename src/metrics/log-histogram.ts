@@ -38,6 +38,30 @@
  * @module
  */
 import type { LatencySummaryUs } from '../contract/metrics.js';
+import { invalidArgument } from '../contract/errors.js';
+
+/**
+ * A {@link LogHistogram} as plain JSON (what fleet hosts publish: `LogHistogram.serialize()`, read
+ * back with {@link LogHistogram.deserialize}). `counts` is base64 of the counters of keys
+ * `lo..hi`, little-endian `uint32` (narrow) or `float64` (wide), whatever the host's byte order.
+ */
+export interface SerializedSketch {
+  /** Format version (1). */
+  v: 1;
+  /** Float64 counts (a lifetime histogram). */
+  wide: boolean;
+  count: number;
+  zeroCount: number;
+  sumNs: number;
+  /** Exact minimum, ns; null when empty (JSON has no Infinity). */
+  minNs: number | null;
+  /** Exact maximum, ns; null when empty. */
+  maxNs: number | null;
+  /** First key of `counts` (the lowest non-empty key); 0 when there are none. */
+  lo: number;
+  /** Base64 counters of keys `lo..lo+n-1`. */
+  counts: string;
+}
 
 /** Relative accuracy α of every quantile read from a {@link LogHistogram} (0.99%, under the 1% target). */
 export const RELATIVE_ACCURACY = 0.0099;
@@ -279,6 +303,86 @@ export class LogHistogram {
       const c = counts[k - this.offset]!;
       if (c !== 0) fn(k === 0 ? 0 : KEY_UPPER_NS[k - 1]!, KEY_UPPER_NS[k]!, c, this.clampValue(k), k);
     }
+  }
+
+  /**
+   * This histogram as plain JSON ({@link SerializedSketch}): exact count/sum/min/max and the
+   * counters of the used key range only, so a sketch of a narrow distribution stays small.
+   */
+  serialize(): SerializedSketch {
+    const n = this.hi >= 0 ? this.hi - this.lo + 1 : 0;
+    const width = this.wide ? 8 : 4;
+    const buf = Buffer.allocUnsafe(n * width);
+    const counts = this.counts;
+    for (let i = 0, k = this.lo - this.offset; i < n; i++, k++) {
+      if (this.wide) buf.writeDoubleLE(counts[k]!, i * 8);
+      else buf.writeUInt32LE(counts[k]!, i * 4);
+    }
+    return {
+      v: 1,
+      wide: this.wide,
+      count: this.count,
+      zeroCount: this.zeroCount,
+      sumNs: this.sumNs,
+      minNs: this.count > 0 ? this.minNs : null,
+      maxNs: this.count > 0 ? this.maxNs : null,
+      lo: n > 0 ? this.lo : 0,
+      counts: buf.toString('base64'),
+    };
+  }
+
+  /**
+   * A histogram from {@link serialize}'s output (typically parsed from another host's JSON).
+   * Checks every field, and that the counters add up to `count`, so a corrupt or hostile message
+   * can never build a histogram that reads wrong quantiles.
+   * @throws PythonBridgeError `invalid_request`/`invalid_argument` (argument `sketch`) naming the bad field.
+   */
+  static deserialize(value: unknown): LogHistogram {
+    const bad = (why: string): never => {
+      throw invalidArgument('LogHistogram.deserialize', 'sketch', why);
+    };
+    if (typeof value !== 'object' || value === null) return bad('must be an object');
+    const s = value as Partial<Record<keyof SerializedSketch, unknown>>;
+    if (s.v !== 1) bad(`unknown version ${String(s.v)}`);
+    const nonNegative = (name: string, x: unknown): number =>
+      typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : bad(`'${name}' must be a finite number >= 0`);
+    const count = nonNegative('count', s.count);
+    const zeroCount = nonNegative('zeroCount', s.zeroCount);
+    const sumNs = nonNegative('sumNs', s.sumNs);
+    const lo = nonNegative('lo', s.lo);
+    if (!Number.isInteger(lo) || lo >= KEY_COUNT) bad(`'lo' must be an integer key below ${KEY_COUNT}`);
+    if (typeof s.counts !== 'string') bad("'counts' must be a base64 string");
+    const wide = s.wide === true;
+    const width = wide ? 8 : 4;
+    const buf = Buffer.from(s.counts as string, 'base64');
+    const n = buf.length / width;
+    if (!Number.isInteger(n) || lo + n > KEY_COUNT) bad("'counts' has a bad length");
+    const h = new LogHistogram(wide);
+    let total = zeroCount;
+    if (n > 0) {
+      h.grow(lo, lo + n - 1);
+      for (let i = 0; i < n; i++) {
+        const c = wide ? buf.readDoubleLE(i * 8) : buf.readUInt32LE(i * 4);
+        if (!Number.isFinite(c) || c < 0) bad("'counts' holds a negative or non-finite counter");
+        if (c === 0) continue;
+        h.counts[lo + i - h.offset] = c;
+        if (lo + i < h.lo) h.lo = lo + i;
+        h.hi = lo + i;
+        total += c;
+      }
+    }
+    if (total !== count) bad(`the counters add up to ${total}, not 'count' ${count}`);
+    if (count > 0) {
+      const min = nonNegative('minNs', s.minNs);
+      const max = nonNegative('maxNs', s.maxNs);
+      if (min > max) bad("'minNs' is above 'maxNs'");
+      h.minNs = min;
+      h.maxNs = max;
+    }
+    h.count = count;
+    h.zeroCount = zeroCount;
+    h.sumNs = sumNs;
+    return h;
   }
 
   /** Bytes this histogram holds: its counters plus {@link HISTOGRAM_OVERHEAD_BYTES}. */

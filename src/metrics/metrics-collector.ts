@@ -46,13 +46,18 @@ import {
   lastSecond,
   latencyDistribution,
   latencyHistogram,
+  latencySketch,
   metricsRange,
+  recentSeconds,
+  type RecentSecond,
+  type SketchSpan,
   windowSummary,
   workerIds,
   workerMetrics,
 } from './pool-queries.js';
 import { DEFAULT_POOL_LIMITS, MAX_WORKER_SLOTS, type PoolLimits } from './pool-state.js';
 import { numberOption } from '../contract/options.js';
+import type { LogHistogram } from './log-histogram.js';
 import type {
   CommandMetrics,
   CommandTotals,
@@ -517,6 +522,23 @@ export class MetricsCollector {
   /** Changes of user metrics dropped for a pool (malformed, conflicting, or beyond the caps). */
   getUserMetricsDropped(pool: string): number {
     return this.read(pool).user.droppedChanges;
+  }
+
+  /**
+   * A copy of a pool's latency sketch (operation or queue wait) over a window, the last complete
+   * second (`'second'`) or its lifetime, optionally of one command: what a fleet host serializes (`LogHistogram.serialize()`)
+   * so that fleet percentiles come from merged sketches, never from averaged percentiles.
+   */
+  getLatencySketch(pool: string, kind: LatencyKind, span: SketchSpan, command?: string): LogHistogram {
+    checkKind('getLatencySketch', kind);
+    if (span !== 'second' && span !== 'lifetime') checkWindow('getLatencySketch', span);
+    return latencySketch(this.read(pool), kind, span, command);
+  }
+
+  /** The last `n` complete seconds (up to 60), oldest first, each with a copy of its operation sketch. */
+  getRecentSeconds(pool: string, n: number): RecentSecond[] {
+    checkInteger('getRecentSeconds', 'n', n, 0, 60);
+    return recentSeconds(this.read(pool), n);
   }
 
   /** Bytes held by one pool's figures (or all pools'), by construction. */

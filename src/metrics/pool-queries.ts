@@ -9,7 +9,7 @@
  */
 import { cumulativeHistogram, logBuckets } from './histogram-views.js';
 import { healthScore } from './health-score.js';
-import { emptyLatencySummary, type LogHistogram } from './log-histogram.js';
+import { emptyLatencySummary, LogHistogram } from './log-histogram.js';
 import {
   BUSY,
   CRASHES,
@@ -396,6 +396,75 @@ export function latencyHistogram(pool: PoolState, kind: LatencyKind, command?: s
     }
   }
   return cumulativeHistogram(h);
+}
+
+/** What {@link latencySketch} covers: a window, the last complete second, or the pool's lifetime. */
+export type SketchSpan = WindowName | 'second' | 'lifetime';
+
+/**
+ * A copy of the pool's latency sketch over `span` (a new histogram the caller owns: fleet hosts
+ * serialize it, a fleet collector merges such copies from many hosts). `'second'` is the last
+ * complete second; `'lifetime'` everything ever recorded up to this moment (wide counts). With
+ * `command`, that command's operation durations (10-second slots: its `'second'` sketch is empty).
+ */
+export function latencySketch(pool: PoolState, kind: LatencyKind, span: SketchSpan, command?: string): LogHistogram {
+  if (command !== undefined) {
+    // One command's operation durations (its queue waits are kept for its lifetime only).
+    const c = pool.commands.get(command);
+    const out = new LogHistogram(span === 'lifetime');
+    if (c === undefined || kind !== 'operation') return out;
+    if (span === 'lifetime') {
+      if (c.op.lifetime) out.merge(c.op.lifetime);
+      out.merge(c.op.cur);
+    } else if (span === 'second') {
+      // Command slots are 10 s wide: no per-second figure; the empty sketch says so.
+    } else {
+      c.op.windowInto(out, windowSeconds[span]);
+    }
+    return out;
+  }
+  if (span === 'lifetime') {
+    const out = new LogHistogram(true);
+    const h = pool.scratch;
+    h.clear();
+    const t = kind === 'operation' ? pool.op : pool.queueWait;
+    if (t.lifetime) out.merge(t.lifetime);
+    for (const c of pool.commands.values()) out.merge(kind === 'operation' ? c.op.cur : c.queueWaitCur);
+    return out;
+  }
+  const out = new LogHistogram();
+  const t = kind === 'operation' ? pool.op : pool.queueWait;
+  if (span === 'second') {
+    const last = pool.sec - 1 >= pool.firstSec ? t.lastFineSlot() : null;
+    if (last !== null) out.merge(last);
+    return out;
+  }
+  t.windowInto(out, windowSeconds[span]);
+  return out;
+}
+
+/** One complete second of a pool: its point and a copy of its operation sketch. */
+export interface RecentSecond {
+  point: RangePoint;
+  sketch: LogHistogram;
+}
+
+/**
+ * The last `n` complete seconds (at most 60), oldest first, each with a copy of its operation
+ * sketch: what a fleet host publishes so the fleet's per-second series come from merged sketches
+ * even when its reports arrive with jitter (each report repeats the seconds before it).
+ */
+export function recentSeconds(pool: PoolState, n: number): RecentSecond[] {
+  const k = Math.max(0, Math.min(n, 60, pool.sec - pool.firstSec));
+  const fromSec = pool.sec - k;
+  const points = metricsRange(pool, fromSec * 1000, pool.sec * 1000).points;
+  return points.map((point) => {
+    const ago = pool.sec - 1 - point.timestampMs / 1000;
+    const sketch = new LogHistogram();
+    const slot = pool.op.fineSlot(ago);
+    if (slot !== null) sketch.merge(slot);
+    return { point, sketch };
+  });
 }
 
 /** Log-scaled buckets of the pool's distribution over `window`. */

@@ -230,6 +230,11 @@ export class TieredSketch {
     return this.fine.newest(0);
   }
 
+  /** The i-th newest complete fine slot (0 = newest), or null when empty. */
+  fineSlot(i: number): LogHistogram | null {
+    return i >= 0 && i < this.tiers.fineSlots ? this.fine.newest(i) : null;
+  }
+
   /** The newest complete minute, or null when empty. */
   lastCoarseSlot(): LogHistogram | null {
     return this.coarse.newest(0);

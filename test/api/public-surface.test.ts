@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRY_POINTS = ['dspex', 'dspex/prometheus', 'dspex/otel', 'dspex/testing'] as const;
+const ENTRY_POINTS = ['dspex', 'dspex/prometheus', 'dspex/otel', 'dspex/testing', 'dspex/fleet'] as const;
 
 let userDir = '';
 beforeAll(() => {
@@ -61,6 +61,19 @@ describe('public surface', () => {
     expect(loaded('dspex/otel')).toBe(true);
   });
 
+  it("import 'dspex' does not load bullmq or ioredis; 'dspex/fleet' does", () => {
+    const loaded = (entry: string): unknown =>
+      runAsUser(
+        `import { createRequire } from 'node:module'; await import(${JSON.stringify(entry)});` +
+          `const cache = createRequire(import.meta.url).cache; const keys = Object.keys(cache);` +
+          `console.log(JSON.stringify([keys.some((k) => k.includes('/bullmq/')), keys.some((k) => k.includes('/ioredis/'))]));`,
+      );
+    expect(loaded('dspex')).toEqual([false, false]);
+    expect(loaded('dspex/testing')).toEqual([false, false]);
+    expect(loaded('dspex/prometheus')).toEqual([false, false]);
+    expect(loaded('dspex/fleet')).toEqual([true, true]);
+  });
+
   it('internal modules cannot be imported (only the declared subpaths)', () => {
     const attempt = runAsUser(
       `try { await import('dspex/dist/pool/protocol.js'); console.log('"imported"'); } catch (e) { console.log(JSON.stringify(e.code)); }`,
@@ -71,7 +84,7 @@ describe('public surface', () => {
   it("the declarations users compile against never mention zod (a zod major must not become ours)", () => {
     // Every .d.ts reachable from the entry points' declarations, following relative imports.
     const seen = new Set<string>();
-    const queue = ['index.d.ts', 'prometheus.d.ts', 'otel.d.ts', 'testing.d.ts'].map((f) => join(root, 'dist', f));
+    const queue = ['index.d.ts', 'prometheus.d.ts', 'otel.d.ts', 'testing.d.ts', 'fleet.d.ts'].map((f) => join(root, 'dist', f));
     const offenders: string[] = [];
     while (queue.length > 0) {
       const file = queue.pop() as string;

@@ -116,7 +116,7 @@ describe('dspex usage errors', () => {
     [['monitor', '--demo', '--window', '2m'], /^dspex monitor: --window must be one of 1m, 5m, 15m, got '2m'$/, 'dspex help monitor'],
     [['monitor', '--demo', 'extra'], /^dspex monitor: unexpected argument 'extra'$/, 'dspex help monitor'],
     [['monitor', '--once=yes', '--demo'], /^dspex monitor: --once takes no value, got 'yes'$/, 'dspex help monitor'],
-    [['monitor', '--once'], /^dspex monitor: pass exactly one of --demo or --url URL$/, 'dspex help monitor'],
+    [['monitor', '--once'], /^dspex monitor: pass exactly one of --demo, --url URL or --fleet REDIS_URL$/, 'dspex help monitor'],
     [['monitor', '--url', 'http://127.0.0.1:1', '--headless'], /^dspex monitor: --headless goes with --demo$/, 'dspex help monitor'],
     [['frobnicate'], /^dspex: unknown command 'frobnicate': one of monitor, advise, bench, stack, config, help$/, 'dspex help'],
     [['--bogus'], /^dspex: unknown flag '--bogus'$/, 'dspex help'],

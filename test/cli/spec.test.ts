@@ -204,7 +204,7 @@ describe('help rendering', () => {
 
 describe('the dspex declarations', () => {
   it('monitor declares every flag the command has always taken', () => {
-    const historical = ['demo', 'url', 'token', 'once', 'headless', 'pool-size', 'load', 'port', 'refresh', 'window', 'no-color', 'warmup'];
+    const historical = ['demo', 'url', 'token', 'once', 'headless', 'pool-size', 'load', 'port', 'refresh', 'window', 'no-color', 'warmup', 'fleet', 'queue'];
     expect(Object.keys(monitorCommand.flags).sort()).toEqual([...historical].sort());
   });
 
@@ -214,7 +214,7 @@ describe('the dspex declarations', () => {
     expect(p.values).toMatchObject({ demo: true, 'pool-size': 4, load: 300, port: 9568, refresh: 1000, window: '1m', warmup: 2500, once: false, headless: false, 'no-color': false });
     expect(usageError(() => parseCommand(monitorCommand, ['--demo', '--refresh', '249']))).toBe("--refresh must be a number in 250..60000, got '249'");
     expect(usageError(() => parseCommand(monitorCommand, ['--url', 'http://h', '--headless']))).toBe('--headless goes with --demo');
-    expect(usageError(() => parseCommand(monitorCommand, []))).toBe('pass exactly one of --demo or --url URL');
+    expect(usageError(() => parseCommand(monitorCommand, []))).toBe('pass exactly one of --demo, --url URL or --fleet REDIS_URL');
   });
 
   it('bench takes exactly the registered benchmark names; its per-bench flags name real benchmarks', () => {
