@@ -88,6 +88,11 @@ export class OptimizationAdvisor {
     this.unsubscribe = subscribe('dspex:resource:sample', (e) => this.recordSample(e.sample));
   }
 
+  /** True between `start()` and `stop()` (recording resource samples). */
+  get running(): boolean {
+    return this.unsubscribe !== null;
+  }
+
   /** Stop recording. Idempotent; the history stays. */
   stop(): void {
     this.unsubscribe?.();

@@ -23,12 +23,9 @@ import type { FlagValues } from './spec.js';
 import type { monitorCommand } from './commands.js';
 import { SessionPool } from '../pool/session-pool.js';
 import { LoadGenerator } from '../demo/load.js';
-import { MetricsCollector } from '../metrics/metrics-collector.js';
-import { ResourceMonitor } from '../resources/resource-monitor.js';
-import { OptimizationAdvisor } from '../advisor/optimization-advisor.js';
-import { MonitoringServer } from '../exporters/http-server.js';
+import { createMonitoring, type Monitoring } from '../config/create-monitoring.js';
 import { snapshotProvider } from '../exporters/snapshot.js';
-import { type SnapshotProvider, type SnapshotRecommendation } from '../contract/snapshot.js';
+import type { SnapshotProvider } from '../contract/snapshot.js';
 import { HttpSnapshotSource } from '../exporters/client.js';
 import { colorEnabled, renderOnce, startDashboard, type PerformanceDashboard } from '../dashboard/performance-dashboard.js';
 import type { WindowName } from '../contract/metrics.js';
@@ -40,11 +37,8 @@ export type MonitorFlags = FlagValues<typeof monitorCommand.flags>;
 interface DemoStack {
   pool: SessionPool;
   load: LoadGenerator;
-  collector: MetricsCollector;
-  resources: ResourceMonitor;
-  server: MonitoringServer;
-  /** The advisor's top recommendations. */
-  recommendations: () => SnapshotRecommendation[];
+  /** The whole monitoring stack (`createMonitoring`); null until the pool has started. */
+  monitoring: Monitoring | null;
   /** Where worker prints and pool diagnostics go; the file exists once a line was logged. */
   logPath: string;
   logWritten(): boolean;
@@ -132,37 +126,21 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   const logPath = join(os.tmpdir(), `dspex-demo-${process.pid}.log`);
   const log = demoLog(logPath);
   const logger = pino({ level: 'info' }, log.stream);
-  const collector = new MetricsCollector();
-  collector.start();
   // The demo's sessions keep no state: 'prefer' lets them move (and shows dspex_session_moves_total).
   const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000, affinity: 'prefer' });
-  collector.trackPool(pool);
-  const resources = new ResourceMonitor({ pools: [pool], intervalMs: 2000 });
-  // The advisor's recommendations show in the dashboard and /api/snapshot (the demo's slow calls
-  // queue on 4 workers: a growth recommendation with Little's law within its first minute).
-  const advisor = new OptimizationAdvisor({ collector, resources, pools: [pool] });
-  advisor.start();
-  const recommendations = (): ReturnType<OptimizationAdvisor['snapshotRecommendations']> => advisor.snapshotRecommendations();
-  const server = new MonitoringServer({ collector, pools: [pool], resources, recommendations, port: serve ? port : 0, logger: { warn: (o: object, m?: string) => logger.warn(o, m) } });
   const load = new LoadGenerator(pool, { opsPerS });
   let stopped: Promise<void> | null = null;
   const stack: DemoStack = {
-    recommendations,
     pool,
     load,
-    collector,
-    resources,
-    server,
+    monitoring: null,
     logPath,
     logWritten: log.written,
     stop() {
       stopped ??= (async () => {
         load.stop();
-        await server.stop();
+        await stack.monitoring?.stop();
         await pool.stop({ mode: 'reject' });
-        resources.stop();
-        advisor.stop();
-        collector.stop();
       })();
       return stopped;
     },
@@ -170,17 +148,25 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   onCreated(stack);
   try {
     await pool.start();
-    resources.start();
-    await server.start();
+    // The one-call setup users get (createMonitoring), not a hand-wired copy: collector, resource
+    // monitor, advisor (the demo's slow calls queue on 4 workers: a growth recommendation with
+    // Little's law within its first minute) and server. The user's DSPEX_* variables and config
+    // file are not read: the demo shows the defaults.
+    stack.monitoring = await createMonitoring({ pools: [pool], env: false, configFile: false, logger, resources: { intervalMs: 2000 }, server: { port: serve ? port : 0 } });
   } catch (err) {
     await stack.stop();
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(`port ${port} is already in use (another dspex monitor?): pass --port 0 for a free port, or --port P`);
-    }
+    if (isPortInUse(err)) throw new Error(`port ${port} is already in use (another dspex monitor?): pass --port 0 for a free port, or --port P`);
     throw err;
   }
   load.start();
   return stack;
+}
+
+function isPortInUse(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' || /EADDRINUSE/.test(e.message)) return true;
+  }
+  return false;
 }
 
 /**
@@ -234,7 +220,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
       stack = await startDemo(f, !once, (s) => {
         stack = s;
       });
-      source = snapshotProvider({ collector: stack.collector, pools: [stack.pool], resources: stack.resources, recommendations: stack.recommendations });
+      source = snapshotProvider((stack.monitoring as Monitoring).sources);
     } else if (f.fleet !== undefined) {
       // Loaded only here: bullmq / ioredis are optional, and only the fleet needs them.
       const { FleetCollector } = await import('../fleet/fleet-collector.js');
@@ -269,7 +255,7 @@ export async function runMonitor(f: MonitorFlags): Promise<number> {
 
     const demoStack = stack;
     if (headless && demoStack) {
-      process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.server.url} (/metrics, /api/snapshot, /api/events); logs go to ${demoStack.logPath}; Ctrl-C to stop\n`);
+      process.stdout.write(`dspex demo: pool 'demo' (${demoStack.pool.status().size} workers) under load; monitoring at ${demoStack.monitoring?.url ?? '(no server)'} (/metrics, /api/snapshot, /api/events); logs go to ${demoStack.logPath}; Ctrl-C to stop\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

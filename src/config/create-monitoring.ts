@@ -26,6 +26,12 @@ import type { PoolLogger } from '../pool/options.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { ResourceMonitor } from '../resources/resource-monitor.js';
 import { MonitoringServer } from '../exporters/http-server.js';
+import { buildSnapshot } from '../exporters/snapshot.js';
+import type { MonitoringSources } from '../exporters/sources.js';
+import type { MonitoringSnapshot } from '../contract/snapshot.js';
+import type { WindowName } from '../contract/metrics.js';
+import { OptimizationAdvisor } from '../advisor/optimization-advisor.js';
+import { AutoTuner, type TuningRanges } from '../advisor/auto-tuner.js';
 import type { ComponentHealth, MonitoringHealth, TickStats } from '../contract/health.js';
 import { invalidState } from '../contract/errors.js';
 import { judgeComponent, overallStatus } from './health.js';
@@ -64,10 +70,18 @@ export interface Monitoring {
   readonly collector: MetricsCollector;
   /** Null when `resources.enabled` is false. */
   readonly resources: ResourceMonitor | null;
+  /** Null when `advisor.enabled` is false. */
+  readonly advisor: OptimizationAdvisor | null;
+  /** One auto-tuner per watched pool, by pool name (created with the advisor; enabled only when `tuner.enabled`). */
+  readonly tuners: ReadonlyMap<string, AutoTuner>;
   /** Null when `server.enabled` is false. */
   readonly server: MonitoringServer | null;
   /** The server's base URL, or null without a server. */
   readonly url: string | null;
+  /** What the server reads (collector, pools, resources, recommendations, alerts, health): for an in-process dashboard or a second exporter. */
+  readonly sources: MonitoringSources;
+  /** The picture the server's /api/snapshot gives, in process (the terminal dashboard's source). */
+  snapshot(window: WindowName): MonitoringSnapshot;
   /** Each component's state, the event-processing lag, the metrics' memory against its cap. Never throws. */
   health(): MonitoringHealth;
   /** Watch another pool (collector, resources and server). */
@@ -91,7 +105,7 @@ interface Watched {
 }
 
 /** Keys `configure()` applies at once; every other valid key needs a restart. */
-const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses']);
+const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'tuner.enabled']);
 
 function leafKeys(raw: unknown, prefix = ''): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return prefix === '' ? [] : [prefix];
@@ -159,6 +173,31 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       cleanups.push(() => resources?.stop());
     }
 
+    let advisor: OptimizationAdvisor | null = null;
+    const tuners = new Map<string, AutoTuner>();
+    if (config.advisor.enabled) {
+      const { enabled: _on, top, ...settings } = config.advisor;
+      void _on;
+      const a = new OptimizationAdvisor({ collector, resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() }, pools, settings, top });
+      advisor = a;
+      a.start();
+      cleanups.push(() => a.stop());
+      for (const p of pools) addTuner(p);
+      cleanups.push(() => {
+        for (const t of tuners.values()) t.disable();
+      });
+    }
+    function addTuner(pool: SessionPool): void {
+      if (advisor === null || tuners.has(pool.name)) return;
+      const { enabled, ranges, ...timing } = config.tuner;
+      const status = pool.status();
+      // Without explicit bounds the tuner may only resize, within the pool's own limits.
+      const withSize: TuningRanges = { size: [status.minSize, status.maxSize], ...ranges };
+      const t = new AutoTuner({ pool, collector, advisor, ranges: withSize, ...timing });
+      tuners.set(pool.name, t);
+      if (enabled) t.enable();
+    }
+
     const watched: Watched[] = [];
     const now = Date.now();
     const watch = (w: Omit<Watched, 'startedAtMs' | 'errorsAtLastCheck' | 'restarts'>): void => {
@@ -190,15 +229,24 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       });
     }
 
+    if (advisor !== null) {
+      const a = advisor;
+      watch({ name: 'advisor', stats: () => null, up: () => a.running, restart: () => a.start() });
+    }
+
     let server: MonitoringServer | null = null;
     let monitoring: Monitoring | null = null;
+    const sources: MonitoringSources = {
+      collector,
+      pools: () => pools,
+      recommendations: advisor === null ? null : () => (advisor as OptimizationAdvisor).snapshotRecommendations(),
+      // Through a closure: configure() may replace the monitor.
+      resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },
+      health: () => (monitoring === null ? fallbackHealth() : monitoring.health()),
+    };
     if (config.server.enabled) {
       server = new MonitoringServer({
-        collector,
-        pools: () => pools,
-        // Through a closure: configure() may replace the monitor.
-        resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },
-        health: () => (monitoring === null ? fallbackHealth() : monitoring.health()),
+        ...sources,
         host: config.server.host,
         port: config.server.port,
         token: config.server.token,
@@ -277,8 +325,12 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       get resources() {
         return resources;
       },
+      advisor,
+      tuners,
       server,
       url,
+      sources,
+      snapshot: (window) => buildSnapshot(sources, window),
       health() {
         if (stopped) {
           const components = watched.map((w) => ({ name: w.name, state: 'stopped' as const, reason: 'monitoring stopped', lastTickAgeMs: null, lastTickDurationMs: null, errors: w.stats()?.errors ?? 0, restarts: w.restarts }));
@@ -296,6 +348,8 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         pools.push(pool);
         collector.trackPool(pool);
         resources?.addPool(pool);
+        advisor?.addPool(pool);
+        addTuner(pool);
       },
       configure(partial) {
         const issues: ConfigIssue[] = [];
@@ -318,6 +372,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         // Only live keys change what runs; the others are kept in `config` for the next start.
         for (const k of restartRequired) setKey(config, k, getKey(prev, k));
         if (applied.includes('health.intervalMs')) scheduleCheck();
+        if (applied.includes('tuner.enabled')) for (const t of tuners.values()) (config.tuner.enabled ? t.enable() : t.disable());
         if (resources !== null && applied.some((k) => k.startsWith('resources.'))) {
           resources.stop();
           resources = makeResources();

@@ -45,6 +45,8 @@ export const ENV_VARIABLES: readonly EnvVariable[] = [
   { name: 'DSPEX_ALLOWED_HOSTS', key: 'server.allowedHosts', kind: 'list' },
   { name: 'DSPEX_DASHBOARD_REFRESH_MS', key: 'dashboard.refreshMs', kind: 'integer' },
   { name: 'DSPEX_HEALTH_INTERVAL_MS', key: 'health.intervalMs', kind: 'integer' },
+  { name: 'DSPEX_ADVISOR_ENABLED', key: 'advisor.enabled', kind: 'boolean' },
+  { name: 'DSPEX_TUNER_ENABLED', key: 'tuner.enabled', kind: 'boolean' },
   { name: 'DSPEX_TELEMETRY_DISABLED', key: 'telemetry.disabled', kind: 'list' },
 ];
 

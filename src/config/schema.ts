@@ -81,6 +81,33 @@ const telemetrySection = z
   })
   .strict();
 
+const advisorSection = z
+  .object({
+    enabled: describe(z.boolean().default(true), 'run the optimization advisor (recommendations in the dashboards, /api/snapshot and `dspex advise`)'),
+    targetUtilization: describe(z.number().gt(0).max(1).default(0.7), "the busy share of workers sizing recommendations aim for (Little's law), 0..1"),
+    minCoveredS: describe(z.number().int().min(1).max(900).default(20), 'seconds of a window that must be covered before a pool is analysed'),
+    minOps: describe(z.number().int().min(1).default(30), 'calls a window must hold before a pool is analysed'),
+    leakSlopeBytesPerS: describe(z.number().gt(0).default(64 * 1024), 'per-worker RSS growth above which a leak is suspected, bytes per second'),
+    top: describe(z.number().int().min(1).max(100).default(5), 'recommendations shown at most'),
+  })
+  .strict();
+
+const rangeTuple = z.tuple([z.number(), z.number()]).refine(([a, b]) => a <= b, 'min must not exceed max');
+
+const tunerSection = z
+  .object({
+    enabled: describe(z.boolean().default(false), "let the auto-tuner apply the advisor's safe recommendations (off by default; every change is validated and rolled back on regression)"),
+    ranges: describe(
+      z.partialRecord(z.enum(['size', 'operationTimeoutMs', 'checkoutTimeoutMs', 'healthCheckIntervalMs', 'maxCallsPerWorker', 'maxWorkerRssBytes']), rangeTuple).default({}),
+      "bounds the tuner stays within, e.g. `{ \"size\": [2, 8] }`; `size` defaults to the pool's minSize..maxSize",
+    ),
+    cooldownMs: describe(ms(1).default(120_000), 'least time between two changes, ms'),
+    validationMs: describe(ms(1).default(60_000), 'how long a change is watched before it is kept (at most cooldownMs), ms'),
+    intervalMs: describe(ms(10).default(5000), 'evaluation period, ms'),
+  })
+  .strict()
+  .refine((t) => t.validationMs <= t.cooldownMs, { message: 'validationMs must not exceed cooldownMs', path: ['validationMs'] });
+
 /** Every key, with its default; `{}` is a complete, valid configuration. */
 export const dspexConfigSchema = z
   .object({
@@ -90,9 +117,11 @@ export const dspexConfigSchema = z
     server: serverSection.default(() => serverSection.parse({})),
     dashboard: dashboardSection.default(() => dashboardSection.parse({})),
     health: healthSection.default(() => healthSection.parse({})),
+    advisor: advisorSection.default(() => advisorSection.parse({})),
+    tuner: tunerSection.default(() => tunerSection.parse({})),
     telemetry: telemetrySection.default(() => telemetrySection.parse({})),
   })
   .strict();
 
 /** The sections of the configuration, in documentation order. */
-export const CONFIG_SECTIONS = ['pool', 'metrics', 'resources', 'server', 'dashboard', 'health', 'telemetry'] as const;
+export const CONFIG_SECTIONS = ['pool', 'metrics', 'resources', 'server', 'dashboard', 'health', 'advisor', 'tuner', 'telemetry'] as const;

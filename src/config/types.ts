@@ -57,6 +57,28 @@ export interface HealthConfig {
   stallAfterMs?: number | undefined;
 }
 
+/** The optimization advisor. */
+export interface AdvisorConfig {
+  enabled?: boolean | undefined;
+  targetUtilization?: number | undefined;
+  minCoveredS?: number | undefined;
+  minOps?: number | undefined;
+  leakSlopeBytesPerS?: number | undefined;
+  top?: number | undefined;
+}
+
+/** What the auto-tuner may change, and within which bounds. */
+export type TunerRanges = Partial<Record<'size' | 'operationTimeoutMs' | 'checkoutTimeoutMs' | 'healthCheckIntervalMs' | 'maxCallsPerWorker' | 'maxWorkerRssBytes', [number, number]>>;
+
+/** The auto-tuner (one per watched pool). */
+export interface TunerConfig {
+  enabled?: boolean | undefined;
+  ranges?: TunerRanges | undefined;
+  cooldownMs?: number | undefined;
+  validationMs?: number | undefined;
+  intervalMs?: number | undefined;
+}
+
 /** Telemetry of the stack's own components. */
 export interface TelemetryConfig {
   disabled?: TelemetryGroup[] | undefined;
@@ -71,6 +93,8 @@ export interface MonitoringConfig {
   server?: ServerConfig | undefined;
   dashboard?: DashboardConfig | undefined;
   health?: HealthConfig | undefined;
+  advisor?: AdvisorConfig | undefined;
+  tuner?: TunerConfig | undefined;
   telemetry?: TelemetryConfig | undefined;
 }
 
@@ -87,6 +111,8 @@ export interface ResolvedMonitoringConfig {
   server: Filled<ServerConfig>;
   dashboard: Filled<DashboardConfig>;
   health: Filled<HealthConfig>;
+  advisor: Filled<AdvisorConfig>;
+  tuner: Filled<TunerConfig>;
   telemetry: Filled<TelemetryConfig>;
 }
 

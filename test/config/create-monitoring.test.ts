@@ -38,7 +38,7 @@ describe('createMonitoring', () => {
     await vi.waitFor(async () => expect((await getHealth(m.url!)).body.status).toBe('healthy'), { timeout: 5000 });
     const { status, body } = await getHealth(m.url!);
     expect(status).toBe(200);
-    expect(body.components.map((c) => c.name)).toEqual(['collector', 'resources', 'server']);
+    expect(body.components.map((c) => c.name)).toEqual(['collector', 'resources', 'advisor', 'server']);
     expect(body.eventLagMs).toBeLessThan(2500);
     expect(body.memory.usedBytes).toBeGreaterThan(0);
     expect(body.memory.usedBytes).toBeLessThan(body.memory.capBytes);
@@ -167,6 +167,28 @@ describe('createMonitoring', () => {
     expect(m.config.server.port).not.toBe(1);
     expect(() => m.configure({ resources: { intervalMs: -1 } })).toThrow(/resources\.intervalMs \(configure\(\)\)/);
     expect(m.config.resources.intervalMs).toBe(250);
+  });
+
+  it('wires the advisor and one tuner per pool; the tuner is off by default, configure() turns it on and off; a bad tuner range fails at start', async () => {
+    const pool = await startPool({ size: 1, maxSize: 4 });
+    const m = await monitor({ pools: [pool], server: { port: 0 }, tuner: { cooldownMs: 1000, validationMs: 500 } });
+    expect(m.advisor?.running).toBe(true);
+    const tuner = m.tuners.get(pool.name);
+    expect(tuner?.enabled).toBe(false);
+    expect(m.configure({ tuner: { enabled: true } }).applied).toEqual(['tuner.enabled']);
+    expect(tuner?.enabled).toBe(true);
+    m.configure({ tuner: { enabled: false } });
+    expect(tuner?.enabled).toBe(false);
+    // A pool added later gets its tuner too.
+    const second = await startPool({ size: 1 });
+    m.addPool(second);
+    expect(m.tuners.has(second.name)).toBe(true);
+    const snap = (await (await fetch(`${m.url}/api/snapshot`)).json()) as { recommendations: unknown[] };
+    expect(Array.isArray(snap.recommendations)).toBe(true);
+    await m.stop();
+    expect(m.advisor?.running).toBe(false);
+    await expect(monitor({ pools: [pool], server: { enabled: false }, tuner: { ranges: { size: [8, 2] } } })).rejects.toThrow(/tuner\.ranges\.size.*min must not exceed max/);
+    await expect(monitor({ pools: [pool], server: { enabled: false }, tuner: { cooldownMs: 10, validationMs: 20 } })).rejects.toThrow(/tuner\.validationMs/);
   });
 
   it('never shows the token: not in config, health or logs', async () => {

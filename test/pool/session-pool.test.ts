@@ -528,19 +528,20 @@ describe('replacement edge cases', () => {
   it('a replacement that hangs at start, with a child holding its pipes, is retried once it is gone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dspex-hang-'));
     const marker = join(dir, 'hang');
-    const pool = await startPool({ size: 1, pythonModules: ['flaky_import'], startTimeoutMs: 300, env: { DSPEX_TEST_HANG_MARKER: marker } });
+    // 1 s, not less: the first start must succeed on a loaded CI machine (it timed out at 300 ms).
+    const pool = await startPool({ size: 1, pythonModules: ['flaky_import'], startTimeoutMs: 1000, env: { DSPEX_TEST_HANG_MARKER: marker } });
     try {
       writeFileSync(marker, 'x');
       await expect(pool.executeAnonymous('crash')).rejects.toMatchObject({ type: 'crashed' });
       // The replacement hangs (start timeout), its forked child keeps the pipes open for 1.5 s.
-      await vi.waitFor(() => expect(pool.status().workers[0]?.generation ?? 0).toBeGreaterThanOrEqual(2), { timeout: 5000, interval: 20 });
+      await vi.waitFor(() => expect(pool.status().workers[0]?.generation ?? 0).toBeGreaterThanOrEqual(2), { timeout: 15_000, interval: 20 });
       rmSync(marker);
-      await waitFullyIdle(pool, 10_000);
+      await waitFullyIdle(pool, 20_000);
       await expect(pool.executeAnonymous('flaky_import.ok')).resolves.toBe('ok');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 45_000);
 
   it('a worker that crashes while the pool is still starting is replaced', async () => {
     const pool = new SessionPool({ name: uniqueName(), size: 2, pythonPath: [FIXTURES], pythonModules: ['flaky_import'], env: { DSPEX_TEST_STAGGER: '1' }, logger: recordingLogger(), healthCheckIntervalMs: 0 });
