@@ -19,6 +19,12 @@ export interface LoadOptions {
   crashRatio?: number;
   /** Probability of a slow call (50-250 ms sleep) per call (0..1). */
   slowRatio?: number;
+  /**
+   * A scripted incident, repeated: `crashes` worker crashes `spacingMs` apart, the first
+   * `firstAtMs` after `start()`, again every `everyMs`. The demo uses it so that the crash-loop
+   * alert fires and resolves at a known time rather than by chance.
+   */
+  incident?: { firstAtMs: number; everyMs: number; crashes: number; spacingMs: number } | null;
 }
 
 /** Counters of what the generator did. */
@@ -36,6 +42,7 @@ export class LoadGenerator {
   private inFlight = 0;
   private carry = 0;
   private readonly opts: Required<LoadOptions>;
+  private incidentTimers: NodeJS.Timeout[] = [];
 
   constructor(
     private readonly pool: SessionPool,
@@ -43,7 +50,7 @@ export class LoadGenerator {
   ) {
     // Defaults: a mostly healthy pool with visible incidents (at 300 ops/s, ~1.5 Python errors a
     // second and a worker crash every ~30 s).
-    this.opts = { maxInFlight: 256, errorRatio: 0.005, crashRatio: 0.0001, slowRatio: 0.05, ...opts };
+    this.opts = { maxInFlight: 256, errorRatio: 0.005, crashRatio: 0.0001, slowRatio: 0.05, incident: null, ...opts };
   }
 
   /** Start sending (every 20 ms, a batch sized to the target rate). */
@@ -57,12 +64,32 @@ export class LoadGenerator {
       for (let i = 0; i < n; i++) this.one();
     }, tickMs);
     this.timer.unref();
+    const inc = this.opts.incident;
+    if (inc !== null) {
+      const burst = (): void => {
+        for (let i = 0; i < inc.crashes; i++) this.later(i * inc.spacingMs, () => this.send(this.pool.executeAnonymous('crash', { code: 1 })));
+        this.later(inc.everyMs, burst);
+      };
+      this.later(inc.firstAtMs, burst);
+    }
   }
 
   /** Stop sending; calls in flight settle on their own. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const t of this.incidentTimers) clearTimeout(t);
+    this.incidentTimers = [];
+  }
+
+  /** A one-shot timer forgotten once it fired, so the list stays as short as the pending ones. */
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.incidentTimers = this.incidentTimers.filter((x) => x !== t);
+      if (this.timer !== null) fn();
+    }, ms);
+    t.unref();
+    this.incidentTimers.push(t);
   }
 
   private one(): void {
@@ -78,6 +105,10 @@ export class LoadGenerator {
     else if (r < o.crashRatio + o.errorRatio + o.slowRatio) p = this.pool.executeAnonymous('sleep', { ms: 50 + Math.floor(Math.random() * 200) });
     else if (r < o.crashRatio + o.errorRatio + o.slowRatio + 0.1) p = this.pool.executeAnonymous('compute', { size: 20_000 });
     else p = this.pool.executeInSession(`user-${Math.floor(Math.random() * 50)}`, 'echo', { q: 'hello', n: r });
+    this.send(p);
+  }
+
+  private send(p: Promise<unknown>): void {
     this.inFlight++;
     this.stats.sent++;
     p.then(
