@@ -229,7 +229,7 @@ function shiftReport(r: HostReport, shiftMs: number): void {
 
 /**
  * Part 2 (see the module note): `template` copied for `hosts` hosts, `seconds` simulated seconds
- * (after 2 unmeasured ones), on a collector of its own with a manual clock (no Redis).
+ * (after unmeasured ones: at least 2 seconds and 300 reports), on a collector of its own with a manual clock (no Redis).
  */
 export function mergeCost(template: HostReport, hosts: number, seconds: number): MergeCase {
   const clock = new ManualClock(template.timestampMs);
@@ -239,7 +239,8 @@ export function mergeCost(template: HostReport, hosts: number, seconds: number):
   const parseOnly: number[] = [];
   const snapshotUs: number[] = [];
   let sink = 0;
-  const warm = 2;
+  // Unmeasured first seconds: at least 300 reports, so the JIT has settled even with one host.
+  const warm = Math.max(2, Math.ceil(300 / hosts));
   for (let s = 0; s < warm + seconds; s++) {
     clock.advance(1000);
     const measured = s >= warm;
