@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { emitReport, type BenchOptions, type BenchReport } from './report.js';
+import { BenchUnavailableError, emitReport, type BenchOptions, type BenchReport } from './report.js';
 
 type BenchModule = { run(opts: BenchOptions): Promise<BenchReport> };
 
@@ -17,6 +17,7 @@ const registry: Record<string, () => Promise<BenchModule>> = {
   exporters: () => import('./exporters-bench.js'),
   otel: () => import('./otel-bench.js'),
   advisor: () => import('./advisor-bench.js'),
+  fleet: () => import('./fleet-bench.js'),
 };
 
 /** Names of the available benchmarks. */
@@ -24,12 +25,22 @@ export function benchNames(): string[] {
   return Object.keys(registry);
 }
 
-/** Run one benchmark with options the CLI validated; returns the exit code (2: no such benchmark). */
+/**
+ * Run one benchmark with options the CLI validated; returns the exit code (2: no such benchmark,
+ * 1: it cannot run here, the reason printed on stderr in one line).
+ */
 export async function runBench(name: string, opts: BenchOptions): Promise<number> {
   const load = registry[name];
   if (!load) return 2;
   const mod = await load();
-  const report = await mod.run(opts);
+  let report: BenchReport;
+  try {
+    report = await mod.run(opts);
+  } catch (err) {
+    if (!(err instanceof BenchUnavailableError)) throw err;
+    process.stderr.write(`dspex bench ${name}: ${err.message}\n`);
+    return 1;
+  }
   emitReport(report, opts);
   return 0;
 }

@@ -26,12 +26,54 @@ export interface BenchReport {
   name: string;
   /** Table rows, printed in order. */
   rows: BenchRow[];
+  /**
+   * When rows of different shapes would make one table unreadably wide: titled tables printed in
+   * place of `rows` (which then holds the same rows, concatenated, for the JSON).
+   */
+  sections?: { title: string; rows: BenchRow[] }[];
   /** Comparisons measured in this run: name -> ratio. */
   ratios: Record<string, number>;
   /** Targets checked, name -> pass/fail with the figure. */
   targets?: Record<string, { target: string; value: number; pass: boolean }>;
   /** Anything else worth keeping in the JSON. */
   extra?: Record<string, unknown>;
+  /** Lines a reader needs to read the figures right (printed under the table, kept in the JSON). */
+  notes?: string[];
+}
+
+/**
+ * A benchmark cannot run on this machine (a missing prerequisite): `dspex bench` prints its
+ * message on one line and exits 1, without a stack trace.
+ */
+export class BenchUnavailableError extends Error {
+  override readonly name = 'BenchUnavailableError';
+}
+
+/**
+ * Whether to draw progress: only for a person watching (stderr is a terminal), never when piped
+ * or under CI, so logs and `make test` output stay quiet. Pure.
+ */
+export function progressEnabled(isTTY: boolean, env: Readonly<Record<string, string | undefined>>): boolean {
+  return isTTY && (env['CI'] === undefined || env['CI'] === '' || env['CI'] === 'false');
+}
+
+/**
+ * A progress line on stderr (rewritten in place) when {@link progressEnabled}; a no-op otherwise.
+ * Call `done()` to clear it before the report is printed.
+ */
+export function progressLine(name: string, stream: NodeJS.WriteStream = process.stderr): { update(text: string): void; done(): void } {
+  if (!progressEnabled(stream.isTTY === true, process.env)) return { update() {}, done() {} };
+  let shown = false;
+  return {
+    update(text) {
+      shown = true;
+      stream.write(`\r\x1b[K[bench ${name}] ${text}`);
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[K');
+      shown = false;
+    },
+  };
 }
 
 /**
@@ -81,7 +123,10 @@ export function renderTable(rows: readonly BenchRow[]): string {
 /** Print a report and write its JSON when asked. */
 export function emitReport(report: BenchReport, opts: BenchOptions, out: NodeJS.WritableStream = process.stdout): void {
   out.write(`\n# bench ${report.name}${opts.quick ? ' (quick)' : ''}\n\n`);
-  out.write(renderTable(report.rows) + '\n\n');
+  if (report.sections === undefined) out.write(renderTable(report.rows) + '\n\n');
+  else for (const sec of report.sections) out.write(`## ${sec.title}\n\n${renderTable(sec.rows)}\n\n`);
+  for (const note of report.notes ?? []) out.write(`note: ${note}\n`);
+  if ((report.notes ?? []).length > 0) out.write('\n');
   for (const [k, v] of Object.entries(report.ratios)) out.write(`ratio ${k}: ${v.toFixed(3)}\n`);
   if (report.targets) {
     // A quick run is a smoke test of the benchmark itself: too short for its figures to judge a target.
@@ -98,6 +143,7 @@ export function emitReport(report: BenchReport, opts: BenchOptions, out: NodeJS.
       ratios: report.ratios,
       targets: report.targets ?? {},
       rows: report.rows,
+      notes: report.notes ?? [],
       ...(report.extra ?? {}),
     };
     writeFileSync(opts.jsonPath, JSON.stringify(doc, null, 2) + '\n');

@@ -71,7 +71,7 @@ const benchFlags = {
     min: 10,
     max: 600_000,
     defaultText: '2000; --quick: 300 and this flag ignored',
-    appliesTo: ['pool'],
+    appliesTo: ['pool', 'fleet'],
     help: 'length of one measuring round, ms',
   },
   rounds: {
@@ -81,7 +81,7 @@ const benchFlags = {
     min: 1,
     max: 1000,
     defaultText: '3; --quick: 1 and this flag ignored',
-    appliesTo: ['pool'],
+    appliesTo: ['pool', 'fleet'],
     help: 'measuring rounds per case',
   },
   only: { kind: 'choice', choices: ['split'], appliesTo: ['pool'], help: 'run one part only: split (the timing split against the same pool without it)' },
