@@ -65,18 +65,17 @@ interface NodemailerModule {
 
 /**
  * Load nodemailer, or throw `invalid_request` / `invalid_options` (`details.option: 'type'`)
- * saying it must be installed.
+ * saying it must be installed. `specifier` exists for tests (a package that is not installed).
  */
-export async function loadNodemailer(): Promise<NodemailerModule> {
+export async function loadNodemailer(specifier = 'nodemailer'): Promise<NodemailerModule> {
   // A variable specifier: TypeScript does not resolve it, so our declarations never name nodemailer's types.
-  const specifier = 'nodemailer';
   try {
     const mod = (await import(specifier)) as Partial<NodemailerModule> & { default?: Partial<NodemailerModule> };
     const createTransport = mod.createTransport ?? mod.default?.createTransport;
     if (typeof createTransport !== 'function') throw new Error('nodemailer has no createTransport');
     return { createTransport };
   } catch (err) {
-    throw new PythonBridgeError('invalid_request', 'invalid_options', "email channel: the optional peer dependency 'nodemailer' is not installed or cannot be loaded (npm install nodemailer)", {
+    throw new PythonBridgeError('invalid_request', 'invalid_options', `email channel: the optional peer dependency '${specifier}' is not installed or cannot be loaded (npm install ${specifier})`, {
       details: { option: 'type' },
       cause: err,
     });
