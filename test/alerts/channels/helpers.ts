@@ -50,7 +50,7 @@ export interface Received {
 }
 
 /** A real local HTTP server answering by a handler; records every request. */
-export async function httpServer(handler: (req: Received, res: ServerResponse, n: number) => void): Promise<{ url: string; received: Received[]; server: Server; close(): Promise<void> }> {
+export async function httpServer(handler: (req: Received, res: ServerResponse, n: number) => void): Promise<{ url: string; received: Received[]; server: Server; close: () => Promise<void> }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
