@@ -26,6 +26,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   dashboard: ['contract', 'util'],
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
   advisor: ['contract', 'telemetry'],
+  // alerts/channels uses the pool's default logger (a bounded stderr pino); the manager adds what it reads.
+  alerts: ['contract', 'telemetry', 'pool', 'metrics', 'resources'],
   config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor'],
   demo: ['contract', 'util', 'pool'],
   otel: ['contract', 'telemetry'],
