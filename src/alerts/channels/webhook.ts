@@ -149,10 +149,14 @@ export function webhookPayload(n: AlertNotification, receiver: string, externalU
   };
 }
 
-/** `scheme://host:port/path` of a URL: no credentials, no query, no fragment. Pure. */
+/**
+ * `scheme://host:port` of a URL, with `/…` when it has a path: no credentials, no path, no query,
+ * no fragment. The path is left out because hook URLs often carry their secret there (Slack's
+ * `/services/T…/B…/<secret>`). Pure.
+ */
 export function safeUrl(url: URL): string {
   const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
-  return `${url.protocol}//${url.hostname}:${port}${url.pathname}`;
+  return `${url.protocol}//${url.hostname}:${port}${url.pathname.length > 1 ? '/…' : ''}`;
 }
 
 /** True for statuses worth retrying: 5xx, 429 (and 408, a receiver's own timeout). Pure. */
@@ -180,7 +184,8 @@ export class WebhookChannel implements AlertChannel {
     const url = new URL(options.url);
     const user = decodeURIComponent(url.username);
     const pass = decodeURIComponent(url.password);
-    this.secrets = [url.search.slice(1), url.username, url.password, user, pass, options.bearerToken ?? '', ...Object.values(options.headers ?? {})].filter((s) => s !== '');
+    // The path too (see safeUrl): a fetch error that quotes the URL must not leak a path secret.
+    this.secrets = [url.pathname.length > 1 ? url.pathname : '', url.search.slice(1), url.username, url.password, user, pass, options.bearerToken ?? '', ...Object.values(options.headers ?? {})].filter((s) => s !== '');
     this.headers = { 'content-type': 'application/json', 'user-agent': 'dspex-alerts', ...(options.headers ?? {}) };
     if (user !== '' || pass !== '') {
       const basic = Buffer.from(`${user}:${pass}`).toString('base64');
