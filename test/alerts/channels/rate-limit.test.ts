@@ -103,14 +103,15 @@ describe('RateLimitedChannel', () => {
   it('createChannel wraps a config with rateLimit; the file channel records the summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dspex-rl-'));
     try {
-      const ch = createChannel({ type: 'file', path: join(dir, 'a.jsonl'), rateLimit: { burst: 1, perMinute: 1200 } });
+      const ch = createChannel({ type: 'file', path: join(dir, 'a.jsonl'), rateLimit: { burst: 1, perMinute: 120 } });
+      // A token every 500 ms: the second send comes well within it even on a loaded machine (fsync included).
       expect(ch).toBeInstanceOf(RateLimitedChannel);
       expect(ch.name).toBe(`file:${join(dir, 'a.jsonl')}`);
       expect(typeof ch.restore).toBe('function');
       await ch.send(notification());
       expect((await ch.send(notification())).status).toBe('dropped');
       // `sent` counts once the record is fsync'd, a moment after its bytes are visible.
-      await vi.waitFor(() => expect(ch.stats()).toMatchObject({ type: 'file', sent: 2, rateLimited: 1 }), { timeout: 2000, interval: 10 });
+      await vi.waitFor(() => expect(ch.stats()).toMatchObject({ type: 'file', sent: 2, rateLimited: 1 }), { timeout: 5000, interval: 10 });
       expect(readFileSync(join(dir, 'a.jsonl'), 'utf8')).toContain('"reason":"suppressed"');
       await ch.close();
     } finally {
