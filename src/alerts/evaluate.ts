@@ -63,13 +63,15 @@ export interface RuleState {
   /** Most series kept; beyond, new label sets are not evaluated (counted). */
   maxSeries: number;
   droppedSeries: number;
+  /** Series dropped by the last evaluation (gone and done): the caller reads then clears it. */
+  removed: SeriesState[];
   /** Signal labels object → fingerprint (label objects are stable across evaluations). */
   fingerprints: WeakMap<Labels, string>;
 }
 
 /** A fresh rule state. */
 export function newRuleState(capacity = 120, maxSeries = 1000): RuleState {
-  return { series: new Map(), capacity, maxSeries, droppedSeries: 0, fingerprints: new WeakMap() };
+  return { series: new Map(), capacity, maxSeries, droppedSeries: 0, removed: [], fingerprints: new WeakMap() };
 }
 
 /** The signal values one evaluation sees: `(signal, window, pool?)` → its series. */
@@ -237,7 +239,10 @@ export function evaluateRule(rule: CompiledRule, lookup: SignalLookup, state: Ru
     if (s.seenAtMs === nowMs) continue;
     // Gone this evaluation: the condition does not hold.
     step(rule, s, false, nowMs, out);
-    if (s.state === 'inactive' || s.state === 'resolved') state.series.delete(s.fingerprint);
+    if (s.state === 'inactive' || s.state === 'resolved') {
+      state.series.delete(s.fingerprint);
+      state.removed.push(s);
+    }
   }
   return out;
 }
