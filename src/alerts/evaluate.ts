@@ -83,6 +83,9 @@ function compare(v: number, op: '>' | '>=' | '<' | '<=', limit: number): boolean
 
 const mm = { median: 0, mad: 0 };
 
+/** The smallest deviation scale of an anomaly condition, relative to the baseline's level. */
+export const RELATIVE_SCALE_FLOOR = 1e-3;
+
 /** Whether a condition holds for `value`, reading its baseline before adding the value to it. Pure but for the ring. */
 export function conditionHolds(c: ParsedCondition, value: number, ring: BaselineRing | null, nowMs: number): boolean {
   let holds = false;
@@ -127,6 +130,9 @@ export function conditionHolds(c: ParsedCondition, value: number, ring: Baseline
           dev = value - r.ewmaMean;
           scale = Math.sqrt(r.ewmaVar);
         }
+        // A floor of 0.1% of the level: a series flat but for rounding (MAD 0) must not turn a
+        // change in its 15th digit into an infinite z-score (found by the fast-check property).
+        scale = Math.max(scale, RELATIVE_SCALE_FLOOR * Math.abs(value - dev));
         const z = scale > 0 ? dev / scale : dev === 0 ? 0 : dev > 0 ? Infinity : -Infinity;
         const up = z > c.threshold && dev > c.minDeviation;
         const down = z < -c.threshold && -dev > c.minDeviation;
