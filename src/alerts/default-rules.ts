@@ -75,7 +75,7 @@ export function defaultAlertRules(options: DefaultAlertRulesOptions = {}): Alert
       ...(options.pool === undefined ? {} : { pool: options.pool }),
       labels: { ...options.labels, ...rest.labels },
       annotations: { summary, description, runbook: `${playbook}#${rest.name.toLowerCase()}` },
-    } as AlertRule;
+    };
   };
   return [
     rule({

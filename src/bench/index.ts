@@ -17,6 +17,7 @@ const registry: Record<string, () => Promise<BenchModule>> = {
   exporters: () => import('./exporters-bench.js'),
   otel: () => import('./otel-bench.js'),
   advisor: () => import('./advisor-bench.js'),
+  alerts: () => import('./alerts-bench.js'),
 };
 
 /** Names of the available benchmarks. */

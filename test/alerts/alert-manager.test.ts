@@ -91,7 +91,7 @@ describe('AlertManager', () => {
     collector.stop();
   });
 
-  it('rejects invalid rules naming the field, and skips a bad constructor rule while the others run', async () => {
+  it('rejects invalid rules naming the field, and skips a bad constructor rule while the others run', () => {
     const { clock, collector, names, second } = setup();
     const logged: string[] = [];
     const m = new AlertManager({
@@ -121,7 +121,7 @@ describe('AlertManager', () => {
     collector.stop();
   });
 
-  it('silences by matchers until they expire; a critical alert inhibits its pool warnings only', async () => {
+  it('silences by matchers until they expire; a critical alert inhibits its pool warnings only', () => {
     const { clock, collector, names, second } = setup(['a', 'b']);
     const [a, b] = names as [string, string];
     const ch = new RecordingChannel();
