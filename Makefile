@@ -59,13 +59,14 @@ test: deps typecheck lint build
 	node dist/cli/main.js bench otel --quick
 	node dist/cli/main.js bench advisor --quick
 	node dist/cli/main.js bench fleet --quick
+	node dist/cli/main.js bench alerts --quick
 
 demo: deps build
 	node dist/cli/main.js monitor --demo
 
 bench: deps build
 	mkdir -p bench-results
-	for b in pool telemetry metrics resources dashboard otel advisor fleet; do node dist/cli/main.js bench $$b --json bench-results/$$b.json || exit 1; done
+	for b in pool telemetry metrics resources dashboard otel advisor alerts fleet; do node dist/cli/main.js bench $$b --json bench-results/$$b.json || exit 1; done
 
 soak: deps build
 	npx vitest run --config vitest.soak.config.ts

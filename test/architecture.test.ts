@@ -26,14 +26,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   dashboard: ['contract', 'util'],
   testing: ['contract', 'metrics', 'resources', 'dashboard', 'util'],
   advisor: ['contract', 'telemetry'],
-  // alerts/channels uses the pool's default logger (a bounded stderr pino); the manager adds what it reads.
-  alerts: ['contract', 'telemetry', 'pool', 'metrics', 'resources'],
-  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor'],
+  // alerts/channels uses the pool's default logger (a bounded stderr pino).
+  alerts: ['contract', 'telemetry', 'pool'],
+  config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor', 'alerts'],
   demo: ['contract', 'util', 'pool'],
   otel: ['contract', 'telemetry'],
   fleet: ['contract', 'telemetry', 'pool', 'metrics', 'exporters'],
-  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor', 'fleet'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet'],
+  bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor', 'fleet', 'alerts'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet', 'alerts'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -18,6 +18,7 @@ const registry: Record<string, () => Promise<BenchModule>> = {
   otel: () => import('./otel-bench.js'),
   advisor: () => import('./advisor-bench.js'),
   fleet: () => import('./fleet-bench.js'),
+  alerts: () => import('./alerts-bench.js'),
 };
 
 /** Names of the available benchmarks. */

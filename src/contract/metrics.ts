@@ -54,6 +54,12 @@ export interface WindowSummary {
   queueDepthAvg: number;
   /** 0..100: see docs/MONITORING_GUIDE.md for the formula. */
   healthScore: number;
+  /**
+   * Worker processes that crashed (ended on their own, `dspex:worker:terminate` reason `crash`)
+   * within the window. Added with issue 12 (alerting): always set by the MetricsCollector, absent
+   * from older producers.
+   */
+  workerCrashes?: number;
 }
 
 /** `getPerformanceSummary(pool)`. */

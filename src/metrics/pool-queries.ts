@@ -101,6 +101,7 @@ export function windowSummary(pool: PoolState, window: WindowName): WindowSummar
   const queueDepthAvg = sampled > 0 ? s.sum(QUEUE_DEPTH, from, to) / sampled : 0;
   const sizeAvg = sampled > 0 ? s.sum(SIZE, from, to) / sampled : 0;
   const errorRate = ops > 0 ? errors / ops : 0;
+  const crashes = s.sum(CRASHES, from, to);
   return {
     window,
     coveredS,
@@ -116,13 +117,14 @@ export function windowSummary(pool: PoolState, window: WindowName): WindowSummar
     queueDepthAvg,
     healthScore: healthScore({
       errorRate,
-      crashes: s.sum(CRASHES, from, to),
+      crashes,
       utilization,
       queueDepthAvg,
       sizeAvg,
       latencyP99Us: latencyUs.p99,
       queueWaitP99Us: queueWaitUs.p99,
     }),
+    workerCrashes: crashes,
   };
 }
 

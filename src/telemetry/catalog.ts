@@ -29,6 +29,7 @@ import type { ErrorCategory } from '../contract/errors.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { UserMetricChange } from '../contract/inside-python.js';
 import type { TuningRecord } from '../contract/advice.js';
+import type { AlertNotification, AlertTransition } from '../contract/alerts.js';
 
 // ---------------------------------------------------------------------------------------------
 // Payload types
@@ -260,6 +261,22 @@ export interface TuningEvent extends PoolEventBase {
   record: TuningRecord;
 }
 
+/**
+ * `dspex:alert:pending`, `dspex:alert:firing`, `dspex:alert:resolved`: an alert (one fingerprint)
+ * changed state at an evaluation of the AlertManager. Also published for `pending → inactive`
+ * (on `dspex:alert:pending`, with `to: 'inactive'`).
+ */
+export type AlertTransitionEvent = AlertTransition;
+
+/** `dspex:alert:notification`: the AlertManager handed a notification to its channels. */
+export interface AlertNotificationEvent {
+  /** When it was dispatched, ms since the epoch. */
+  timestampMs: number;
+  notification: AlertNotification;
+  /** The channels' display names it was handed to (never a secret). */
+  channels: string[];
+}
+
 /** `dspex:session:expire`: a session idle beyond `sessionTtlMs` was dropped. */
 export interface SessionExpireEvent extends PoolEventBase {
   /** The dropped session. */
@@ -408,6 +425,14 @@ export const telemetryCatalog = {
   'dspex:python:metrics': { group: 'python', payload: typeOnly<PythonMetricsEvent>() },
   /** Published when the auto-tuner applied a change, validated it, or rolled it back. */
   'dspex:advisor:tuning': { group: 'advisor', payload: typeOnly<TuningEvent>() },
+  /** Published when an alert became pending (or went back from pending to inactive). */
+  'dspex:alert:pending': { group: 'alert', payload: typeOnly<AlertTransitionEvent>() },
+  /** Published when an alert started firing. */
+  'dspex:alert:firing': { group: 'alert', payload: typeOnly<AlertTransitionEvent>() },
+  /** Published when a firing alert resolved. */
+  'dspex:alert:resolved': { group: 'alert', payload: typeOnly<AlertTransitionEvent>() },
+  /** Published when the alert manager dispatched a notification (firing, repeat, resolved) to its channels. */
+  'dspex:alert:notification': { group: 'alert', payload: typeOnly<AlertNotificationEvent>() },
 } as const satisfies { readonly [name: `dspex:${string}`]: CatalogEntry };
 
 type Catalog = typeof telemetryCatalog;

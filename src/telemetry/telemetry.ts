@@ -50,6 +50,8 @@ export {
   type OptionChange,
   type WorkerRecycleEvent,
   type TuningEvent,
+  type AlertTransitionEvent,
+  type AlertNotificationEvent,
   type QueueDepthEvent,
   type QueueRejectedEvent,
   type RecoveryEvent,

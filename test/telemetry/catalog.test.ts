@@ -50,7 +50,7 @@ describe('the catalog', () => {
   });
 
   it('derives the groups, their mask bits and the telemetry.disabled option from it', () => {
-    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource', 'python', 'advisor']);
+    expect(telemetryGroups).toEqual(['pool', 'worker', 'operation', 'queue', 'error', 'session', 'resource', 'python', 'advisor', 'alert']);
     expect(ALL_GROUPS).toBe(2 ** telemetryGroups.length - 1);
     expect(telemetryMask(telemetryGroups)).toBe(0);
     for (const g of telemetryGroups) {
@@ -73,7 +73,7 @@ describe('the catalog', () => {
   });
 
   it('keeps the public types (compile-time: tsc checks these)', () => {
-    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource' | 'python' | 'advisor'>();
+    expectTypeOf<TelemetryGroup>().toEqualTypeOf<'pool' | 'worker' | 'operation' | 'queue' | 'error' | 'session' | 'resource' | 'python' | 'advisor' | 'alert'>();
     expectTypeOf<TelemetryEventName>().toEqualTypeOf<
       | 'dspex:pool:init'
       | 'dspex:pool:terminate'
@@ -93,6 +93,10 @@ describe('the catalog', () => {
       | 'dspex:worker:recycle'
       | 'dspex:pool:configure'
       | 'dspex:advisor:tuning'
+      | 'dspex:alert:pending'
+      | 'dspex:alert:firing'
+      | 'dspex:alert:resolved'
+      | 'dspex:alert:notification'
     >();
     expectTypeOf<TelemetryEventMap['dspex:pool:init']>().toEqualTypeOf<PoolInitEvent>();
     expectTypeOf<TelemetryEventMap['dspex:worker:checkout']>().toEqualTypeOf<WorkerCheckoutEvent>();
