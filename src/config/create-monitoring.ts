@@ -239,7 +239,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
     const sources: MonitoringSources = {
       collector,
       pools: () => pools,
-      recommendations: advisor === null ? null : () => (advisor as OptimizationAdvisor).snapshotRecommendations(),
+      recommendations: advisor === null ? null : () => (advisor).snapshotRecommendations(),
       // Through a closure: configure() may replace the monitor.
       resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },
       health: () => (monitoring === null ? fallbackHealth() : monitoring.health()),
@@ -372,7 +372,10 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         // Only live keys change what runs; the others are kept in `config` for the next start.
         for (const k of restartRequired) setKey(config, k, getKey(prev, k));
         if (applied.includes('health.intervalMs')) scheduleCheck();
-        if (applied.includes('tuner.enabled')) for (const t of tuners.values()) (config.tuner.enabled ? t.enable() : t.disable());
+        if (applied.includes('tuner.enabled')) for (const t of tuners.values()) {
+            if (config.tuner.enabled) t.enable();
+            else t.disable();
+          }
         if (resources !== null && applied.some((k) => k.startsWith('resources.'))) {
           resources.stop();
           resources = makeResources();
