@@ -26,7 +26,7 @@
  */
 import type { AlertChannel, AlertInstance, AlertNotification, AlertTransition, NotificationReason, NotifiedAlert, RestoredAlert } from '../contract/alerts.js';
 import { systemClock, type MetricsClock } from '../contract/clock.js';
-import { invalidArgument, type PythonBridgeError } from '../contract/errors.js';
+import { invalidArgument, PythonBridgeError } from '../contract/errors.js';
 import type { TickStats } from '../contract/health.js';
 import type { CurrentMetrics, PerformanceSummary, WindowName } from '../contract/metrics.js';
 import type { PoolStatus } from '../contract/pool-status.js';
@@ -38,6 +38,7 @@ import { BaselineRing } from './baseline.js';
 import { compileRule, evaluateRule, newRuleState, type CompiledRule, type RuleState, type SeriesState } from './evaluate.js';
 import { compileMatchers, matchesAll, type CompiledMatcher, type LabelMatcher } from './labels.js';
 import { alertInstance, inhibited, makeNotification, notifiedAlert, snapshotAlert } from './notifications.js';
+import { createChannel, type ChannelInput } from './channels/channel-config.js';
 import { validateRule, type AlertRule, type ParsedAlertRule } from './schema.js';
 import { LabelCache, readSignal, SIGNALS, type PoolFacts, type SignalInputs, type SignalName, type SignalValue } from './signals.js';
 
@@ -71,7 +72,12 @@ export interface AlertManagerOptions {
   pools?: readonly AlertedPool[];
   /** Rules; a bad one is reported ({@link AlertManager.ruleErrors}, logged) and skipped. */
   rules?: readonly unknown[];
-  channels?: readonly AlertChannel[];
+  /**
+   * Where notifications go: channel configs (`{ type: 'log' | 'file' | 'webhook' | 'email', … }`,
+   * validated; a bad one throws naming the field) or channel objects. None: alerts are kept,
+   * shown and published on `dspex:alert:*`, but nobody is notified.
+   */
+  channels?: readonly ChannelInput[];
   /** Evaluation period, ms (default 5000). */
   intervalMs?: number;
   /** A still-firing alert is notified again after this, ms (default 4 h, Alertmanager's `repeat_interval`). */
@@ -159,7 +165,15 @@ export class AlertManager {
     this.collector = options.collector;
     this.resources = options.resources ?? null;
     this.pools = [...(options.pools ?? [])];
-    this.channels = [...(options.channels ?? [])];
+    this.channels = (options.channels ?? []).map((c, i) => {
+      try {
+        return createChannel(c);
+      } catch (err) {
+        // Name the position: with several webhooks, "url" alone does not say which one.
+        if (err instanceof PythonBridgeError) throw new PythonBridgeError('invalid_request', 'invalid_options', `${where}: channels.${i}: ${err.message}`, { cause: err, details: { ...err.details, option: `channels.${i}.${String(err.details?.['option'] ?? '')}` } });
+        throw err;
+      }
+    });
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? null;
     this.intervalMs = numberOption(where, 'intervalMs', options.intervalMs, 5000, { min: 10, max: 3_600_000 });
