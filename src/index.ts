@@ -145,6 +145,39 @@ export {
 } from './advisor/analyses.js';
 export type { MonitoringSources, StatusSource, ResourceSource } from './exporters/sources.js';
 
+// Alerts: rules over the collector's and the resource monitor's figures, Prometheus-style states,
+// silences and inhibition, and the notification channels.
+export { AlertManager, type AlertManagerOptions, type AlertCollector, type AlertedPool, type AlertLogger, type DispatchStats, type RuleError, type Silence } from './alerts/alert-manager.js';
+export { defaultAlertRules, DEFAULT_ALERT_THRESHOLDS, type DefaultAlertRulesOptions, type DefaultAlertThresholds } from './alerts/default-rules.js';
+export { validateRule } from './alerts/validate.js';
+export type { AlertRule, ParsedAlertRule, AlertCondition, ConditionOp, ThresholdCondition, DynamicCondition, RateCondition, AnomalyCondition, CompositeRule, AlertRuleCommon } from './alerts/rule-types.js';
+export { SIGNALS as ALERT_SIGNALS, type SignalName as AlertSignalName, type SignalDefinition as AlertSignalDefinition } from './alerts/signals.js';
+export type { LabelMatcher, MatchOp } from './alerts/labels.js';
+export {
+  createChannel,
+  type ChannelConfig,
+  type ChannelInput,
+  type LogChannelConfig,
+  type FileChannelConfig,
+  type WebhookChannelConfig,
+  type EmailChannelConfig,
+} from './alerts/channels/channel-config.js';
+export { sendAlert, type ChannelDelivery } from './alerts/channels/send-alert.js';
+export { webhookPayload, type WebhookPayload, type WebhookAlert } from './alerts/channels/webhook.js';
+export type {
+  AlertChannel,
+  AlertNotification,
+  NotifiedAlert,
+  NotificationReason,
+  AlertInstance,
+  AlertTransition,
+  AlertSeverity,
+  AlertState,
+  DeliveryResult,
+  ChannelStats,
+  RestoredAlert,
+} from './contract/alerts.js';
+
 // The terminal dashboard.
 export {
   PerformanceDashboard,

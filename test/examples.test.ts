@@ -23,7 +23,7 @@ describe('examples', () => {
     const out = run('examples/monitoring.mjs');
     expect(out).toMatch(/ops 200, p50 \d+ µs, p99 \d+ µs, health \d+/);
     expect(out).toContain('dspex_pool_operations_total{pool="api",command="echo",result="ok"} 200');
-    expect(out).toMatch(/stack (healthy|degraded): collector \w+, resources \w+, advisor running, server running/);
+    expect(out).toMatch(/stack (healthy|degraded): collector \w+, resources \w+, alerts running, advisor running, server running/);
   });
 
   it('otel: a span per call under the request span, the trace id in Python, the metrics', () => {

@@ -39,7 +39,8 @@ import { compileRule, evaluateRule, newRuleState, type CompiledRule, type RuleSt
 import { compileMatchers, matchesAll, type CompiledMatcher, type LabelMatcher } from './labels.js';
 import { alertInstance, inhibited, makeNotification, notifiedAlert, snapshotAlert } from './notifications.js';
 import { createChannel, type ChannelInput } from './channels/channel-config.js';
-import { validateRule, type AlertRule, type ParsedAlertRule } from './schema.js';
+import { validateRule } from './validate.js';
+import type { AlertRule, ParsedAlertRule } from './rule-types.js';
 import { LabelCache, readSignal, SIGNALS, type PoolFacts, type SignalInputs, type SignalName, type SignalValue } from './signals.js';
 
 /** The collector queries the manager reads (the real MetricsCollector fits). */
@@ -259,6 +260,21 @@ export class AlertManager {
       this.timer = null;
     }
     if (wasStarted) await Promise.allSettled(this.channels.map((c) => c.close()));
+  }
+
+  /** Watch another pool's status (size, minSize, queue). */
+  addPool(pool: AlertedPool): void {
+    if (!this.pools.includes(pool)) this.pools.push(pool);
+  }
+
+  /**
+   * Start the evaluation timer again (the monitoring self-check's remedy for a stalled tick):
+   * alert state and channels are kept. Does nothing when stopped.
+   */
+  restartTimer(): void {
+    if (!this.started) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.schedule();
   }
 
   private schedule(): void {

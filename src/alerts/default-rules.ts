@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { AlertRule } from './schema.js';
+import type { AlertRule } from './rule-types.js';
 
 /** Thresholds of {@link defaultAlertRules}. */
 export interface DefaultAlertThresholds {

@@ -20,7 +20,8 @@ import type { AlertState, AlertTransition } from '../contract/alerts.js';
 import type { WindowName } from '../contract/metrics.js';
 import { BaselineRing, oldestSince, ringMedian, ringMedianMad, ringSlopePerS } from './baseline.js';
 import { fingerprint, type Labels } from './labels.js';
-import { conditionsOf, type ParsedAlertRule, type ParsedCondition } from './schema.js';
+import { conditionsOf } from './validate.js';
+import type { ParsedAlertRule, ParsedCondition } from './rule-types.js';
 import type { SignalName, SignalValue } from './signals.js';
 
 /** A rule ready to evaluate: validated, its conditions resolved, its own labels built once. */

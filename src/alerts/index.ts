@@ -5,7 +5,9 @@
  * @module
  */
 export { AlertManager, type AlertCollector, type AlertedPool, type AlertLogger, type AlertManagerOptions, type DispatchStats, type RuleError, type Silence } from './alert-manager.js';
-export { alertRuleSchema, validateRule, conditionsOf, type AlertRule, type ParsedAlertRule, type ParsedCondition } from './schema.js';
+export { alertRuleSchema } from './schema.js';
+export { validateRule, conditionsOf } from './validate.js';
+export type { AlertRule, ParsedAlertRule, ParsedCondition, AlertCondition, ConditionOp, ThresholdCondition, DynamicCondition, RateCondition, AnomalyCondition, CompositeRule, AlertRuleCommon } from './rule-types.js';
 export { SIGNALS, signalNames, readSignal, poolValue, LabelCache, type SignalDefinition, type SignalName, type SignalSource, type SignalValue, type PoolFacts, type SignalInputs } from './signals.js';
 export { compileRule, evaluateRule, newRuleState, step, conditionHolds, type CompiledRule, type RuleState, type SeriesState, type SignalLookup } from './evaluate.js';
 export { fingerprint, compileMatchers, matchesAll, fillTemplate, type Labels, type LabelMatcher, type MatchOp } from './labels.js';

@@ -1,6 +1,6 @@
 /**
  * Alert rules are data: this zod schema validates them and fills their defaults, and
- * {@link validateRule} turns a bad rule into an `invalid_request` / `invalid_options`
+ * `validateRule` (validate.ts) turns a bad rule into an `invalid_request` / `invalid_options`
  * PythonBridgeError naming the field path (`conditions.1.signal`) and the reason.
  *
  * Kinds (a rule is one condition, or `composite`: `all` / `any` of several):
@@ -15,8 +15,10 @@
  * @module
  */
 import { z } from 'zod';
-import { PythonBridgeError } from '../contract/errors.js';
 import { signalNames, type SignalName } from './signals.js';
+import type { AlertRule, ParsedAlertRule, ParsedCondition } from './rule-types.js';
+
+export type { AlertRule, ParsedAlertRule, ParsedCondition } from './rule-types.js';
 
 const signal = z.enum(signalNames as [SignalName, ...SignalName[]]);
 const op = z.enum(['>', '>=', '<', '<=']);
@@ -106,61 +108,12 @@ export const alertRuleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('composite'), op: z.enum(['all', 'any']), conditions: z.array(condition).min(1).max(16), ...common }).strict(),
 ]);
 
-/** A rule as written (defaults optional): what `addRule` and the `rules` option take. */
-export type AlertRule = z.input<typeof alertRuleSchema>;
-/** A validated rule, defaults filled. */
-export type ParsedAlertRule = z.output<typeof alertRuleSchema>;
-/** A validated leaf condition. */
-export type ParsedCondition = z.output<typeof condition>;
+// The public types are written out in rule-types.ts (no zod in our declarations); these guards
+// fail to compile when they and the schema drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const ruleTypesMatch: [Same<z.output<typeof alertRuleSchema>, ParsedAlertRule>, Same<z.output<typeof condition>, ParsedCondition>] = [true, true];
+void ruleTypesMatch;
+// Input: every written rule is accepted by the schema's input type, and vice versa.
+const ruleInputMatches: [AlertRule extends z.input<typeof alertRuleSchema> ? true : false, z.input<typeof alertRuleSchema> extends AlertRule ? true : false] = [true, true];
+void ruleInputMatches;
 
-/** The leaf conditions of a rule (itself, or a composite's), each with its window resolved. */
-export function conditionsOf(rule: ParsedAlertRule): ParsedCondition[] {
-  if (rule.kind === 'composite') return rule.conditions.map((c) => ({ ...c, window: c.window ?? rule.window }));
-  const { kind } = rule;
-  switch (kind) {
-    case 'threshold':
-      return [{ kind, signal: rule.signal, window: rule.window, op: rule.op, value: rule.value }];
-    case 'dynamic':
-      return [{ kind, signal: rule.signal, window: rule.window, op: rule.op, multiple: rule.multiple, minSamples: rule.minSamples, minValue: rule.minValue }];
-    case 'rate':
-      return [{ kind, signal: rule.signal, window: rule.window, mode: rule.mode, op: rule.op, value: rule.value, overMs: rule.overMs, minValue: rule.minValue }];
-    default:
-      return [
-        {
-          kind,
-          signal: rule.signal,
-          window: rule.window,
-          method: rule.method,
-          threshold: rule.threshold,
-          direction: rule.direction,
-          minSamples: rule.minSamples,
-          alpha: rule.alpha,
-          minDeviation: rule.minDeviation,
-        },
-      ];
-  }
-}
-
-/**
- * Validate a rule and fill its defaults.
- * @throws PythonBridgeError `invalid_request` / `invalid_options`; `details.option` is the field
- *   path (`rules.2.conditions.0.op` with `where` `rules.2`), `details.reason` the reason.
- */
-export function validateRule(input: unknown, where = 'rule'): ParsedAlertRule {
-  const parsed = alertRuleSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  let path = issue ? issue.path.map(String).join('.') : '';
-  if (issue?.code === 'unrecognized_keys') path = [path, issue.keys.join(',')].filter(Boolean).join('.');
-  if (issue?.code === 'invalid_union' && path === '') path = 'kind';
-  const field = path === '' ? where : `${where}.${path}`;
-  const name = typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string' ? (input as { name: string }).name : undefined;
-  const reason = issue?.code === 'unrecognized_keys' ? 'unknown field' : (issue?.message ?? 'invalid');
-  return throwInvalid(field, reason, name);
-}
-
-function throwInvalid(field: string, reason: string, rule: string | undefined): never {
-  throw new PythonBridgeError('invalid_request', 'invalid_options', `invalid alert rule${rule === undefined ? '' : ` '${rule}'`}: ${field}: ${reason}`, {
-    details: { option: field, reason, ...(rule === undefined ? {} : { rule }) },
-  });
-}

@@ -14,7 +14,7 @@ import { ManualClock } from '../contract/clock.js';
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import { AlertManager } from '../alerts/alert-manager.js';
-import type { AlertRule } from '../alerts/schema.js';
+import type { AlertRule } from '../alerts/rule-types.js';
 import type { SignalName } from '../alerts/signals.js';
 import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 

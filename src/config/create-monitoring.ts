@@ -32,6 +32,9 @@ import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import type { WindowName } from '../contract/metrics.js';
 import { OptimizationAdvisor } from '../advisor/optimization-advisor.js';
 import { AutoTuner, type TuningRanges } from '../advisor/auto-tuner.js';
+import { AlertManager } from '../alerts/alert-manager.js';
+import { defaultAlertRules } from '../alerts/default-rules.js';
+import type { AlertRule } from '../alerts/rule-types.js';
 import type { ComponentHealth, MonitoringHealth, TickStats } from '../contract/health.js';
 import { invalidState } from '../contract/errors.js';
 import { judgeComponent, overallStatus } from './health.js';
@@ -72,6 +75,8 @@ export interface Monitoring {
   readonly resources: ResourceMonitor | null;
   /** Null when `advisor.enabled` is false. */
   readonly advisor: OptimizationAdvisor | null;
+  /** Null when `alerts.enabled` is false. */
+  readonly alerts: AlertManager | null;
   /** One auto-tuner per watched pool, by pool name (created with the advisor; enabled only when `tuner.enabled`). */
   readonly tuners: ReadonlyMap<string, AutoTuner>;
   /** Null when `server.enabled` is false. */
@@ -105,7 +110,7 @@ interface Watched {
 }
 
 /** Keys `configure()` applies at once; every other valid key needs a restart. */
-const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'tuner.enabled']);
+const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'tuner.enabled', 'alerts.rules', 'alerts.defaultRules']);
 
 function leafKeys(raw: unknown, prefix = ''): string[] {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return prefix === '' ? [] : [prefix];
@@ -198,6 +203,31 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       if (enabled) t.enable();
     }
 
+    // Alerts: the default rules (thresholds from the config) with the user's rules on top.
+    const alertRules = (): AlertRule[] => {
+      const byName = new Map<string, AlertRule>();
+      if (config.alerts.defaultRules) for (const r of defaultAlertRules({ thresholds: config.alerts.thresholds })) byName.set(r.name, r);
+      for (const r of config.alerts.rules) byName.set(r.name, r);
+      return [...byName.values()];
+    };
+    let alerts: AlertManager | null = null;
+    if (config.alerts.enabled) {
+      const am = new AlertManager({
+        collector,
+        resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },
+        pools,
+        rules: alertRules(),
+        channels: config.alerts.channels.map((c) => (c.type === 'log' && c.logger === undefined && logger ? { ...c, logger } : c)),
+        intervalMs: config.alerts.intervalMs,
+        repeatIntervalMs: config.alerts.repeatIntervalMs,
+        historyLimit: config.alerts.historyLimit,
+        logger: logger ?? null,
+      });
+      alerts = am;
+      cleanups.push(() => am.stop());
+      await am.start();
+    }
+
     const watched: Watched[] = [];
     const now = Date.now();
     const watch = (w: Omit<Watched, 'startedAtMs' | 'errorsAtLastCheck' | 'restarts'>): void => {
@@ -229,6 +259,15 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       });
     }
 
+    if (alerts !== null) {
+      const am = alerts;
+      watch({
+        name: 'alerts',
+        stats: () => am.tickStats(),
+        // Reschedules the evaluation timer; channels and alert state stay as they are.
+        restart: () => am.restartTimer(),
+      });
+    }
     if (advisor !== null) {
       const a = advisor;
       watch({ name: 'advisor', stats: () => null, up: () => a.running, restart: () => a.start() });
@@ -326,6 +365,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         return resources;
       },
       advisor,
+      alerts,
       tuners,
       server,
       url,
@@ -349,6 +389,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         collector.trackPool(pool);
         resources?.addPool(pool);
         advisor?.addPool(pool);
+        alerts?.addPool(pool);
         addTuner(pool);
       },
       configure(partial) {
@@ -366,12 +407,20 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         const next = dspexConfigSchema.parse(mergeRaw(config, partial));
         const applied: string[] = [];
         const restartRequired: string[] = [];
-        for (const k of keys) (LIVE_KEYS.has(k) ? applied : restartRequired).push(k);
+        for (const k of keys) (LIVE_KEYS.has(k) || k.startsWith('alerts.thresholds.') ? applied : restartRequired).push(k);
         const prev = config;
         config = { ...next, server: { ...next.server, token: prev.server.token } };
         // Only live keys change what runs; the others are kept in `config` for the next start.
         for (const k of restartRequired) setKey(config, k, getKey(prev, k));
         if (applied.includes('health.intervalMs')) scheduleCheck();
+        if (alerts !== null && applied.some((k) => k.startsWith('alerts.'))) {
+          // Replace the rule set: rules that stay keep their alert state (addRule of the same
+          // name replaces the definition); removed ones resolve (and notify) on removal.
+          const next = alertRules();
+          const names = new Set(next.map((r) => r.name));
+          for (const r of alerts.listRules()) if (!names.has(r.name)) alerts.removeRule(r.name);
+          for (const r of next) alerts.addRule(r);
+        }
         if (applied.includes('tuner.enabled')) for (const t of tuners.values()) {
             if (config.tuner.enabled) t.enable();
             else t.disable();

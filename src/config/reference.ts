@@ -20,6 +20,8 @@ interface JsonSchemaNode {
   minLength?: number;
   items?: JsonSchemaNode;
   anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+  exclusiveMinimum?: number;
   properties?: Record<string, JsonSchemaNode>;
 }
 
@@ -33,12 +35,14 @@ const POOL_NOTE = 'pool option (README, "Pool options")';
 function typeText(node: JsonSchemaNode): string {
   if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
   if (node.anyOf) return node.anyOf.map(typeText).join(' \\| ');
+  // A discriminated union (alert rules, channels): its kinds are documented in their own section.
+  if (node.oneOf) return 'object';
   const types = Array.isArray(node.type) ? node.type : node.type === undefined ? [] : [node.type];
   return types
     .map((t) => {
       if (t === 'array') return `${node.items ? typeText(node.items) : 'any'}[]`;
       if (t === 'integer' || t === 'number') {
-        const lo = node.minimum;
+        const lo = node.minimum ?? (node.exclusiveMinimum !== undefined ? `>${node.exclusiveMinimum}` : undefined);
         const hi = node.maximum !== undefined && node.maximum < Number.MAX_SAFE_INTEGER ? node.maximum : undefined;
         return lo !== undefined || hi !== undefined ? `${t} ${lo ?? ''}..${hi ?? ''}` : t;
       }

@@ -18,6 +18,8 @@ import { z } from 'zod';
 import { poolOptionsSchema } from '../pool/options-schema.js';
 import { telemetryGroups } from '../telemetry/telemetry.js';
 import { SNAPSHOT_WINDOWS } from '../contract/snapshot.js';
+import { alertRuleSchema } from '../alerts/schema.js';
+import { channelConfigSchema } from '../alerts/channels/channel-schema.js';
 
 const describe = <T extends z.ZodType>(schema: T, description: string): T => schema.meta({ description });
 const ms = (min: number, max = 2 ** 31 - 1) => z.number().int().min(min).max(max);
@@ -108,6 +110,36 @@ const tunerSection = z
   .strict()
   .refine((t) => t.validationMs <= t.cooldownMs, { message: 'validationMs must not exceed cooldownMs', path: ['validationMs'] });
 
+const positive = z.number().positive().finite();
+const alertThresholds = z
+  .object({
+    errorRate: positive.max(1).optional(),
+    errorRateCritical: positive.max(1).optional(),
+    latencyP99Us: positive.optional(),
+    queueFillRatio: positive.max(1).optional(),
+    crashesPerMin: positive.optional(),
+    heapUsedRatio: positive.max(1).optional(),
+    eventLoopDelayP99Ms: positive.optional(),
+    nodeRssGrowthBytesPerS: positive.optional(),
+    pythonRssBytes: positive.optional(),
+    pythonRssSlopeBytesPerS: positive.optional(),
+    openFds: positive.optional(),
+  })
+  .strict();
+
+const alertsSection = z
+  .object({
+    enabled: describe(z.boolean().default(true), 'run the alert manager (alerts in the dashboards, /api/snapshot, `dspex_alerts` and on `dspex:alert:*`)'),
+    intervalMs: describe(ms(10, 3_600_000).default(5000), 'evaluation period, ms'),
+    repeatIntervalMs: describe(ms(0).default(4 * 3_600_000), 'a still-firing alert is notified again after this, ms (Alertmanager’s repeat_interval)'),
+    defaultRules: describe(z.boolean().default(true), 'start with `defaultAlertRules()` (docs/OPERATIONS_PLAYBOOK.md explains each); `rules` are added to them (a rule with a default’s name replaces it)'),
+    thresholds: describe(alertThresholds.default({}), 'thresholds of the default rules, e.g. `{ "errorRate": 0.02, "latencyP99Us": 500000 }` (see `DEFAULT_ALERT_THRESHOLDS`)'),
+    rules: describe(z.array(alertRuleSchema).default([]), 'your own rules (threshold, dynamic, rate, anomaly, composite; see "Alerts")'),
+    channels: describe(z.array(channelConfigSchema).default([]), 'where notifications go: `log`, `file`, `webhook` (Alertmanager v4 body), `email`; none: alerts are shown, not sent'),
+    historyLimit: describe(z.number().int().min(1).max(1_000_000).default(1000), 'transitions `alertHistory()` keeps'),
+  })
+  .strict();
+
 /** Every key, with its default; `{}` is a complete, valid configuration. */
 export const dspexConfigSchema = z
   .object({
@@ -119,9 +151,10 @@ export const dspexConfigSchema = z
     health: healthSection.default(() => healthSection.parse({})),
     advisor: advisorSection.default(() => advisorSection.parse({})),
     tuner: tunerSection.default(() => tunerSection.parse({})),
+    alerts: alertsSection.default(() => alertsSection.parse({})),
     telemetry: telemetrySection.default(() => telemetrySection.parse({})),
   })
   .strict();
 
 /** The sections of the configuration, in documentation order. */
-export const CONFIG_SECTIONS = ['pool', 'metrics', 'resources', 'server', 'dashboard', 'health', 'advisor', 'tuner', 'telemetry'] as const;
+export const CONFIG_SECTIONS = ['pool', 'metrics', 'resources', 'server', 'dashboard', 'health', 'advisor', 'tuner', 'alerts', 'telemetry'] as const;

@@ -10,6 +10,9 @@ import type { PoolOptions, ResolvedPoolOptions } from '../pool/options.js';
 import type { TelemetryGroup } from '../telemetry/telemetry.js';
 import type { WindowName } from '../contract/metrics.js';
 import type { dspexConfigSchema } from './schema.js';
+import type { AlertRule, ParsedAlertRule } from '../alerts/rule-types.js';
+import type { ChannelConfig } from '../alerts/channels/channel-config.js';
+import type { DefaultAlertThresholds } from '../alerts/default-rules.js';
 
 /** Limits of the metrics collector. */
 export interface MetricsConfig {
@@ -79,6 +82,20 @@ export interface TunerConfig {
   intervalMs?: number | undefined;
 }
 
+/** The alert manager. */
+export interface AlertsConfig {
+  enabled?: boolean | undefined;
+  intervalMs?: number | undefined;
+  repeatIntervalMs?: number | undefined;
+  /** Start with `defaultAlertRules()` (default true). */
+  defaultRules?: boolean | undefined;
+  /** Thresholds of the default rules. */
+  thresholds?: Partial<DefaultAlertThresholds> | undefined;
+  rules?: AlertRule[] | undefined;
+  channels?: ChannelConfig[] | undefined;
+  historyLimit?: number | undefined;
+}
+
 /** Telemetry of the stack's own components. */
 export interface TelemetryConfig {
   disabled?: TelemetryGroup[] | undefined;
@@ -95,6 +112,7 @@ export interface MonitoringConfig {
   health?: HealthConfig | undefined;
   advisor?: AdvisorConfig | undefined;
   tuner?: TunerConfig | undefined;
+  alerts?: AlertsConfig | undefined;
   telemetry?: TelemetryConfig | undefined;
 }
 
@@ -113,6 +131,7 @@ export interface ResolvedMonitoringConfig {
   health: Filled<HealthConfig>;
   advisor: Filled<AdvisorConfig>;
   tuner: Filled<TunerConfig>;
+  alerts: Omit<Filled<AlertsConfig>, 'rules'> & { rules: ParsedAlertRule[] };
   telemetry: Filled<TelemetryConfig>;
 }
 
@@ -131,5 +150,34 @@ void configMatches;
 
 /** A copy of `config` safe to log or show: the token replaced by `"[redacted]"`. */
 export function redactConfig(config: ResolvedMonitoringConfig): ResolvedMonitoringConfig {
-  return { ...config, server: { ...config.server, token: config.server.token === null ? null : '[redacted]' } };
+  return {
+    ...config,
+    server: { ...config.server, token: config.server.token === null ? null : '[redacted]' },
+    alerts: { ...config.alerts, channels: config.alerts.channels.map(redactChannel) },
+  };
+}
+
+/** A channel config without its secrets: bearer token, header values, SMTP password, and a webhook URL's credentials, path and query. */
+function redactChannel(c: ChannelConfig): ChannelConfig {
+  switch (c.type) {
+    case 'webhook': {
+      let url = '[redacted]';
+      try {
+        const u = new URL(c.url);
+        url = `${u.protocol}//${u.host}${u.pathname.length > 1 || u.search !== '' ? '/[redacted]' : '/'}`;
+      } catch {
+        // keep '[redacted]'
+      }
+      return {
+        ...c,
+        url,
+        ...(c.bearerToken !== undefined ? { bearerToken: '[redacted]' } : {}),
+        ...(c.headers !== undefined ? { headers: Object.fromEntries(Object.keys(c.headers).map((k) => [k, '[redacted]'])) } : {}),
+      };
+    }
+    case 'email':
+      return c.smtp.auth === undefined ? c : { ...c, smtp: { ...c.smtp, auth: { ...c.smtp.auth, pass: '[redacted]' } } };
+    default:
+      return c;
+  }
 }

@@ -38,7 +38,7 @@ describe('createMonitoring', () => {
     await vi.waitFor(async () => expect((await getHealth(m.url!)).body.status).toBe('healthy'), { timeout: 5000 });
     const { status, body } = await getHealth(m.url!);
     expect(status).toBe(200);
-    expect(body.components.map((c) => c.name)).toEqual(['collector', 'resources', 'advisor', 'server']);
+    expect(body.components.map((c) => c.name)).toEqual(['collector', 'resources', 'alerts', 'advisor', 'server']);
     expect(body.eventLagMs).toBeLessThan(2500);
     expect(body.memory.usedBytes).toBeGreaterThan(0);
     expect(body.memory.usedBytes).toBeLessThan(body.memory.capBytes);

@@ -1,6 +1,7 @@
 /**
- * Channel configurations as data: one zod schema (a discriminated union on `type`), the written-out
- * config types, and {@link createChannel}, which validates a config and builds its channel.
+ * Channel configurations as data: the written-out config types and {@link createChannel}, which
+ * validates a config (the zod schema is in channel-schema.ts, out of our declarations) and builds
+ * its channel.
  *
  * A bad config throws `invalid_request` / `invalid_options` naming the field (`details.option`,
  * dotted: `smtp.port`, `rateLimit.burst`) and listing every problem (`details.issues`), as
@@ -8,13 +9,12 @@
  *
  * @module
  */
-import { z } from 'zod';
 import type { AlertChannel } from '../../contract/alerts.js';
-import { PythonBridgeError } from '../../contract/errors.js';
 import { getDefaultLogger } from '../../pool/default-logger.js';
 import { EmailChannel } from './email.js';
 import { FileChannel } from './file.js';
 import { LogChannel, type AlertLogger } from './log.js';
+import { parseChannelConfig } from './channel-schema.js';
 import { RateLimitedChannel, type RateLimitOptions } from './rate-limit.js';
 import { WebhookChannel } from './webhook.js';
 
@@ -95,105 +95,6 @@ export type ChannelConfig = LogChannelConfig | FileChannelConfig | WebhookChanne
 
 /** What {@link createChannel} accepts: a config, or a channel of your own (returned as it is). */
 export type ChannelInput = ChannelConfig | AlertChannel;
-
-const positiveInt = z.number().int().positive();
-const nonNegativeInt = z.number().int().nonnegative();
-const nonEmpty = z.string().min(1);
-
-const base = {
-  name: nonEmpty.optional(),
-  rateLimit: z.strictObject({ burst: positiveInt, perMinute: z.number().positive().finite() }).optional(),
-};
-
-const loggerSchema = z.custom<AlertLogger>(
-  (v) => typeof v === 'object' && v !== null && ['info', 'warn', 'error'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function'),
-  { message: 'must be a logger with info, warn and error methods (a pino logger)' },
-);
-
-const httpUrl = z.string().refine(
-  (s) => {
-    try {
-      const u = new URL(s);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  },
-  { message: 'must be an http:// or https:// URL' },
-);
-
-const email = z.string().regex(/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/, { message: 'must be an email address' });
-
-/** The schema of {@link ChannelConfig} (strict: an unknown key is an error). */
-export const channelConfigSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('log'), ...base, logger: loggerSchema.optional() }),
-  z.strictObject({ type: z.literal('file'), ...base, path: nonEmpty, maxBytes: positiveInt.optional(), maxFiles: nonNegativeInt.optional() }),
-  z.strictObject({
-    type: z.literal('webhook'),
-    ...base,
-    url: httpUrl,
-    timeoutMs: positiveInt.optional(),
-    retries: nonNegativeInt.optional(),
-    backoffMs: positiveInt.optional(),
-    maxBackoffMs: positiveInt.optional(),
-    queueSize: positiveInt.optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    bearerToken: nonEmpty.optional(),
-    receiver: nonEmpty.optional(),
-    externalURL: z.string().optional(),
-    closeDeadlineMs: nonNegativeInt.optional(),
-  }),
-  z.strictObject({
-    type: z.literal('email'),
-    ...base,
-    smtp: z.strictObject({
-      host: nonEmpty,
-      port: z.number().int().min(1).max(65_535),
-      secure: z.boolean().optional(),
-      requireTLS: z.boolean().optional(),
-      auth: z.strictObject({ user: nonEmpty, pass: z.string() }).optional(),
-      tls: z.strictObject({ rejectUnauthorized: z.boolean().optional(), ca: z.string().optional(), servername: z.string().optional() }).optional(),
-    }),
-    from: email,
-    to: z.union([email, z.array(email).min(1)]),
-    subjectPrefix: z.string().optional(),
-    timeoutMs: positiveInt.optional(),
-    retries: nonNegativeInt.optional(),
-    queueSize: positiveInt.optional(),
-    closeDeadlineMs: nonNegativeInt.optional(),
-  }),
-]);
-
-/** One problem of a channel config: the dotted field and why. */
-export interface ChannelConfigIssue {
-  readonly option: string;
-  readonly message: string;
-}
-
-function issuesOf(error: z.ZodError): ChannelConfigIssue[] {
-  const out: ChannelConfigIssue[] = [];
-  for (const issue of error.issues) {
-    const at = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') for (const k of issue.keys) out.push({ option: at === '' ? k : `${at}.${k}`, message: 'unknown key' });
-    else out.push({ option: at === '' ? '(config)' : at, message: at === 'type' ? "must be 'log', 'file', 'webhook' or 'email'" : issue.message });
-  }
-  return out;
-}
-
-/**
- * Validate a channel config: the typed config, or throw `invalid_options` naming the field.
- * `where` prefixes the message (default `createChannel`).
- */
-export function parseChannelConfig(config: unknown, where = 'createChannel'): ChannelConfig {
-  const r = channelConfigSchema.safeParse(config);
-  // No assertion: the schema's output must stay assignable to the written-out types (a drift fails to compile).
-  if (r.success) return r.data;
-  const issues = issuesOf(r.error);
-  const list = issues.map((i) => `'${i.option}': ${i.message}`).join('; ');
-  throw new PythonBridgeError('invalid_request', 'invalid_options', `${where}: invalid channel config: ${list}`, {
-    details: { option: issues[0]?.option, issues: issues.map((i) => ({ ...i })) },
-  });
-}
 
 /** True when `v` is already a channel (has `send`, `stats`, `close`). */
 export function isAlertChannel(v: unknown): v is AlertChannel {

@@ -5,14 +5,12 @@
  *
  * @module
  */
+export { channelConfigSchema, parseChannelConfig, type ChannelConfigIssue } from './channel-schema.js';
 export {
-  channelConfigSchema,
   createChannel,
   isAlertChannel,
-  parseChannelConfig,
   type ChannelConfig,
   type ChannelConfigBase,
-  type ChannelConfigIssue,
   type ChannelInput,
   type CreateChannelOptions,
   type EmailChannelConfig,
