@@ -31,7 +31,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   otel: ['contract', 'telemetry'],
   fleet: ['contract', 'telemetry', 'pool', 'metrics', 'exporters'],
   bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor', 'fleet'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet'],
+  soak: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'config', 'demo'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet', 'soak'],
 };
 
 function sourceFiles(dir: string): string[] {
