@@ -79,6 +79,13 @@ describe('judgeGrowth', () => {
     expect(r.reason).toMatch(/noise, not a trend/);
   });
 
+  it('RSS stepping as V8 reserves and returns pages (measured in a 2-minute run) is not a leak', () => {
+    const rss = [82.38, 100.57, 102.8, 88.29, 91.3, 93.53, 97.07, 97.6, 97.73, 98.64, 99.3, 103.23].map((m) => m * 1e6);
+    const r = judgeGrowth('rss', { tMs: times(12), values: rss }, { warmupMs: 30_000, bound: GROWTH_BOUNDS.rss });
+    expect(r.bytesPerH!).toBeGreaterThan(GROWTH_BOUNDS.rss.maxBytesPerH);
+    expect(r.verdict).toBe('ok');
+  });
+
   it('a straight but tiny rise stays under the noise floor', () => {
     const t = times(12);
     const r = judgeGrowth('heap', { tMs: t, values: t.map((x) => 14e6 + (x * 20e6) / H) }, heap); // 0.5 MB over 90 s
