@@ -267,16 +267,33 @@ export interface AnalyzableSample {
 }
 
 /**
+ * A replacement Python process warms up like the first ones did (measured: 13.2 → 17.1 MB over
+ * its first 20 s after a crash): its samples in this long after it was first seen are not judged.
+ */
+export const PYTHON_PROCESS_WARMUP_MS = 30_000;
+
+/**
  * Each Python worker slot's RSS over the samples where it ran its final process (a crashed
- * worker's replacement starts small again: across processes the series would saw-tooth).
+ * worker's replacement starts small again: across processes the series would saw-tooth), from
+ * {@link PYTHON_PROCESS_WARMUP_MS} after that process was first seen.
  */
 export function pythonSlotSeries(samples: readonly AnalyzableSample[]): Map<number, Series> {
   const finalPid = new Map<number, number>();
-  for (const s of samples) for (const w of s.workers) if (w.workerId !== null) finalPid.set(w.workerId, w.pid);
+  const firstSeen = new Map<number, number>();
+  for (const s of samples) {
+    for (const w of s.workers) {
+      if (w.workerId === null) continue;
+      if (finalPid.get(w.workerId) !== w.pid) firstSeen.set(w.workerId, s.tMs);
+      finalPid.set(w.workerId, w.pid);
+    }
+  }
   const out = new Map<number, { tMs: number[]; values: number[] }>();
   for (const s of samples) {
     for (const w of s.workers) {
       if (w.workerId === null || finalPid.get(w.workerId) !== w.pid) continue;
+      // The first processes are covered by the run's warm-up; a replacement gets its own.
+      const seen = firstSeen.get(w.workerId)!;
+      if (seen > samples[0]!.tMs && s.tMs < seen + PYTHON_PROCESS_WARMUP_MS) continue;
       let e = out.get(w.workerId);
       if (!e) out.set(w.workerId, (e = { tMs: [], values: [] }));
       e.tMs.push(s.tMs);
