@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** Long runs, excluded from `make test`: `make soak` (SOAK_MINUTES, default 10). */
+/** Long runs, excluded from `make test`: `make soak-vitest` (SOAK_MINUTES, default 10). */
 export default defineConfig({
   test: {
     include: ['test/**/*.soak.test.ts'],

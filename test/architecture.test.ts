@@ -33,7 +33,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   otel: ['contract', 'telemetry'],
   fleet: ['contract', 'telemetry', 'pool', 'metrics', 'exporters'],
   bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor', 'fleet', 'alerts'],
-  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet', 'alerts'],
+  soak: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'config', 'demo', 'alerts'],
+  cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet', 'alerts', 'soak'],
 };
 
 function sourceFiles(dir: string): string[] {

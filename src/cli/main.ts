@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `dspex` command: `monitor` (the main job), `bench NAME` and `help [COMMAND]`. Every command
+ * The `dspex` command: `monitor` (the main job), `advise`, `bench NAME`, `soak`, `stack`, `config` and `help [COMMAND]`. Every command
  * line is parsed strictly against its declaration in {@link ./commands.ts}; a usage error is one
  * line and a hint on stderr, exit code 2.
  *
  * @module
  */
 import { runBench } from '../bench/index.js';
-import { adviseCommand, benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, stackCommand, type CommandName } from './commands.js';
+import { adviseCommand, benchCommand, commands, configCommand, helpCommand, monitorCommand, rootCommand, soakCommand, stackCommand, type CommandName } from './commands.js';
 import { formatUsageError, parseCommand, renderHelp, renderOverview, UsageError, type CommandSpec, type FlagTable, type ParsedCommand } from './spec.js';
 
 type Run = (argv: readonly string[]) => Promise<number>;
@@ -42,6 +42,10 @@ const handlers: Record<CommandName, Run> = {
       jsonPath: values.json ?? null,
       flags: Object.fromEntries([...given].map((name) => [name, String(raw[name])])),
     });
+  }),
+  soak: command(soakCommand, async ({ values }) => {
+    const { runSoakCommand } = await import('./soak.js');
+    return runSoakCommand(values);
   }),
   config: command(configCommand, async ({ values }) => {
     const { runConfig } = await import('./config.js');

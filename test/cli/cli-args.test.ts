@@ -62,7 +62,7 @@ describe('dspex help', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^usage: dspex <command> \[options\]\n/);
-    for (const command of ['monitor', 'bench NAME', 'help [COMMAND]']) expect(r.stdout).toMatch(new RegExp(`^  ${command.replace(/[[\]]/g, '\\$&')}  `, 'm'));
+    for (const command of ['monitor', 'bench NAME', 'soak', 'help [COMMAND]']) expect(r.stdout).toMatch(new RegExp(`^  ${command.replace(/[[\]]/g, '\\$&')}  `, 'm'));
   });
 
   it.each([
@@ -119,14 +119,18 @@ describe('dspex usage errors', () => {
     [['monitor', '--once=yes', '--demo'], /^dspex monitor: --once takes no value, got 'yes'$/, 'dspex help monitor'],
     [['monitor', '--once'], /^dspex monitor: pass exactly one of --demo, --url URL or --fleet REDIS_URL$/, 'dspex help monitor'],
     [['monitor', '--url', 'http://127.0.0.1:1', '--headless'], /^dspex monitor: --headless goes with --demo$/, 'dspex help monitor'],
-    [['frobnicate'], /^dspex: unknown command 'frobnicate': one of monitor, advise, bench, stack, config, help$/, 'dspex help'],
+    [['frobnicate'], /^dspex: unknown command 'frobnicate': one of monitor, advise, bench, soak, stack, config, help$/, 'dspex help'],
     [['--bogus'], /^dspex: unknown flag '--bogus'$/, 'dspex help'],
-    [['help', 'frobnicate'], /^dspex help: unknown command 'frobnicate': one of monitor, advise, bench, stack, config, help$/, 'dspex help'],
+    [['help', 'frobnicate'], /^dspex help: unknown command 'frobnicate': one of monitor, advise, bench, soak, stack, config, help$/, 'dspex help'],
     [['bench'], /^dspex bench: missing bench NAME: one of pool, /, 'dspex help bench'],
     [['bench', 'nope'], new RegExp(`^dspex bench: unknown bench 'nope': one of ${benchNames().join(', ')}$`), 'dspex help bench'],
     [['bench', 'pool', '--bogus'], /^dspex bench: unknown flag '--bogus'$/, 'dspex help bench'],
     [['bench', 'metrics', '--procs', '4'], /^dspex bench: --procs is only for 'bench resources', not 'bench metrics'$/, 'dspex help bench'],
     [['bench', 'pool', '--rounds', '0'], /^dspex bench: --rounds must be an integer in 1\.\.1000, got '0'$/, 'dspex help bench'],
+    [['soak', '--duration', '2x'], /^dspex soak: --duration must be a duration like 90s, 2m, 1h or 1h30m, got '2x'$/, 'dspex help soak'],
+    [['soak', '--duration', '5s'], /^dspex soak: --duration \(5s\) must be at least one sampling interval \(10 s\)$/, 'dspex help soak'],
+    [['soak', '--duration', '2m', '--warmup', '3m'], /^dspex soak: --warmup \(3m\) must be shorter than --duration \(2m\)$/, 'dspex help soak'],
+    [['soak', '--ops-per-s', '0'], /^dspex soak: --ops-per-s must be a number in 1\.\.100000, got '0'$/, 'dspex help soak'],
   ])('dspex %j', (args, line, hint) => {
     expectUsageError(dspex(...args), line, hint);
   });

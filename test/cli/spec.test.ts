@@ -226,6 +226,6 @@ describe('the dspex declarations', () => {
 
   it('help takes the command names', () => {
     expect(helpCommand.positional.choices).toEqual(commands.map((c) => c.name));
-    expect(commands.map((c) => c.name)).toEqual(['monitor', 'advise', 'bench', 'stack', 'config', 'help']);
+    expect(commands.map((c) => c.name)).toEqual(['monitor', 'advise', 'bench', 'soak', 'stack', 'config', 'help']);
   });
 });

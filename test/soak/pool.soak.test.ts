@@ -1,7 +1,7 @@
 /**
  * Soak: a pool with the full monitoring stack under mixed load (errors, slow calls, crashes) for
  * SOAK_MINUTES. Asserts every call settled, the pool stayed at size, memory stayed bounded and no
- * process leaked. `make soak`.
+ * process leaked. `make soak-vitest` (the report-writing soak is `dspex soak`: `make soak`).
  */
 import { afterAll, expect, it } from 'vitest';
 import { MetricsCollector, ResourceMonitor } from '../../src/index.js';
