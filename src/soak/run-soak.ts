@@ -99,7 +99,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let monitoring: Monitoring | null = null;
   let startMs = Date.now();
   const alerts = new AlertActivity(() => startMs);
-  const load = new LoadGenerator(pool, { opsPerS: params.opsPerS });
+  // Steady state: errors, slow and CPU-bound calls, but no crashes. A crash is an incident (the
+  // default DspexWorkerCrashed alert fires on any), and "no alert at steady state" is a target.
+  const load = new LoadGenerator(pool, { opsPerS: params.opsPerS, crashRatio: 0 });
   const samples: SoakSample[] = [];
   // Read in the finally, before the stack stops.
   let endState = { poolWorkers: 0, alertManager: false };

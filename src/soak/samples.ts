@@ -131,14 +131,9 @@ export class AlertActivity {
   }
 }
 
-/** `monitoring.alerts.activeAlerts().length` when the stack has an alert manager, else null (read defensively: the field may not exist). */
+/** `monitoring.alerts.activeAlerts().length`, or null when the stack runs without an alert manager (`alerts.enabled: false`). */
 export function activeAlertCount(monitoring: Monitoring): number | null {
-  const alerts = (monitoring as unknown as { alerts?: unknown }).alerts;
-  if (typeof alerts !== 'object' || alerts === null) return null;
-  const fn = (alerts as { activeAlerts?: unknown }).activeAlerts;
-  if (typeof fn !== 'function') return null;
-  const active: unknown = fn.call(alerts);
-  return Array.isArray(active) ? active.length : null;
+  return monitoring.alerts === null ? null : monitoring.alerts.activeAlerts().filter((a) => a.state === 'firing').length;
 }
 
 /** What {@link takeSample} reads. */
