@@ -128,7 +128,11 @@ async function startDemo(f: MonitorFlags, serve: boolean, onCreated: (stack: Dem
   const logger = pino({ level: 'info' }, log.stream);
   // The demo's sessions keep no state: 'prefer' lets them move (and shows dspex_session_moves_total).
   const pool = new SessionPool({ name: 'demo', size, minSize: 1, maxSize: Math.max(size, 16), logger, healthCheckIntervalMs: 5000, affinity: 'prefer' });
-  const load = new LoadGenerator(pool, { opsPerS });
+  // Crashes at known times instead of by chance: two, 20 s in and every 6 minutes after. The
+  // default DspexWorkerCrashed alert fires within one evaluation and resolves once they leave its
+  // 1-minute window (about 90 s in): the first two minutes show an alert firing and resolving.
+  // Two per incident stay under DspexWorkerCrashLoop (3 in 5 minutes).
+  const load = new LoadGenerator(pool, { opsPerS, crashRatio: 0, incident: { firstAtMs: 20_000, everyMs: 360_000, crashes: 2, spacingMs: 3000 } });
   let stopped: Promise<void> | null = null;
   const stack: DemoStack = {
     pool,

@@ -35,6 +35,7 @@ import { AutoTuner, type TuningRanges } from '../advisor/auto-tuner.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { defaultAlertRules } from '../alerts/default-rules.js';
 import type { AlertRule } from '../alerts/rule-types.js';
+import { validateRule } from '../alerts/validate.js';
 import type { ComponentHealth, MonitoringHealth, TickStats } from '../contract/health.js';
 import { invalidState } from '../contract/errors.js';
 import { judgeComponent, overallStatus } from './health.js';
@@ -278,7 +279,8 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
     const sources: MonitoringSources = {
       collector,
       pools: () => pools,
-      recommendations: advisor === null ? null : () => (advisor).snapshotRecommendations(),
+      recommendations: advisor === null ? null : () => advisor.snapshotRecommendations(),
+      alerts: alerts === null ? null : () => (alerts).snapshotAlerts(),
       // Through a closure: configure() may replace the monitor.
       resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },
       health: () => (monitoring === null ? fallbackHealth() : monitoring.health()),
@@ -414,12 +416,19 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
         for (const k of restartRequired) setKey(config, k, getKey(prev, k));
         if (applied.includes('health.intervalMs')) scheduleCheck();
         if (alerts !== null && applied.some((k) => k.startsWith('alerts.'))) {
-          // Replace the rule set: rules that stay keep their alert state (addRule of the same
-          // name replaces the definition); removed ones resolve (and notify) on removal.
+          // Unchanged rules keep their alert state. A removed or changed rule is removed first, so
+          // its notified firing alerts are notified resolved (a receiver never keeps a stale one);
+          // a changed rule then starts afresh and fires again if its condition still holds.
           const next = alertRules();
+          const current = new Map(alerts.listRules().map((r) => [r.name, JSON.stringify(r)]));
           const names = new Set(next.map((r) => r.name));
-          for (const r of alerts.listRules()) if (!names.has(r.name)) alerts.removeRule(r.name);
-          for (const r of next) alerts.addRule(r);
+          for (const name of current.keys()) if (!names.has(name)) alerts.removeRule(name);
+          for (const r of next) {
+            const before = current.get(r.name);
+            if (before === JSON.stringify(validateRule(r))) continue;
+            if (before !== undefined) alerts.removeRule(r.name);
+            alerts.addRule(r);
+          }
         }
         if (applied.includes('tuner.enabled')) for (const t of tuners.values()) {
             if (config.tuner.enabled) t.enable();

@@ -191,6 +191,24 @@ describe('createMonitoring', () => {
     await expect(monitor({ pools: [pool], server: { enabled: false }, tuner: { cooldownMs: 10, validationMs: 20 } })).rejects.toThrow(/tuner\.validationMs/);
   });
 
+  it('wires the alert manager: a worker crash fires DspexWorkerCrashed, seen in /api/snapshot, the dspex_alerts gauge and health', async () => {
+    const pool = await startPool({ size: 1 });
+    const m = await monitor({ pools: [pool], server: { port: 0 }, alerts: { intervalMs: 100 } });
+    expect(m.alerts?.listRules().map((r) => r.name)).toContain('DspexWorkerCrashLoop');
+    await expect(pool.executeAnonymous('crash', { code: 1 })).rejects.toMatchObject({ type: 'crashed' });
+    await vi.waitFor(() => expect(m.alerts?.activeAlerts().filter((a) => a.state === 'firing').map((a) => a.rule)).toContain('DspexWorkerCrashed'), { timeout: 5000, interval: 50 });
+    const snap = (await (await fetch(`${m.url}/api/snapshot`)).json()) as { alerts: { name: string; pool: string | null }[] };
+    expect(snap.alerts).toContainEqual(expect.objectContaining({ name: 'DspexWorkerCrashed', pool: pool.name }));
+    expect(await (await fetch(`${m.url}/metrics`)).text()).toMatch(new RegExp(`dspex_alerts\\{[^}]*alertname="DspexWorkerCrashed"[^}]*\\} 1`));
+    expect(m.health().components.find((c) => c.name === 'alerts')?.state).toBe('running');
+    // Thresholds are live: a rule set rebuilt in place, alert state of unchanged rules kept.
+    expect(m.configure({ alerts: { thresholds: { errorRate: 0.5 } } }).applied).toEqual(['alerts.thresholds.errorRate']);
+    expect(m.alerts?.listRules().find((r) => r.name === 'DspexHighErrorRate')).toMatchObject({ value: 0.5 });
+    // …and the firing crash alert was not reset by it (no second firing).
+    expect(m.alerts?.alertHistory().filter((t) => t.rule === 'DspexWorkerCrashed' && t.to === 'firing')).toHaveLength(1);
+    expect(m.alerts?.activeAlerts().find((a) => a.rule === 'DspexWorkerCrashed')?.state).toBe('firing');
+  });
+
   it('never shows the token: not in config, health or logs', async () => {
     const token = 'tok-abcdefghijklmnop-secret';
     const logger = recordingLogger();
