@@ -2,10 +2,18 @@
  * Chaos with the whole stack running: `kill -9` of random workers every 200-500 ms while 50
  * callers send requests. Every call settles exactly once (the right result or a typed error), the
  * pool returns to full size, the collector's counts equal the callers' own, and no Python process
- * is left behind.
+ * is left behind. The crash-loop alert fires during the chaos and resolves after it.
+ *
+ * The crash-loop rule: the default DspexWorkerCrashLoop counts crashes over 5 minutes, so it
+ * would resolve only 5 minutes after the chaos. Here the config replaces it (a rule with a
+ * default's name replaces it) by a rate rule: "at least 3 more crashes in the last minute than
+ * 5 s ago", which holds while workers keep dying and stops within ~5 s of the last kill. (That
+ * form suits a loop younger than its 1m window, as here: in a loop older than a minute, crashes
+ * leaving the window offset new ones.) The other default rules run too, as in production.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createMonitoring, errorCategories, isPythonBridgeError, type Monitoring } from '../../src/index.js';
+import { createMonitoring, errorCategories, isPythonBridgeError, type AlertTransition, type Monitoring } from '../../src/index.js';
 import { prng } from '../../src/util/prng.js';
 import { startPool, stopAll } from '../helpers/pools.js';
 import { expectAllGone, expectNoLeakedWorkers } from '../helpers/processes.js';
@@ -14,15 +22,25 @@ const CHAOS_MS = 12_000;
 const CALLERS = 50;
 
 let monitoring: Monitoring | null = null;
+const transitions: AlertTransition[] = [];
+const onTransition = (m: unknown): void => {
+  transitions.push(m as AlertTransition);
+};
+subscribe('dspex:alert:firing', onTransition);
+subscribe('dspex:alert:resolved', onTransition);
 afterAll(async () => {
+  unsubscribe('dspex:alert:firing', onTransition);
+  unsubscribe('dspex:alert:resolved', onTransition);
   await monitoring?.stop();
   await stopAll();
 });
 
 describe('chaos', () => {
-  it('kill -9 every 200-500 ms under 50 callers: every call settles once, counts match, the pool heals, nothing is orphaned', { timeout: 60_000 }, async () => {
+  it('kill -9 every 200-500 ms under 50 callers: every call settles once, counts match, the pool heals, the crash-loop alert fires and resolves, nothing is orphaned', { timeout: 60_000 }, async () => {
     const pool = await startPool({ size: 4, maxQueue: 10_000, checkoutTimeoutMs: 10_000 });
-    monitoring = await createMonitoring({ pools: [pool], env: false, configFile: false, server: { port: 0 }, resources: { intervalMs: 500 }, health: { intervalMs: 500 } });
+    const crashLoop = { name: 'DspexWorkerCrashLoop', kind: 'rate', mode: 'delta', signal: 'pool.workerCrashesPerMin', window: '1m', op: '>=', value: 3, overMs: 5000, forMs: 0, severity: 'critical' } as const;
+    monitoring = await createMonitoring({ pools: [pool], env: false, configFile: false, server: { port: 0 }, resources: { intervalMs: 500 }, health: { intervalMs: 500 }, alerts: { intervalMs: 250, rules: [crashLoop] } });
+    const crashLoopOf = (to: string) => transitions.filter((t) => t.rule === crashLoop.name && t.labels['pool'] === pool.name && t.to === to);
     const rand = prng(20261202);
     const seenPids = new Set<number>(pool.pids());
     let stopChaos = false;
@@ -72,6 +90,9 @@ describe('chaos', () => {
       }
     };
     await Promise.all(Array.from({ length: CALLERS }, (_, c) => caller(c)));
+    // The crash-loop alert fired while workers kept dying (seen on dspex:alert:firing).
+    expect(crashLoopOf('firing')).toHaveLength(1);
+    expect(monitoring.alerts!.activeAlerts().filter((a) => a.rule === crashLoop.name)).toEqual([expect.objectContaining({ state: 'firing', pool: pool.name })]);
     stopChaos = true;
     await killer;
 
@@ -99,6 +120,13 @@ describe('chaos', () => {
       { timeout: 3000 },
     );
     expect(monitoring.health().status).not.toBe('unhealthy');
+
+    // Once the kills stop, the crash-loop alert resolves, once, and does not fire again.
+    await vi.waitFor(() => expect(crashLoopOf('resolved')).toHaveLength(1), { timeout: 10_000, interval: 50 });
+    expect(crashLoopOf('firing')).toHaveLength(1);
+    expect(crashLoopOf('resolved')[0]!.fingerprint).toBe(crashLoopOf('firing')[0]!.fingerprint);
+    expect(monitoring.alerts!.activeAlerts().filter((a) => a.rule === crashLoop.name)).toEqual([]);
+    expect(monitoring.alerts!.alertHistory().filter((t) => t.rule === crashLoop.name && t.to !== 'pending').map((t) => t.to)).toEqual(['firing', 'resolved']);
 
     // No Python process outlives the pool.
     for (const p of pool.pids()) seenPids.add(p);
