@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { PythonBridgeError } from '../../contract/errors.js';
 import type { AlertLogger } from './log.js';
-import type { ChannelConfig } from './channel-config.js';
+import type { ChannelConfig } from './channel-types.js';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
