@@ -125,9 +125,18 @@ describe('createMonitoring', () => {
 
   it('a monitoring component that throws under load changes no call of the pool', async () => {
     const pool = await startPool({ size: 2 });
-    const m = await monitor({ pools: [pool], server: { port: 0 }, resources: { intervalMs: 100 }, health: { intervalMs: 100, stallAfterMs: 1000 } });
+    const m = await monitor({ pools: [pool], server: { port: 0 }, resources: { intervalMs: 100 }, health: { intervalMs: 100, stallAfterMs: 1000 }, alerts: { intervalMs: 100 } });
     // Make each component throw: the collector on every operation, the resource monitor on every
-    // sample, the server on every snapshot, the pool's status() read by the monitors.
+    // sample, the alert manager on every evaluation (its queries), the advisor on every analysis
+    // (so the server's snapshots meet a throwing source).
+    (m.alerts as unknown as { collector: unknown }).collector = {
+      pools: () => {
+        throw new Error('alert query bug');
+      },
+    };
+    (m.advisor as unknown as { analyze: () => never }).analyze = () => {
+      throw new Error('advisor bug');
+    };
     const collector = m.collector as unknown as { recordOperation: () => void };
     collector.recordOperation = () => {
       throw new Error('collector bug');
@@ -151,6 +160,7 @@ describe('createMonitoring', () => {
       expect(h.components.find((c) => c.name === 'collector')).toMatchObject({ state: 'degraded' });
       expect(h.components.find((c) => c.name === 'collector')!.errors).toBeGreaterThanOrEqual(400);
       expect(h.components.find((c) => c.name === 'resources')!.errors).toBeGreaterThan(0);
+      await vi.waitFor(() => expect(m.health().components.find((c) => c.name === 'alerts')!.errors).toBeGreaterThan(0), { timeout: 3000 });
     } finally {
       process.off('uncaughtException', onUncaught);
     }
