@@ -15,8 +15,8 @@
  * Invariants:
  * - An evaluation never awaits: channels get notifications fire-and-forget, their results are
  *   counted when they settle. A hanging channel never delays evaluation or another channel.
- * - Each pool is queried once per evaluation, each signal read once per (signal, window, pool),
- *   whatever the number of rules reading it.
+ * - Each pool is queried once per evaluation (per window its rules read), each signal read once
+ *   per (signal, window, pool), whatever the number of rules reading it (signal-reader.ts).
  * - Memory is bounded: series per rule (`maxSeriesPerRule`), baselines (a fixed ring each),
  *   history (`historyLimit`), silences (1000).
  * - A resolution is notified exactly when the firing was (even if muted since), so a receiver
@@ -28,8 +28,6 @@ import type { AlertChannel, AlertInstance, AlertNotification, AlertTransition, N
 import { systemClock, type MetricsClock } from '../contract/clock.js';
 import { invalidArgument, PythonBridgeError } from '../contract/errors.js';
 import type { TickStats } from '../contract/health.js';
-import type { CurrentMetrics, PerformanceSummary, WindowName, WindowSummary } from '../contract/metrics.js';
-import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from '../contract/snapshot.js';
 import { numberOption } from '../contract/options.js';
@@ -40,27 +38,9 @@ import { compileMatchers, matchesAll, type CompiledMatcher, type LabelMatcher } 
 import { alertInstance, inhibited, makeNotification, notifiedAlert, snapshotAlert } from './notifications.js';
 import { createChannel, type ChannelInput } from './channels/channel-config.js';
 import { validateRule, type AlertRule, type ParsedAlertRule } from './schema.js';
-import { LabelCache, readSignalInto, signalNames, SIGNALS, type PoolFacts, type SignalInputs, type SignalName, type SignalValue } from './signals.js';
+import { SignalReader, type AlertCollector, type AlertedPool } from './signal-reader.js';
 
-/** The collector queries the manager reads (the real MetricsCollector fits). */
-export interface AlertCollector {
-  pools(): readonly string[];
-  getPerformanceSummary(pool: string): PerformanceSummary;
-  /**
-   * One window of the summary (the MetricsCollector has it): when present, the manager queries
-   * only the windows its rules read, without the Python / bridge split, instead of every window.
-   */
-  getWindowSummary?(pool: string, window: WindowName, options?: { split?: boolean }): WindowSummary;
-  getCurrentMetrics(pool: string): CurrentMetrics;
-  /** The memory-cap degradation level (`monitoring.degradationLevel`). */
-  readonly degradation?: number;
-}
-
-/** A pool as the manager sees it (the real SessionPool fits). */
-export interface AlertedPool {
-  readonly name: string;
-  status(): PoolStatus;
-}
+export type { AlertCollector, AlertedPool } from './signal-reader.js';
 
 /** Where the manager logs (a PoolLogger fits). */
 export interface AlertLogger {
@@ -128,23 +108,6 @@ interface RuleEntry {
   state: RuleState;
 }
 
-/** One (signal, window, pool?)'s series at the evaluation `epoch` (objects reused across evaluations). */
-interface SignalSlot {
-  epoch: number;
-  values: SignalValue[];
-}
-
-/** A pool's facts, kept across evaluations and refreshed at each (see `gatherPools`). */
-interface KeptFacts extends PoolFacts {
-  epoch: number;
-  /** The summary this manager fills window by window (with `getWindowSummary`). */
-  own: PerformanceSummary;
-}
-
-const WINDOW_INDEX: Record<WindowName, number> = { '1m': 0, '5m': 1, '15m': 2 };
-const SIGNAL_INDEX = new Map<SignalName, number>(signalNames.map((n, i) => [n, i]));
-const NO_SPLIT = Object.freeze({ split: false });
-
 const MAX_SILENCES = 1000;
 const transitionChannel = { pending: telemetry['dspex:alert:pending'], inactive: telemetry['dspex:alert:pending'], firing: telemetry['dspex:alert:firing'], resolved: telemetry['dspex:alert:resolved'] };
 const notificationChannel = telemetry['dspex:alert:notification'];
@@ -168,25 +131,14 @@ export class AlertManager {
   private historyHead = 0;
   private readonly silenceList = new Map<string, Silence & { compiled: CompiledMatcher[] }>();
   private silenceSeq = 0;
-  private readonly labelCache = new LabelCache();
   private readonly restored = new Map<string, RestoredAlert>();
+  private readonly signals: SignalReader;
+  /** This evaluation's transitions (cleared, not reallocated, each evaluation). */
+  private readonly transitions: AlertTransition[] = [];
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private readonly dispatch: DispatchStats = { notifications: 0, sent: 0, failed: 0, dropped: 0, inFlight: 0 };
   private readonly tick = { ticks: 0, errors: 0, lastError: null as string | null, lastEndMs: null as number | null, lastDurationMs: null as number | null };
-  // Per-evaluation state, kept across evaluations and marked fresh by `epoch` (one per
-  // evaluation): a steady evaluation allocates no cache keys, arrays or value objects.
-  private epoch = 0;
-  /** Slots of rules without a `pool`, by signal × window index. */
-  private readonly globalSlots: (SignalSlot | undefined)[] = [];
-  /** Slots of rules naming a pool (bounded by the rules; cleared when one is removed). */
-  private readonly poolSlots = new Map<string, (SignalSlot | undefined)[]>();
-  private readonly transitions: AlertTransition[] = [];
-  private readonly poolFacts: KeptFacts[] = [];
-  private readonly inputs: SignalInputs = { pools: this.poolFacts, sample: null, degradation: null };
-  private readonly factsByPool = new Map<string, KeptFacts>();
-  private readonly windowEpoch = [-1, -1, -1];
-  private readonly livePools = new Map<string, AlertedPool>();
   private readonly criticalPools = new Set<string>();
 
   /** @throws PythonBridgeError `invalid_options` naming the option (a bad rule is skipped instead). */
@@ -195,7 +147,6 @@ export class AlertManager {
     this.collector = options.collector;
     this.resources = options.resources ?? null;
     this.pools = [...(options.pools ?? [])];
-    for (const p of this.pools) if (!this.livePools.has(p.name)) this.livePools.set(p.name, p);
     this.channels = (options.channels ?? []).map((c, i) => {
       try {
         return createChannel(c);
@@ -207,6 +158,7 @@ export class AlertManager {
     });
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? null;
+    this.signals = new SignalReader(this.collector, this.pools, this.clock);
     this.intervalMs = numberOption(where, 'intervalMs', options.intervalMs, 5000, { min: 10, max: 3_600_000 });
     this.repeatIntervalMs = numberOption(where, 'repeatIntervalMs', options.repeatIntervalMs, 4 * 3_600_000, { min: 0, max: 366 * 24 * 3_600_000 });
     this.historyLimit = numberOption(where, 'historyLimit', options.historyLimit, 1000, { min: 1, max: 1_000_000 });
@@ -239,7 +191,7 @@ export class AlertManager {
     const entry = this.rules.get(name);
     if (entry === undefined) return false;
     this.rules.delete(name);
-    this.poolSlots.clear();
+    this.signals.forgetPoolSlots();
     const now = this.clock.nowMs();
     const alerts: NotifiedAlert[] = [];
     for (const s of entry.state.series.values()) {
@@ -339,8 +291,8 @@ export class AlertManager {
     const out = this.transitions;
     out.length = 0;
     try {
-      this.gather();
-      const lookup = this.lookup;
+      this.signals.begin(this.latestSample());
+      const lookup = this.signals.lookup;
       for (const entry of this.rules.values()) {
         entry.state.removed.length = 0;
         evaluateRule(entry.compiled, lookup, entry.state, nowMs, out);
@@ -358,97 +310,15 @@ export class AlertManager {
     return out.slice();
   }
 
-  /** The latest sample; pools are queried lazily (only when a rule reads a pool signal). */
-  private gather(): void {
-    this.epoch++;
-    let sample: ResourceSample | null = null;
-    if (this.resources !== null) {
-      try {
-        sample = this.resources.getResources();
-      } catch {
-        sample = null; // a failing monitor leaves the node and python series absent
-      }
-    }
-    const deg = this.collector.degradation;
-    this.inputs.sample = sample;
-    this.inputs.degradation = typeof deg === 'number' ? deg : null;
-    this.poolFacts.length = 0;
-    this.poolsGathered = false;
-  }
-
-  private poolsGathered = false;
-
-  /** Each pool's status (or the collector's gauges); summaries come per window, in `ensureWindow`. */
-  private gatherPools(): void {
-    this.poolsGathered = true;
-    for (const name of this.collector.pools()) this.addFacts(name);
-    for (const p of this.pools) this.addFacts(p.name);
-    // Forget pools gone (the map stays as large as the pools of one evaluation).
-    if (this.factsByPool.size > this.poolFacts.length) for (const [name, f] of this.factsByPool) if (f.epoch !== this.epoch) this.factsByPool.delete(name);
-  }
-
-  private addFacts(name: string): void {
-    let f = this.factsByPool.get(name);
-    if (f?.epoch === this.epoch) return; // listed twice
-    if (f === undefined) {
-      // The windows are filled by ensureWindow before any read of them (an absent one reads as missing).
-      f = { pool: name, summary: null, status: null, gauges: null, epoch: this.epoch, own: { pool: name, timestampMs: 0, windows: {} as PerformanceSummary['windows'] } };
-      this.factsByPool.set(name, f);
-    }
-    f.epoch = this.epoch;
-    f.summary = null;
-    const live = this.livePools.get(name);
-    let status: PoolStatus | null = null;
-    if (live !== undefined) {
-      try {
-        status = live.status();
-      } catch {
-        status = null;
-      }
-    }
-    f.status = status;
-    f.gauges = status === null ? this.collector.getCurrentMetrics(name).gauges : null;
-    this.poolFacts.push(f);
-  }
-
-  /** Every pool's summary of window `w`, once per evaluation (one window if the collector can, else all). */
-  private ensureWindow(w: WindowName): void {
-    const wi = WINDOW_INDEX[w];
-    if (this.windowEpoch[wi] === this.epoch) return;
-    this.windowEpoch[wi] = this.epoch;
-    const c = this.collector;
-    for (const f of this.poolFacts) {
-      if (c.getWindowSummary !== undefined) {
-        f.own.windows[w] = c.getWindowSummary(f.pool, w, NO_SPLIT);
-        f.own.timestampMs = this.clock.nowMs();
-        f.summary = f.own;
-      } else f.summary ??= c.getPerformanceSummary(f.pool);
+  /** The resource monitor's latest sample (null without one, or when it fails: node and python series are then absent). */
+  private latestSample(): ResourceSample | null {
+    if (this.resources === null) return null;
+    try {
+      return this.resources.getResources();
+    } catch {
+      return null;
     }
   }
-
-  /** The per-evaluation signal cache: each (signal, window, pool) read once. */
-  private readonly lookup = (signal: SignalName, window: WindowName, pool: string | undefined): readonly SignalValue[] => {
-    const def = SIGNALS[signal];
-    const w = def.windowed ? window : '1m';
-    let row = this.globalSlots;
-    if (pool !== undefined) {
-      const kept = this.poolSlots.get(pool);
-      if (kept !== undefined) row = kept;
-      else this.poolSlots.set(pool, (row = []));
-    }
-    const idx = SIGNAL_INDEX.get(signal)! * 3 + WINDOW_INDEX[w];
-    let slot = row[idx];
-    if (slot === undefined) row[idx] = slot = { epoch: -1, values: [] };
-    if (slot.epoch !== this.epoch) {
-      if (def.source === 'pool') {
-        if (!this.poolsGathered) this.gatherPools();
-        if (def.windowed) this.ensureWindow(w);
-      }
-      readSignalInto(signal, w, pool, this.inputs, this.labelCache, slot.values);
-      slot.epoch = this.epoch;
-    }
-    return slot.values;
-  };
 
   private record(transitions: readonly AlertTransition[]): void {
     for (const t of transitions) {
