@@ -15,8 +15,8 @@
  * Invariants:
  * - An evaluation never awaits: channels get notifications fire-and-forget, their results are
  *   counted when they settle. A hanging channel never delays evaluation or another channel.
- * - Each pool is queried once per evaluation, each signal read once per (signal, window, pool),
- *   whatever the number of rules reading it.
+ * - Each pool is queried once per evaluation (per window its rules read), each signal read once
+ *   per (signal, window, pool), whatever the number of rules reading it (signal-reader.ts).
  * - Memory is bounded: series per rule (`maxSeriesPerRule`), baselines (a fixed ring each),
  *   history (`historyLimit`), silences (1000).
  * - A resolution is notified exactly when the firing was (even if muted since), so a receiver
@@ -28,8 +28,6 @@ import type { AlertChannel, AlertInstance, AlertNotification, AlertTransition, N
 import { systemClock, type MetricsClock } from '../contract/clock.js';
 import { invalidArgument, PythonBridgeError } from '../contract/errors.js';
 import type { TickStats } from '../contract/health.js';
-import type { CurrentMetrics, PerformanceSummary, WindowName } from '../contract/metrics.js';
-import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from '../contract/snapshot.js';
 import { numberOption } from '../contract/options.js';
@@ -41,22 +39,9 @@ import { alertInstance, inhibited, makeNotification, notifiedAlert, snapshotAler
 import { createChannel, type ChannelInput } from './channels/channel-config.js';
 import { validateRule } from './validate.js';
 import type { AlertRule, ParsedAlertRule } from './rule-types.js';
-import { LabelCache, readSignal, SIGNALS, type PoolFacts, type SignalInputs, type SignalName, type SignalValue } from './signals.js';
+import { SignalReader, type AlertCollector, type AlertedPool } from './signal-reader.js';
 
-/** The collector queries the manager reads (the real MetricsCollector fits). */
-export interface AlertCollector {
-  pools(): readonly string[];
-  getPerformanceSummary(pool: string): PerformanceSummary;
-  getCurrentMetrics(pool: string): CurrentMetrics;
-  /** The memory-cap degradation level (`monitoring.degradationLevel`). */
-  readonly degradation?: number;
-}
-
-/** A pool as the manager sees it (the real SessionPool fits). */
-export interface AlertedPool {
-  readonly name: string;
-  status(): PoolStatus;
-}
+export type { AlertCollector, AlertedPool } from './signal-reader.js';
 
 /** Where the manager logs (a PoolLogger fits). */
 export interface AlertLogger {
@@ -147,17 +132,14 @@ export class AlertManager {
   private historyHead = 0;
   private readonly silenceList = new Map<string, Silence & { compiled: CompiledMatcher[] }>();
   private silenceSeq = 0;
-  private readonly labelCache = new LabelCache();
   private readonly restored = new Map<string, RestoredAlert>();
+  private readonly signals: SignalReader;
+  /** This evaluation's transitions (cleared, not reallocated, each evaluation). */
+  private readonly transitions: AlertTransition[] = [];
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private readonly dispatch: DispatchStats = { notifications: 0, sent: 0, failed: 0, dropped: 0, inFlight: 0 };
   private readonly tick = { ticks: 0, errors: 0, lastError: null as string | null, lastEndMs: null as number | null, lastDurationMs: null as number | null };
-  // Per-evaluation caches, cleared (not reallocated) each cycle.
-  private readonly signalCache = new Map<string, SignalValue[]>();
-  private readonly transitions: AlertTransition[] = [];
-  private inputs: SignalInputs = { pools: [], sample: null, degradation: null };
-  private readonly factsByPool = new Map<string, PoolFacts>();
   private readonly criticalPools = new Set<string>();
 
   /** @throws PythonBridgeError `invalid_options` naming the option (a bad rule is skipped instead). */
@@ -177,6 +159,7 @@ export class AlertManager {
     });
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? null;
+    this.signals = new SignalReader(this.collector, this.pools, this.clock);
     this.intervalMs = numberOption(where, 'intervalMs', options.intervalMs, 5000, { min: 10, max: 3_600_000 });
     this.repeatIntervalMs = numberOption(where, 'repeatIntervalMs', options.repeatIntervalMs, 4 * 3_600_000, { min: 0, max: 366 * 24 * 3_600_000 });
     this.historyLimit = numberOption(where, 'historyLimit', options.historyLimit, 1000, { min: 1, max: 1_000_000 });
@@ -209,6 +192,7 @@ export class AlertManager {
     const entry = this.rules.get(name);
     if (entry === undefined) return false;
     this.rules.delete(name);
+    this.signals.forgetPoolSlots();
     const now = this.clock.nowMs();
     const alerts: NotifiedAlert[] = [];
     for (const s of entry.state.series.values()) {
@@ -323,8 +307,8 @@ export class AlertManager {
     const out = this.transitions;
     out.length = 0;
     try {
-      this.gather();
-      const lookup = this.lookup;
+      this.signals.begin(this.latestSample());
+      const lookup = this.signals.lookup;
       for (const entry of this.rules.values()) {
         entry.state.removed.length = 0;
         evaluateRule(entry.compiled, lookup, entry.state, nowMs, out);
@@ -342,60 +326,15 @@ export class AlertManager {
     return out.slice();
   }
 
-  /** Query each pool once (lazily: only when a rule reads a pool signal) and the latest sample. */
-  private gather(): void {
-    this.signalCache.clear();
-    this.factsByPool.clear();
-    let sample: ResourceSample | null = null;
-    if (this.resources !== null) {
-      try {
-        sample = this.resources.getResources();
-      } catch {
-        sample = null; // a failing monitor leaves the node and python series absent
-      }
+  /** The resource monitor's latest sample (null without one, or when it fails: node and python series are then absent). */
+  private latestSample(): ResourceSample | null {
+    if (this.resources === null) return null;
+    try {
+      return this.resources.getResources();
+    } catch {
+      return null;
     }
-    const deg = this.collector.degradation;
-    this.inputs = { pools: [], sample, degradation: typeof deg === 'number' ? deg : null };
-    this.poolsGathered = false;
   }
-
-  private poolsGathered = false;
-
-  private gatherPools(): void {
-    this.poolsGathered = true;
-    const facts: PoolFacts[] = [];
-    const names = new Set<string>(this.collector.pools());
-    for (const p of this.pools) names.add(p.name);
-    for (const name of names) {
-      const live = this.pools.find((p) => p.name === name);
-      let status: PoolStatus | null = null;
-      if (live !== undefined) {
-        try {
-          status = live.status();
-        } catch {
-          status = null;
-        }
-      }
-      const f: PoolFacts = { pool: name, summary: this.collector.getPerformanceSummary(name), status, gauges: status === null ? this.collector.getCurrentMetrics(name).gauges : null };
-      facts.push(f);
-      this.factsByPool.set(name, f);
-    }
-    this.inputs = { ...this.inputs, pools: facts };
-  }
-
-  /** The per-evaluation signal cache: each (signal, window, pool) read once. */
-  private readonly lookup = (signal: SignalName, window: WindowName, pool: string | undefined): readonly SignalValue[] => {
-    const def = SIGNALS[signal];
-    const w = def.windowed ? window : '1m';
-    const key = pool === undefined ? `${signal}|${w}` : `${signal}|${w}|${pool}`;
-    let v = this.signalCache.get(key);
-    if (v === undefined) {
-      if (def.source === 'pool' && !this.poolsGathered) this.gatherPools();
-      v = readSignal(signal, w, pool, this.inputs, this.labelCache, []);
-      this.signalCache.set(key, v);
-    }
-    return v;
-  };
 
   private record(transitions: readonly AlertTransition[]): void {
     for (const t of transitions) {

@@ -132,10 +132,12 @@ export function oldestSince(ring: BaselineRing, sinceMs: number): number {
  * null with fewer than 3 points or a span under `minSpanMs`. Times are centred before summing.
  */
 export function ringSlopePerS(ring: BaselineRing, sinceMs: number, nowMs: number, value: number, minSpanMs: number): number | null {
+  // `+ 0`: accumulators that start as a parameter stay boxed in optimized code (a HeapNumber per
+  // loop iteration, ~230 bytes a call, measured); `x + 0` is x and makes them unboxed doubles.
   let n = 1;
-  let tSum = nowMs;
-  let ySum = value;
-  let first = nowMs;
+  let tSum = nowMs + 0;
+  let ySum = value + 0;
+  let first = nowMs + 0;
   for (let i = 0; i < ring.count; i++) {
     const idx = ring.at(i);
     const t = ring.times[idx]!;

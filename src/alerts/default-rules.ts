@@ -1,9 +1,10 @@
 /**
- * The rules a service starts with, thresholds configurable. Names and thresholds are those of
- * prometheus/dspex-alerts.yml where a rule exists in both; where our windows differ (the crash
- * loop: Prometheus counts crashes over 10 minutes, we have 1m / 5m / 15m windows) the note says so.
- * Each rule's runbook links its section of docs/OPERATIONS_PLAYBOOK.md (anchor: the rule's name
- * in lower case).
+ * The rules a service starts with, thresholds configurable. With the default thresholds, names,
+ * severities, `for` and thresholds are those of prometheus/dspex-alerts.yml for every rule whose
+ * signal /metrics exports (the crash loop: 0.6 crashes/min over 5m here, `increase(...[5m]) >= 3`
+ * there); the yml's header lists the rules only one side has, and why
+ * (test/alerts/prometheus-consistency.test.ts checks both). Each rule's runbook links its section
+ * of docs/OPERATIONS_PLAYBOOK.md (anchor: the rule's name in lower case).
  *
  * @module
  */
@@ -101,7 +102,7 @@ export function defaultAlertRules(options: DefaultAlertRulesOptions = {}): Alert
     rule({
       name: 'DspexWorkerCrashLoop', kind: 'threshold', signal: 'pool.workerCrashesPerMin', window: '5m', op: '>=', value: t.crashesPerMin, forMs: 0, severity: 'critical',
       summary: 'dspex pool {{pool}}: {{value}} worker crashes per minute',
-      description: `Python workers of pool {{pool}} keep crashing and being replaced (≥ ${t.crashesPerMin}/min over 5 minutes; dspex-alerts.yml counts ≥ 3 over 10 minutes). Check the Python stderr in the log, the exit codes / signals (an OOM kill is SIGKILL) and python.rssBytes.`,
+      description: `Python workers of pool {{pool}} keep crashing and being replaced (≥ ${t.crashesPerMin}/min over 5 minutes: by default 3 crashes in 5 minutes, as in dspex-alerts.yml). Check the Python stderr in the log, the exit codes / signals (an OOM kill is SIGKILL) and python.rssBytes.`,
     }),
     rule({
       name: 'DspexWorkerCrashed', kind: 'threshold', signal: 'pool.workerCrashesPerMin', window: '1m', op: '>', value: 0, forMs: 0, severity: 'warning',

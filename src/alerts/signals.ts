@@ -76,7 +76,11 @@ export interface SignalValue {
 /** What one evaluation gathered of one pool (each queried once per evaluation). */
 export interface PoolFacts {
   pool: string;
-  /** `collector.getPerformanceSummary(pool)`: every window at once. */
+  /**
+   * `collector.getPerformanceSummary(pool)`, or (the AlertManager with a collector that has
+   * `getWindowSummary`) only the windows this evaluation's rules read: a window absent here reads
+   * as missing input.
+   */
   summary: PerformanceSummary | null;
   /** The pool's status when the manager was given the pool, else null. */
   status: PoolStatus | null;
@@ -98,26 +102,29 @@ export interface SignalInputs {
  * it holds more than `max` entries (label sets of replaced processes).
  */
 export class LabelCache {
-  private readonly byKey = new Map<string, Labels>();
+  private readonly byPool = new Map<string, Labels>();
+  // By pid, checked against pool and worker id: no key string or closure per lookup.
+  private readonly byPid = new Map<number, { pool: string; workerId: number; labels: Labels }>();
   readonly none: Labels = Object.freeze({});
   constructor(private readonly max = 4096) {}
 
   pool(pool: string): Labels {
-    return this.get(pool, () => ({ pool }));
+    let l = this.byPool.get(pool);
+    if (l === undefined) {
+      if (this.byPool.size >= this.max) this.byPool.clear();
+      l = Object.freeze({ pool });
+      this.byPool.set(pool, l);
+    }
+    return l;
   }
 
   worker(pool: string, workerId: number, pid: number): Labels {
-    return this.get(`${pool}\u0000${workerId}\u0000${pid}`, () => ({ pool, workerId: String(workerId), pid: String(pid) }));
-  }
-
-  private get(key: string, make: () => Record<string, string>): Labels {
-    let l = this.byKey.get(key);
-    if (l === undefined) {
-      if (this.byKey.size >= this.max) this.byKey.clear();
-      l = Object.freeze(make());
-      this.byKey.set(key, l);
-    }
-    return l;
+    const e = this.byPid.get(pid);
+    if (e !== undefined && e.pool === pool && e.workerId === workerId) return e.labels;
+    if (this.byPid.size >= this.max) this.byPid.clear();
+    const labels: Labels = Object.freeze({ pool, workerId: String(workerId), pid: String(pid) });
+    this.byPid.set(pid, { pool, workerId, labels });
+    return labels;
   }
 }
 
@@ -128,40 +135,68 @@ export class LabelCache {
  * series that disappears resolves.
  */
 export function readSignal(signal: SignalName, window: WindowName, pool: string | undefined, inputs: SignalInputs, labels: LabelCache, out: SignalValue[] = []): SignalValue[] {
+  fillSignal(signal, window, pool, inputs, labels, out, out.length);
+  return out;
+}
+
+/**
+ * {@link readSignal} into `out` from index 0, reusing the value objects already there and
+ * truncating the rest: what the manager's per-signal slots use, so that a steady set of series
+ * allocates nothing per evaluation. The objects are overwritten by the next call: read them
+ * before.
+ */
+export function readSignalInto(signal: SignalName, window: WindowName, pool: string | undefined, inputs: SignalInputs, labels: LabelCache, out: SignalValue[]): SignalValue[] {
+  const n = fillSignal(signal, window, pool, inputs, labels, out, 0);
+  if (out.length !== n) out.length = n;
+  return out;
+}
+
+/** Write one series at `out[n]` (reusing the object there, if any); returns n + 1. */
+function put(out: SignalValue[], n: number, labels: Labels, value: number): number {
+  const v = out[n];
+  if (v === undefined) out.push({ labels, value });
+  else {
+    v.labels = labels;
+    v.value = value;
+  }
+  return n + 1;
+}
+
+/** The series of `signal` written into `out` from index `n`; returns the index after the last. */
+function fillSignal(signal: SignalName, window: WindowName, pool: string | undefined, inputs: SignalInputs, labels: LabelCache, out: SignalValue[], n: number): number {
   const def: SignalDefinition = SIGNALS[signal];
   if (def.source === 'pool') {
     for (const p of inputs.pools) {
       if (pool !== undefined && p.pool !== pool) continue;
       const v = poolValue(signal, window, p);
-      if (v !== null) out.push({ labels: labels.pool(p.pool), value: v });
+      if (v !== null) n = put(out, n, labels.pool(p.pool), v);
     }
-    return out;
+    return n;
   }
   if (def.source === 'monitoring') {
-    if (inputs.degradation !== null) out.push({ labels: labels.none, value: inputs.degradation });
-    return out;
+    if (inputs.degradation !== null) n = put(out, n, labels.none, inputs.degradation);
+    return n;
   }
   const s = inputs.sample;
-  if (s === null) return out;
+  if (s === null) return n;
   if (def.source === 'node') {
-    const n = s.node;
-    const v = signal === 'node.heapUsedRatio' ? (n.heapLimitBytes > 0 ? n.heapUsedBytes / n.heapLimitBytes : null) : signal === 'node.eventLoopDelayP99Ms' ? n.eventLoopDelayUs.p99 / 1000 : n.rssBytes;
-    if (v !== null) out.push({ labels: labels.none, value: v });
-    return out;
+    const nd = s.node;
+    const v = signal === 'node.heapUsedRatio' ? (nd.heapLimitBytes > 0 ? nd.heapUsedBytes / nd.heapLimitBytes : null) : signal === 'node.eventLoopDelayP99Ms' ? nd.eventLoopDelayUs.p99 / 1000 : nd.rssBytes;
+    if (v !== null) n = put(out, n, labels.none, v);
+    return n;
   }
   if (signal === 'python.orphans') {
-    let n = s.orphanedDescendants?.length ?? 0;
-    for (const p of s.python) if (p.orphan) n++;
-    out.push({ labels: labels.none, value: n });
-    return out;
+    let c = s.orphanedDescendants?.length ?? 0;
+    for (const p of s.python) if (p.orphan) c++;
+    return put(out, n, labels.none, c);
   }
   for (const p of s.python) {
     if (p.pool === null || p.workerId === null || p.orphan) continue;
     if (pool !== undefined && p.pool !== pool) continue;
     const v = signal === 'python.rssBytes' ? p.rssBytes : signal === 'python.rssSlopeBytesPerS' ? p.rssSlopeBytesPerS : signal === 'python.openFds' ? p.openFds : (p.zombieChildPids?.length ?? 0);
-    if (v !== null) out.push({ labels: labels.worker(p.pool, p.workerId, p.pid), value: v });
+    if (v !== null) n = put(out, n, labels.worker(p.pool, p.workerId, p.pid), v);
   }
-  return out;
+  return n;
 }
 
 /** One pool signal's value, or null when its input is missing. Pure. */

@@ -71,6 +71,7 @@ import type {
   PerformanceSummary,
   PoolTotals,
   WindowName,
+  WindowSummary,
   WorkerMetrics,
 } from '../contract/metrics.js';
 
@@ -467,6 +468,16 @@ export class MetricsCollector {
       timestampMs: this.clock.nowMs(),
       windows: { '1m': windowSummary(p, '1m'), '5m': windowSummary(p, '5m'), '15m': windowSummary(p, '15m') },
     };
+  }
+
+  /**
+   * One window of {@link getPerformanceSummary}, the same figures, for a consumer that polls some
+   * windows and not all three (the AlertManager, every evaluation). `split: false` leaves out
+   * `pythonUs` / `bridgeUs`, which halves the histogram merging.
+   */
+  getWindowSummary(pool: string, window: WindowName, options: { split?: boolean } = {}): WindowSummary {
+    checkWindow('getWindowSummary', window);
+    return windowSummary(this.read(pool), window, options.split ?? true);
   }
 
   /** Every command of a pool over `window` (10-second edges), most operations first. */

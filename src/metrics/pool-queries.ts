@@ -71,8 +71,11 @@ function covered(pool: PoolState, span: WindowSpan): number {
   return Math.max(0, span.endSec - Math.max(span.startSec, pool.firstSec));
 }
 
-/** One window of the performance summary. */
-export function windowSummary(pool: PoolState, window: WindowName): WindowSummary {
+/**
+ * One window of the performance summary. `split` false leaves out `pythonUs` / `bridgeUs` (half
+ * the histogram merging), for consumers that read neither; every other figure is the same.
+ */
+export function windowSummary(pool: PoolState, window: WindowName, split = true): WindowSummary {
   const L = windowSeconds[window];
   const span = poolSpan(pool, window);
   const coveredS = covered(pool, span);
@@ -90,42 +93,36 @@ export function windowSummary(pool: PoolState, window: WindowName): WindowSummar
   pool.queueWait.windowInto(qw, L);
   const latencyUs = lat.summaryUs();
   const queueWaitUs = qw.summaryUs();
-  // The split (issue 19): the scratch histograms are free again once the summaries are read.
-  lat.clear();
-  pool.python.windowInto(lat, L);
-  const pythonUs = lat.summaryUs();
-  qw.clear();
-  pool.bridge.windowInto(qw, L);
-  const bridgeUs = qw.summaryUs();
+  let pythonUs: WindowSummary['pythonUs'];
+  let bridgeUs: WindowSummary['bridgeUs'];
+  if (split) {
+    // The split (issue 19): the scratch histograms are free again once the summaries are read.
+    lat.clear();
+    pool.python.windowInto(lat, L);
+    pythonUs = lat.summaryUs();
+    qw.clear();
+    pool.bridge.windowInto(qw, L);
+    bridgeUs = qw.summaryUs();
+  }
   const utilization = sampled > 0 ? s.sum(UTILIZATION, from, to) / sampled : 0;
   const queueDepthAvg = sampled > 0 ? s.sum(QUEUE_DEPTH, from, to) / sampled : 0;
   const sizeAvg = sampled > 0 ? s.sum(SIZE, from, to) / sampled : 0;
   const errorRate = ops > 0 ? errors / ops : 0;
   const crashes = s.sum(CRASHES, from, to);
-  return {
-    window,
-    coveredS,
-    ops,
-    errors,
-    throughputPerS: coveredS > 0 ? ops / coveredS : 0,
+  const throughputPerS = coveredS > 0 ? ops / coveredS : 0;
+  const score = healthScore({
     errorRate,
-    latencyUs,
-    queueWaitUs,
-    pythonUs,
-    bridgeUs,
+    crashes,
     utilization,
     queueDepthAvg,
-    healthScore: healthScore({
-      errorRate,
-      crashes,
-      utilization,
-      queueDepthAvg,
-      sizeAvg,
-      latencyP99Us: latencyUs.p99,
-      queueWaitP99Us: queueWaitUs.p99,
-    }),
-    workerCrashes: crashes,
-  };
+    sizeAvg,
+    latencyP99Us: latencyUs.p99,
+    queueWaitP99Us: queueWaitUs.p99,
+  });
+  if (pythonUs === undefined || bridgeUs === undefined) {
+    return { window, coveredS, ops, errors, throughputPerS, errorRate, latencyUs, queueWaitUs, utilization, queueDepthAvg, healthScore: score, workerCrashes: crashes };
+  }
+  return { window, coveredS, ops, errors, throughputPerS, errorRate, latencyUs, queueWaitUs, pythonUs, bridgeUs, utilization, queueDepthAvg, healthScore: score, workerCrashes: crashes };
 }
 
 /** The last complete second. */

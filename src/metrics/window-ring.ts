@@ -420,7 +420,17 @@ export class SeriesRing {
     let s = 0;
     const lo = Math.max(from, this.oldest);
     const hi = Math.min(to, this.newest + 1);
-    for (let p = lo; p < hi; p++) s += this.data[this.slot(p) * this.fields + field]!;
+    if (hi <= lo) return s;
+    // The slot advances with the period (wrapping), instead of two modulos per period: the same
+    // values summed in the same order, at a fraction of the cost (a 15m window sums 900).
+    const cap = this.capacity;
+    const stride = this.fields;
+    const data = this.data;
+    let i = this.slot(lo);
+    for (let p = lo; p < hi; p++) {
+      s += data[i * stride + field]!;
+      if (++i === cap) i = 0;
+    }
     return s;
   }
 

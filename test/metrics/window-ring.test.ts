@@ -227,6 +227,21 @@ describe('SeriesRing', () => {
     r.set(10, 0, 9); // outside: ignored
     expect(r.get(10, 0)).toBe(0);
   });
+
+  it('sums any range across the wrap as the periods one by one (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 40 }), fc.array(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 40 }), fc.integer({ min: -5, max: 60 }), fc.integer({ min: 0, max: 30 }), (cap, start, values, from, len) => {
+        const r = new SeriesRing(cap, 3, start);
+        values.forEach((v, i) => {
+          if (i > 0) r.advanceTo(start + i);
+          r.set(start + i, 1, v);
+        });
+        let naive = 0;
+        for (let p = start + from; p < start + from + len; p++) naive += r.get(p, 1);
+        expect(r.sum(1, start + from, start + from + len)).toBe(naive);
+      }),
+    );
+  });
 });
 
 describe('HistogramPool', () => {
