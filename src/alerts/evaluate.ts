@@ -123,13 +123,17 @@ export function conditionHolds(c: ParsedCondition, value: number, ring: Baseline
       if (r.seen >= c.minSamples && r.count > 0) {
         let dev: number;
         let scale: number;
+        // A small baseline's spread is itself uncertain: a MAD (or EWMA deviation) from 20 values
+        // comes out at half its true size now and then, and a steady series then "jumps". The
+        // factor (1 + 1.5/√n) widens the band while the baseline is short (×1.34 at 20 values,
+        // ×1.14 at 120), checked with the steady-noise property of test/alerts/evaluate.test.ts (4 × 3000 fast-check runs).
         if (c.method === 'mad') {
           ringMedianMad(r, mm);
           dev = value - mm.median;
-          scale = 1.4826 * mm.mad;
+          scale = 1.4826 * mm.mad * (1 + 1.5 / Math.sqrt(r.count));
         } else {
           dev = value - r.ewmaMean;
-          scale = Math.sqrt(r.ewmaVar);
+          scale = Math.sqrt(r.ewmaVar) * (1 + 1.5 / Math.sqrt(Math.min(r.seen, r.count)));
         }
         // A floor of 0.1% of the level: a series flat but for rounding (MAD 0) must not turn a
         // change in its 15th digit into an infinite z-score (found by the fast-check property).

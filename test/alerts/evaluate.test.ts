@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { prng } from '../../src/util/prng.js';
 import type { AlertTransition } from '../../src/contract/alerts.js';
 import { compileRule, evaluateRule, newRuleState, type SignalLookup } from '../../src/alerts/evaluate.js';
 import { validateRule } from '../../src/alerts/validate.js';
@@ -133,8 +134,9 @@ describe('anomaly', () => {
         fc.constantFrom('mad' as const, 'ewma' as const),
         (base, relNoise, length, seed, shape, method) => {
           // i.i.d. bounded noise from a seeded generator: steady means the same distribution throughout.
-          let x = seed | 1;
-          const u = () => ((x = Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) ^ (x + 0x6d2b79f5)) >>> 0) / 2 ** 32;
+          // (A hand-rolled hash here gave clustered first values for some seeds — a series that is
+          // not steady — and the property "failed" on them; the project's mulberry32 is uniform.)
+          const u = prng(seed);
           const n = () => (shape === 'uniform' ? 2 * u() - 1 : u() - u());
           const series = Array.from({ length }, () => base + base * relNoise * n());
           const r = run({ ...rule, method, direction: 'both' }, series);
@@ -144,7 +146,7 @@ describe('anomaly', () => {
           expect(at(s, 'firing')).toEqual([length]);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 400) },
     );
   });
 });
