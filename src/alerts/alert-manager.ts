@@ -28,6 +28,7 @@ import type { AlertChannel, AlertInstance, AlertNotification, AlertTransition, N
 import { systemClock, type MetricsClock } from '../contract/clock.js';
 import { invalidArgument, PythonBridgeError } from '../contract/errors.js';
 import type { TickStats } from '../contract/health.js';
+import { windowSeconds } from '../contract/metrics.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert } from '../contract/snapshot.js';
 import { numberOption } from '../contract/options.js';
@@ -287,8 +288,11 @@ export class AlertManager {
         activeSinceMs: a.startsAtMs,
         firingSinceMs: a.startsAtMs,
         resolvedAtMs: null,
-        // Not known to hold now: keepFiringForMs does not extend it.
-        lastTrueMs: -Infinity,
+        // Held for its window (1 minute by default) as though true now: after a restart the
+        // metrics start from zero (an error rate of an empty window is 0), and resolving on them
+        // would notify a resolution and, as the errors come back, a second firing. If the
+        // condition does hold meanwhile, this is overwritten by the real time it held.
+        lastTrueMs: this.clock.nowMs() + restoreGraceMs(entry.compiled.rule) - entry.compiled.rule.keepFiringForMs,
         lastNotifiedMs: a.lastNotifiedMs,
         value: null,
         seenAtMs: -1,
@@ -528,6 +532,13 @@ export class AlertManager {
       lastError: this.tick.lastError,
     };
   }
+}
+
+/** How long a restored firing alert is held before its metrics may resolve it: its longest window. */
+function restoreGraceMs(rule: ParsedAlertRule): number {
+  let s = windowSeconds[rule.window];
+  if (rule.kind === 'composite') for (const c of rule.conditions) s = Math.max(s, windowSeconds[c.window ?? rule.window]);
+  return s * 1000;
 }
 
 function toSeverity(s: string | undefined): 'info' | 'warning' | 'critical' {

@@ -193,6 +193,13 @@ describe('AlertManager', () => {
     await m.start();
     m.evaluate();
     m.evaluate();
+    // A restored alert is held for its window (the metrics may be rebuilding from zero after a
+    // restart): b's resolution waits for it; the rule that is gone resolves at once.
+    expect(ch.reasons()).toEqual(['resolved:RemovedRule/']);
+    for (let s = 0; s < 61; s++) {
+      second(a, 10, 10);
+      m.evaluate();
+    }
     expect(ch.reasons().sort()).toEqual([`resolved:HighErrors/${b}`, 'resolved:RemovedRule/'].sort());
     expect(m.activeAlerts().map((x) => [x.pool, x.state, x.firingSinceMs])).toEqual([[a, 'firing', kept[0]!.startsAtMs]]);
     // The hanging channel got the same notifications and never delayed evaluation.

@@ -147,7 +147,7 @@ describe('file channel across a restart of the manager process', () => {
     await expectAllGone([...new Set(firstPids)], 5000); // its Python workers notice their parent's death
 
     // Second life, same journal and rule, the calls still failing: firing restored, not re-sent.
-    const second = start(path, true);
+    const second = start(path, false); // cold: the new collector is empty at first (the restored alert must not flap on it)
     await vi.waitFor(() => expect(second.lines.find((l) => l.event === 'started'), second.stderr()).toBeDefined(), { timeout: 20_000, interval: 50 });
     const startedTicks = second.lines.find((l) => l.event === 'started')!.ticks;
     // Well past forMs (300 ms at 100 ms evaluations): a fresh alert would have fired by now.
