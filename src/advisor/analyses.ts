@@ -15,7 +15,7 @@
  * @module
  */
 import type { Recommendation } from '../contract/advice.js';
-import type { CommandMetrics, ErrorRates, WindowSummary } from '../contract/metrics.js';
+import type { CommandMetrics, ErrorRates, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
 
 /** Everything the analyses read about one pool (plain data from the collector and the pool). */
 export interface PoolFacts {
@@ -32,6 +32,8 @@ export interface PoolFacts {
   rss: readonly WorkerRssSeries[];
   /** The pool's `maxWorkerRssBytes` (0: off), when known. */
   maxWorkerRssBytes?: number;
+  /** Each worker slot's figures over the last minute (optional: worker imbalance needs them). */
+  workers?: readonly WorkerMetrics[];
 }
 
 /** One worker process's RSS points. */
@@ -76,6 +78,46 @@ const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.m
  * so L still counts the callers. Minimum data: `minCoveredS` seconds and `minOps` operations.
  */
 export function analyzeWorkerUtilization(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  return [...poolSizing(f, s), ...findWorkerImbalance(f, s)];
+}
+
+/**
+ * Workers much slower than their peers on the same pool: a worker whose p50 over the last minute
+ * is at least 2× the median p50 of the others (and 1 ms more), each with at least `minOps` calls,
+ * with at least two peers. The same commands on the same code should take the same time; one
+ * slow process points at that process (memory pressure, a stuck background thread, a bad cache)
+ * and recycling it is cheap. Uneven call *counts* are not flagged: the default `lifo` strategy
+ * keeps a few workers hot by design. Pure.
+ */
+export function findWorkerImbalance(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const ws = (f.workers ?? []).filter((w) => w.workerId >= 0 && w.latencyUs.count >= s.minOps);
+  if (ws.length < 3) return [];
+  const out: Recommendation[] = [];
+  for (const w of ws) {
+    const peers = ws.filter((o) => o !== w).map((o) => o.latencyUs.p50).sort((a, b) => a - b);
+    const mid = peers.length % 2 === 1 ? peers[(peers.length - 1) / 2]! : (peers[peers.length / 2 - 1]! + peers[peers.length / 2]!) / 2;
+    const ratio = mid > 0 ? w.latencyUs.p50 / mid : Infinity;
+    if (ratio < 2 || w.latencyUs.p50 - mid < 1000) continue;
+    out.push({
+      id: `worker_imbalance:${f.pool}:${w.workerId}`,
+      kind: 'worker_imbalance',
+      pool: f.pool,
+      priority: Math.round(clamp(35 + 15 * Math.log2(ratio), 0, 80)),
+      title: `Worker ${w.workerId} of '${f.pool}' is ${r(ratio, 1)}× slower than its peers: recycle it`,
+      detail: `Its median call takes ${r(w.latencyUs.p50 / 1000, 1)} ms against ${r(mid / 1000, 1)} ms on the other ${peers.length} workers (last minute, ${w.latencyUs.count} calls).`,
+      evidence: {
+        window: w.window ?? '1m',
+        coveredS: w.coveredS ?? 60,
+        figures: { workerId: w.workerId, pid: w.pid, p50Us: Math.round(w.latencyUs.p50), peersMedianP50Us: Math.round(mid), ratio: r(ratio, 2), calls: w.latencyUs.count, peers: peers.length },
+        math: [`ratio = p50 ÷ median p50 of peers = ${Math.round(w.latencyUs.p50)} µs ÷ ${Math.round(mid)} µs = ${r(ratio, 2)} (flagged from 2)`],
+      },
+      action: { kind: 'recycleWorker', workerId: w.workerId },
+    });
+  }
+  return out;
+}
+
+function poolSizing(f: PoolFacts, s: AnalysisSettings): Recommendation[] {
   const w = f.summary;
   if (f.sizing === null || w.coveredS < s.minCoveredS || w.ops < s.minOps) return [];
   const { size, minSize, maxSize } = f.sizing;

@@ -15,7 +15,7 @@
  */
 import { subscribe } from '../telemetry/telemetry.js';
 import type { Recommendation } from '../contract/advice.js';
-import type { CommandMetrics, ErrorRates, PerformanceSummary } from '../contract/metrics.js';
+import type { CommandMetrics, ErrorRates, PerformanceSummary, WorkerMetrics } from '../contract/metrics.js';
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotRecommendation } from '../contract/snapshot.js';
@@ -28,6 +28,9 @@ export interface AdvisorCollector {
   getPerformanceSummary(pool: string): PerformanceSummary;
   getCommandMetrics(pool: string, window: '1m' | '5m' | '15m'): readonly CommandMetrics[];
   getErrorRates(pool: string, window: '1m' | '5m' | '15m'): ErrorRates;
+  /** Worker slots seen (optional: with {@link getWorkerMetrics}, worker imbalance). */
+  getWorkerIds?(pool: string): readonly number[];
+  getWorkerMetrics?(pool: string, workerId: number, window?: '1m' | '5m' | '15m'): WorkerMetrics | null;
 }
 
 /** A pool as the advisor sees it (the real SessionPool fits). */
@@ -156,7 +159,20 @@ export class OptimizationAdvisor {
       errors: c.getErrorRates(pool, '1m'),
       rss: rssSeries,
       maxWorkerRssBytes: live?.options?.maxWorkerRssBytes ?? 0,
+      workers: this.workers(pool, live ? livePids : null),
     };
+  }
+
+  /** The live worker slots' last-minute figures (slots whose process is gone are left out). */
+  private workers(pool: string, livePids: ReadonlySet<number> | null): WorkerMetrics[] {
+    const c = this.collector;
+    if (c.getWorkerIds === undefined || c.getWorkerMetrics === undefined) return [];
+    const out: WorkerMetrics[] = [];
+    for (const id of c.getWorkerIds(pool)) {
+      const w = c.getWorkerMetrics(pool, id, '1m');
+      if (w !== null && (livePids === null || livePids.has(w.pid))) out.push(w);
+    }
+    return out;
   }
 
   /** Recommendations for one pool, or every pool the collector knows, highest priority first. */
