@@ -129,7 +129,7 @@ describe('createMonitoring', () => {
     // Make each component throw: the collector on every operation, the resource monitor on every
     // sample, the alert manager on every evaluation (its queries), the advisor on every analysis
     // (so the server's snapshots meet a throwing source).
-    (m.alerts as unknown as { collector: unknown }).collector = {
+    (m.alerts as unknown as { signals: { collector: unknown } }).signals.collector = {
       pools: () => {
         throw new Error('alert query bug');
       },
