@@ -31,7 +31,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['contract', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'advisor', 'alerts'],
   demo: ['contract', 'util', 'pool'],
   otel: ['contract', 'telemetry'],
-  fleet: ['contract', 'telemetry', 'pool', 'metrics', 'exporters'],
+  fleet: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'exporters'],
   bench: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'otel', 'advisor', 'fleet', 'alerts'],
   soak: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'config', 'demo', 'alerts'],
   cli: ['contract', 'util', 'telemetry', 'pool', 'metrics', 'resources', 'exporters', 'dashboard', 'config', 'demo', 'bench', 'advisor', 'fleet', 'alerts', 'soak'],

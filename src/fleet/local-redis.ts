@@ -12,9 +12,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../util/free-port.js';
 
 /** Where `redis-server` is looked for after `$PATH` (Debian installs it in /usr/bin). */
 const FALLBACK_DIRS = ['/usr/bin', '/usr/local/bin', '/usr/sbin'];
@@ -31,18 +32,6 @@ export function findRedisServer(pathEnv: string = process.env['PATH'] ?? ''): st
     }
   }
   return null;
-}
-
-/** A free loopback TCP port (the OS picks one; it is free again once this resolves). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once `port` accepts a connection; rejects past `timeoutMs` or when `child` exits first. */

@@ -6,26 +6,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectNoLeakedWorkers, isZombieOrGone } from '../helpers/processes.js';
+import { freePort } from '../../src/util/free-port.js';
 import { requireTool, startStack, type Stack } from './helpers.js';
 import { RULES, dashboardExprs, ruleExprs } from './artifacts.js';
 
 const TOKEN = 'prom-scrape-token-42';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface QueryResult {
   status: string;

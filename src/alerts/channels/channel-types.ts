@@ -7,6 +7,8 @@
 import type { AlertChannel } from '../../contract/alerts.js';
 import type { AlertLogger } from './log.js';
 import type { RateLimitOptions } from './rate-limit.js';
+import type { WebhookChannelOptions } from './webhook.js';
+import type { SmtpOptions } from './email.js';
 
 /** Fields every channel config may have. */
 export interface ChannelConfigBase {
@@ -33,43 +35,15 @@ export interface FileChannelConfig extends ChannelConfigBase {
   maxFiles?: number;
 }
 
-/** `{ type: 'webhook', url }`: Alertmanager's webhook payload v4 over HTTP(S). */
-export interface WebhookChannelConfig extends ChannelConfigBase {
+/** `{ type: 'webhook', url }`: Alertmanager's webhook payload v4 over HTTP(S); the options of `WebhookChannel` (its `name` is the base's). */
+export interface WebhookChannelConfig extends ChannelConfigBase, Omit<WebhookChannelOptions, 'name'> {
   type: 'webhook';
-  url: string;
-  /** Per attempt (default 5000). */
-  timeoutMs?: number;
-  /** Retries after the first attempt (default 3). */
-  retries?: number;
-  /** Backoff base (default 500) and cap (default 30000). */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-  /** Waiting notifications at most, the oldest dropped beyond (default 100). */
-  queueSize?: number;
-  /** Extra headers (values never logged). */
-  headers?: Record<string, string>;
-  /** `Authorization: Bearer …` (never logged). */
-  bearerToken?: string;
-  /** The payload's `receiver` (default `dspex`). */
-  receiver?: string;
-  /** The payload's `externalURL` (default empty). Addition to the issue's list. */
-  externalURL?: string;
-  /** How long `close()` waits for queued deliveries (default 2000). Addition to the issue's list. */
-  closeDeadlineMs?: number;
 }
 
 /** `{ type: 'email', smtp, from, to }`: nodemailer over SMTP (an optional peer dependency). */
 export interface EmailChannelConfig extends ChannelConfigBase {
   type: 'email';
-  smtp: {
-    host: string;
-    port: number;
-    secure?: boolean;
-    requireTLS?: boolean;
-    auth?: { user: string; pass: string };
-    /** TLS verification options (addition to the issue's list: a self-signed or private CA). */
-    tls?: { rejectUnauthorized?: boolean; ca?: string; servername?: string };
-  };
+  smtp: SmtpOptions;
   from: string;
   to: string | string[];
   subjectPrefix?: string;
