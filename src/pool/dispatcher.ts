@@ -225,11 +225,12 @@ export class Dispatcher {
 
   /** The request's args as JSON, or the error that refuses the call. */
   private encodeArgs(sessionId: string | null, command: string, args: unknown): string | PythonBridgeError {
-    const details = { pool: this.name, command, sessionId };
+    // Built only on the way to an error: the valid path allocates nothing but the JSON.
+    const details = (): { pool: string; command: string; sessionId: string | null } => ({ pool: this.name, command, sessionId });
     const lifecycle = this.host.lifecycle();
     if (lifecycle !== 'running' && lifecycle !== 'starting') {
       const type = lifecycle === 'new' ? 'not_started' : lifecycle;
-      return new PythonBridgeError('pool_unavailable', type, `pool '${this.name}' is ${lifecycle === 'new' ? 'not started' : lifecycle}`, { details });
+      return new PythonBridgeError('pool_unavailable', type, `pool '${this.name}' is ${lifecycle === 'new' ? 'not started' : lifecycle}`, { details: details() });
     }
     if (typeof command !== 'string' || command.length === 0) {
       return new PythonBridgeError('invalid_request', 'bad_args', 'command must be a non-empty string', { details: { pool: this.name } });
@@ -238,14 +239,14 @@ export class Dispatcher {
     try {
       argsJson = args === undefined ? '{}' : JSON.stringify(args);
     } catch (err) {
-      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable: ${(err as Error).message}`, { cause: err, details });
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable: ${(err as Error).message}`, { cause: err, details: details() });
     }
     if (argsJson === undefined) {
-      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable`, { details });
+      return new PythonBridgeError('invalid_request', 'not_serializable', `args of '${command}' are not JSON-serialisable`, { details: details() });
     }
     // Bytes ≤ 3 × UTF-16 length: count exactly only when the string could be near the limit.
     if (argsJson.length * 3 + 256 > this.options.maxMessageBytes && Buffer.byteLength(argsJson) + command.length + 256 > this.options.maxMessageBytes) {
-      return new PythonBridgeError('invalid_request', 'request_too_large', `request for '${command}' exceeds maxMessageBytes (${this.options.maxMessageBytes})`, { details });
+      return new PythonBridgeError('invalid_request', 'request_too_large', `request for '${command}' exceeds maxMessageBytes (${this.options.maxMessageBytes})`, { details: details() });
     }
     return argsJson;
   }

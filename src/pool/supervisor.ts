@@ -420,7 +420,9 @@ export class Supervisor {
     const delay = this.backoffMs(failures);
     const e = err instanceof PythonBridgeError ? err : new PythonBridgeError('worker', 'start_failed', String(err));
     emitErrorEvent(mask, pool, e, { workerId: slot });
-    logger.error({ pool, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, `worker failed to start: ${e.message}`);
+    // A startup_error's message already says so (pool-worker.ts): do not say it twice.
+    const message = e.message.startsWith('worker failed to start') ? e.message : `worker failed to start: ${e.message}`;
+    logger.error({ pool, workerId: slot, attempt: failures, retryInMs: delay, traceback: e.details.traceback }, message);
     const t = setTimeout(() => {
       this.restartTimers.delete(t);
       void this.whenSlotFree(slot).then(() => {

@@ -450,6 +450,28 @@ describe('review regressions', () => {
     }
   });
 
+  it('a replacement whose import fails is logged once as a start failure, with the Python error and its traceback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dspex-fail-'));
+    const marker = join(dir, 'fail');
+    const logger = recordingLogger();
+    const pool = await startPool({ size: 1, pythonModules: ['flaky_import'], logger, env: { DSPEX_TEST_FAIL_MARKER: marker } });
+    try {
+      writeFileSync(marker, 'x');
+      process.kill(pool.status().workers[0]!.pid, 'SIGKILL');
+      const failed = () => logger.lines.filter((l) => l.level === 'error' && l.msg.includes('failed to start'));
+      await vi.waitFor(() => expect(failed().length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      const line = failed()[0]!;
+      expect(line.msg).toMatch(/^worker failed to start: ImportError: flaky_import: told to fail/);
+      expect(line.msg).not.toContain('worker failed to start: worker failed to start');
+      expect(String(line.obj['traceback'])).toContain('ImportError');
+      rmSync(marker);
+      await waitFullyIdle(pool, 10_000);
+      await expect(pool.executeAnonymous('flaky_import.ok')).resolves.toBe('ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("affinity 'prefer': a session that moves to another worker has its state cleared on the old one", async () => {
     const pool = await startPool({ size: 2, pythonModules: ['flaky'], affinity: 'prefer' });
     await pool.executeInSession('s', 'session_set', { key: 'k', value: 'old' });
@@ -521,6 +543,23 @@ describe('lifecycle edges', () => {
     expect(pool.status().sessions).toBe(3);
     // b's Python-side state was cleared too.
     await vi.waitFor(async () => expect(await pool.executeInSession('b', 'session_get', { key: 'k' })).toBeNull());
+  });
+
+  it('repeated calls in the most recent session (no re-insert) keep the LRU order exact, also after it ends', async () => {
+    const pool = await startPool({ size: 1, maxSessions: 3 });
+    for (const id of ['a', 'b', 'c', 'c', 'c']) await pool.executeInSession(id, 'echo', {});
+    await pool.executeInSession('a', 'echo', {}); // order: b, c, a
+    await pool.executeInSession('a', 'echo', {});
+    await pool.executeInSession('d', 'echo', {}); // evicts b
+    expect(pool.getSession('b')).toBeUndefined();
+    expect(pool.getSession('a')?.operations).toBe(3);
+    await pool.endSession('d'); // the newest ends: order c, a
+    for (const id of ['e', 'e', 'f']) await pool.executeInSession(id, 'echo', {}); // f evicts c
+    expect(['a', 'c', 'e', 'f'].map((id) => pool.getSession(id)?.id ?? null)).toEqual(['a', null, 'e', 'f']);
+    expect(pool.getSession('e')?.operations).toBe(2);
+    await pool.executeInSession('d', 'echo', {}); // d is new again: evicts a, the least recent
+    expect(pool.getSession('a')).toBeUndefined();
+    expect(pool.getSession('d')?.operations).toBe(1);
   });
 });
 
