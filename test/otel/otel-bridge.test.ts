@@ -62,6 +62,9 @@ describe('registerOpenTelemetry: metrics', () => {
     // Successes carry no error.type.
     for (const p of points(rm, I.operationDuration.name)) if (p.attributes['dspex.command'] === 'sleep') expect(p.attributes['error.type']).toBeUndefined();
     expect(sumOf(rm, I.operations.name, { 'dspex.pool': pool.name })).toBe(served);
+    // dspex.operations is read from the bridge's own counts at collection: failures under their error attributes.
+    expect(sumOf(rm, I.operations.name, { 'dspex.command': 'fail', 'error.type': 'ValueError' })).toBe(3);
+    expect(sumOf(rm, I.operations.name, { 'dspex.command': 'sleep' })).toBe(24);
     expect(sumOf(rm, I.errors.name, { 'dspex.pool': pool.name })).toBe(4);
     expect(sumOf(rm, I.errors.name, { 'error.type': 'ValueError' })).toBe(3);
     // The sleeps queued: the queue-wait sum is positive and within the durations' sum.
