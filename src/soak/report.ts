@@ -8,7 +8,7 @@
  */
 import { downsample, GROWTH_BOUNDS, GROWTH_R2, COLLECTOR_FILL_MS, LATENCY_BOUND_MS_PER_H, type SoakAnalysis, type SoakEnd, type SoakParams, type Trend } from './analysis.js';
 import type { AlertEvent, SoakSample } from './samples.js';
-import { lineChartSvg, type ChartSeries } from './svg.js';
+import { lineChartSvg, type ChartSeries } from '../util/svg.js';
 
 /** Rows of the sample table at most. */
 export const MAX_TABLE_ROWS = 30;

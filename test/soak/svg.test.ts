@@ -4,7 +4,7 @@
  * table of at most 30 rows.
  */
 import { describe, expect, it } from 'vitest';
-import { lineChartSvg, niceTicks, tickLabel, xmlEscape } from '../../src/soak/svg.js';
+import { lineChartSvg, logTicks, niceTicks, tickLabel, xmlEscape } from '../../src/util/svg.js';
 import { MAX_TABLE_ROWS, soakCharts, soakMarkdown } from '../../src/soak/report.js';
 import { analyzeSoak, type SoakEnd, type SoakParams } from '../../src/soak/analysis.js';
 import type { SoakSample } from '../../src/soak/samples.js';
@@ -54,6 +54,28 @@ describe('lineChartSvg', () => {
     expect(tickLabel(25_000)).toBe('25k');
     expect(tickLabel(0.30000000000000004)).toBe('0.3');
     expect(xmlEscape(`<a href="x">&'`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&apos;');
+  });
+
+  it('logTicks: powers of ten over many decades, 1-2-5 over few, always covering the range', () => {
+    expect(logTicks(100, 10_000_000)).toEqual([100, 1000, 10_000, 100_000, 1_000_000, 10_000_000]);
+    expect(logTicks(1, 64)).toEqual([1, 2, 5, 10, 20, 50, 100]);
+    expect(logTicks(3, 7)).toEqual([2, 5, 10]);
+    expect(logTicks(0, 5)).toEqual([1, 10]);
+  });
+
+  it('a log-log chart places 1, 10, 100 evenly and leaves values <= 0 out as gaps', () => {
+    const svg = lineChartSvg({ title: 'scaling', xLabel: 'workers', yLabel: 'ops/s', xLog: true, yLog: true, series: [{ name: 'pool', xs: [1, 10, 100], ys: [10, 100, 1000] }, { name: 'zero', xs: [1, 10], ys: [0, 5] }] });
+    expect(svgHasNoNaN(svg)).toBe(true);
+    const doc = parseSvg(svg);
+    expect(doc.xLabel).toBe('workers');
+    const d = /<path d="([^"]+)"[^>]*><title>pool</.exec(svg)?.[1] ?? '';
+    const pts = [...d.matchAll(/[ML]([\d.]+) ([\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(pts).toHaveLength(3);
+    // Equal ratios, equal steps: a straight line on log-log axes.
+    expect(pts[1]![0] - pts[0]![0]).toBeCloseTo(pts[2]![0] - pts[1]![0], 0);
+    expect(pts[0]![1] - pts[1]![1]).toBeCloseTo(pts[1]![1] - pts[2]![1], 0);
+    const zero = /<path d="([^"]+)"[^>]*><title>zero</.exec(svg)?.[1] ?? '';
+    expect(zero.match(/[ML]/g)).toEqual(['M']);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * Line charts as standalone SVG documents (pure: data in, a string out), for the soak report's
- * plots: axes with "nice" ticks, axis labels, a title, a legend and optional dashed reference
+ * and the scaling benchmark's plots: axes with "nice" ticks, axis labels, a title, a legend and optional dashed reference
  * lines (a bound, the end of the warm-up). No dependency: the report must render on GitHub and in
  * any browser, and the command must produce it offline.
  *
@@ -34,8 +34,12 @@ export interface LineChart {
   /** Pixel size; default 720×320. */
   readonly width?: number;
   readonly height?: number;
-  /** Start the y axis at zero (default true: memory and latency are read against zero). */
+  /** Start the y axis at zero (default true: memory and latency are read against zero). Ignored on a log axis. */
   readonly yFromZero?: boolean;
+  /** Logarithmic x axis (workers 1..64, payload 100 B..10 MB); values ≤ 0 leave a gap. */
+  readonly xLog?: boolean;
+  /** Logarithmic y axis; values ≤ 0 leave a gap. */
+  readonly yLog?: boolean;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -59,6 +63,25 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
+/**
+ * Ticks of a logarithmic axis covering `[lo, hi]` (both > 0): each power of ten and, when the
+ * range spans fewer than three decades, 2× and 5× of each.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !(hi > 0) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [1, 10];
+  if (hi < lo) [lo, hi] = [hi, lo];
+  const a = Math.floor(Math.log10(lo) + 1e-9);
+  let b = Math.ceil(Math.log10(hi) - 1e-9);
+  if (b === a) b = a + 1;
+  const steps = b - a < 3 ? [1, 2, 5] : [1];
+  const out: number[] = [];
+  for (let k = a; k <= b; k++) for (const m of steps) out.push(Number((m * 10 ** k).toPrecision(12)));
+  // Trim ticks beyond the first one below lo and the first one above hi.
+  const first = out.findLastIndex((v) => v <= lo * (1 + 1e-9));
+  const last = out.findIndex((v) => v >= hi * (1 - 1e-9));
+  return out.slice(Math.max(0, first), last < 0 ? out.length : last + 1);
+}
+
 /** A tick value as the axis shows it (`1.5`, `20`, `1.2k`). */
 export function tickLabel(v: number): string {
   const a = Math.abs(v);
@@ -79,21 +102,27 @@ export function lineChartSvg(c: LineChart): string {
   const bottom = 70;
   const pw = W - left - right;
   const ph = H - top - bottom;
-  const allX = c.series.flatMap((s) => s.xs.filter(Number.isFinite));
-  const allY = c.series.flatMap((s) => s.ys.filter(Number.isFinite));
-  for (const m of c.markers ?? []) (m.axis === 'x' ? allX : allY).push(m.value);
-  const xMin = allX.length ? Math.min(...allX) : 0;
-  const xMax = allX.length ? Math.max(...allX) : 1;
-  const yLo = c.yFromZero === false ? (allY.length ? Math.min(...allY) : 0) : Math.min(0, ...allY);
-  const yHi = allY.length ? Math.max(...allY) : 1;
-  const xt = niceTicks(xMin, xMax, 6);
-  const yt = niceTicks(yLo, yHi, 5);
-  const x0 = xt[0]!;
-  const x1 = xt.at(-1)!;
-  const y0 = yt[0]!;
-  const y1 = yt.at(-1)!;
-  const px = (x: number): number => left + ((x - x0) / (x1 - x0 || 1)) * pw;
-  const py = (y: number): number => top + ph - ((y - y0) / (y1 - y0 || 1)) * ph;
+  // On a log axis a value ≤ 0 has no place: it is left out of the range and drawn as a gap.
+  const okX = (v: number): boolean => Number.isFinite(v) && (c.xLog !== true || v > 0);
+  const okY = (v: number): boolean => Number.isFinite(v) && (c.yLog !== true || v > 0);
+  const allX = c.series.flatMap((s) => s.xs.filter(okX));
+  const allY = c.series.flatMap((s) => s.ys.filter(okY));
+  for (const m of c.markers ?? []) if (m.axis === 'x' ? okX(m.value) : okY(m.value)) (m.axis === 'x' ? allX : allY).push(m.value);
+  const xMin = allX.length ? Math.min(...allX) : c.xLog === true ? 1 : 0;
+  const xMax = allX.length ? Math.max(...allX) : c.xLog === true ? 10 : 1;
+  const yMin = allY.length ? Math.min(...allY) : c.yLog === true ? 1 : 0;
+  const yLo = c.yLog === true || c.yFromZero === false ? yMin : Math.min(0, ...allY);
+  const yHi = allY.length ? Math.max(...allY) : c.yLog === true ? 10 : 1;
+  const xt = c.xLog === true ? logTicks(xMin, xMax) : niceTicks(xMin, xMax, 6);
+  const yt = c.yLog === true ? logTicks(yLo, yHi) : niceTicks(yLo, yHi, 5);
+  const tx = c.xLog === true ? Math.log10 : (v: number): number => v;
+  const ty = c.yLog === true ? Math.log10 : (v: number): number => v;
+  const x0 = tx(xt[0]!);
+  const x1 = tx(xt.at(-1)!);
+  const y0 = ty(yt[0]!);
+  const y1 = ty(yt.at(-1)!);
+  const px = (x: number): number => left + ((tx(x) - x0) / (x1 - x0 || 1)) * pw;
+  const py = (y: number): number => top + ph - ((ty(y) - y0) / (y1 - y0 || 1)) * ph;
 
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');
@@ -118,6 +147,7 @@ export function lineChartSvg(c: LineChart): string {
   out.push(`<text class="y-label" x="16" y="${top + ph / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + ph / 2})">${xmlEscape(c.yLabel)}</text>`);
   // Reference lines.
   for (const m of c.markers ?? []) {
+    if (!(m.axis === 'x' ? okX(m.value) : okY(m.value))) continue;
     if (m.axis === 'x') {
       const x = f(px(m.value));
       out.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${top + ph}" stroke="#888" stroke-dasharray="4 3"/>`);
@@ -137,7 +167,7 @@ export function lineChartSvg(c: LineChart): string {
     for (let k = 0; k < n; k++) {
       const x = s.xs[k]!;
       const y = s.ys[k]!;
-      if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      if (!okX(x) || !okY(y)) {
         pen = false;
         continue;
       }
