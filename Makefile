@@ -50,23 +50,15 @@ test: deps typecheck lint build
 	@mkdir -p .tmp
 	npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest.json
 	@node -e "const r=JSON.parse(require('fs').readFileSync('.tmp/vitest.json','utf8')); console.log('tests: ' + r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed' + (r.numPendingTests ? ', ' + r.numPendingTests + ' skipped' : ''))"
-	@# Smoke runs of the benchmarks (seconds each); full figures: make bench
-	node dist/cli/main.js bench pool --quick
-	node dist/cli/main.js bench telemetry --quick
-	node dist/cli/main.js bench metrics --quick
-	node dist/cli/main.js bench resources --quick
-	node dist/cli/main.js bench dashboard --quick
-	node dist/cli/main.js bench otel --quick
-	node dist/cli/main.js bench advisor --quick
-	node dist/cli/main.js bench fleet --quick
-	node dist/cli/main.js bench alerts --quick
+	@# Smoke runs of every benchmark in one summary (seconds each; fleet is skipped without redis-server); full figures: make bench
+	node dist/cli/main.js bench all --quick
 
 demo: deps build
 	node dist/cli/main.js monitor --demo
 
 bench: deps build
 	mkdir -p bench-results
-	for b in pool telemetry metrics resources dashboard otel advisor alerts fleet; do node dist/cli/main.js bench $$b --json bench-results/$$b.json || exit 1; done
+	node dist/cli/main.js bench all --json bench-results/all.json
 
 # DURATION: how long (e.g. 2m, 1h; default 1h); writes docs/SOAK_REPORT.md and docs/soak/*.svg.
 # SOAK_MINUTES=N is still accepted for the older vitest soak (test/soak/pool.soak.test.ts):

@@ -13,6 +13,7 @@ import { OptimizationAdvisor, type AdvisedPool } from '../advisor/optimization-a
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { allocPerCall } from './measure.js';
 
 const POOL = 'bench-advisor';
 const WORKERS = 32;
@@ -82,6 +83,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     }
     if (i % 50 === 49) await new Promise((r) => setImmediate(r));
   }
+  // Heap per full analysis (the headline); analyze is synchronous.
+  const analysisAlloc = allocPerCall(cases[0]!.run, opts.quick ? 10 : 30, 10);
   collector.stop();
   const stats = samples.map(summarizeSamples);
   const rows: BenchRow[] = cases.map((c, i) => ({ case: c.name, 'runs/s': 1000 / (stats[i]?.mean || Infinity), 'p50 ms': stats[i]?.p50 ?? 0, 'p99 ms': stats[i]?.p99 ?? 0 }));
@@ -89,8 +92,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   return {
     name: 'advisor',
     rows,
+    headline: { case: `one full analysis, ${WORKERS} workers x ${COMMANDS} commands`, opsPerS: 1000 / (stats[0]?.mean || Infinity), p50Us: (stats[0]?.p50 ?? 0) * 1000, p99Us: p99 * 1000, heapBytesPerOp: analysisAlloc.perCall },
     ratios: { analysis_vs_queries_p50: (stats[0]?.p50 ?? 0) / (stats[1]?.p50 || Infinity) },
     targets: { 'full analysis 32 workers x 50 commands, p99 ms': { target: '<= 5', value: p99, pass: p99 <= 5 } },
-    extra: { iterations, recommendations: recs, sink },
+    extra: { iterations, recommendations: recs, analysisAlloc, sink },
   };
 }

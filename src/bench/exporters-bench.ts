@@ -22,6 +22,7 @@ import { renderMetrics } from '../exporters/prometheus.js';
 import { buildSnapshot } from '../exporters/snapshot.js';
 import type { MonitoringSources } from '../exporters/sources.js';
 import { summarizeSamples, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { allocPerCall } from './measure.js';
 
 interface Setup {
   sources: MonitoringSources;
@@ -165,6 +166,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       bytes[idx] = b;
     }
   }
+  // Heap per large scrape (the headline); renderMetrics is synchronous.
+  const scrapeAlloc = allocPerCall(() => renderMetrics(large.sources).length, opts.quick ? 10 : 30, 2);
   const stats = samples.map(summarizeSamples);
   const rows: BenchRow[] = cases.map((c, i) => ({
     case: c.name,
@@ -179,6 +182,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   return {
     name: 'exporters',
     rows,
+    headline: { case: 'one scrape, 4 pools x 32 workers x 64 commands', opsPerS: 1000 / (s(1).mean || Infinity), p50Us: s(1).p50 * 1000, p99Us: largeP99 * 1000, heapBytesPerOp: scrapeAlloc.perCall },
     ratios: {
       scrape_large_10x_events_vs_large_p50: s(2).p50 / (s(1).p50 || Infinity),
       scrape_large_vs_promclient_same_series_p50: s(1).p50 / (s(4).p50 || Infinity),
@@ -188,6 +192,6 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       'scrape 4x32x64, p99 ms': { target: '<= 50', value: largeP99, pass: largeP99 <= 50 },
       'scrape cost with 10x events, p50 ratio': { target: '<= 1.5', value: s(2).p50 / (s(1).p50 || Infinity), pass: s(2).p50 / (s(1).p50 || Infinity) <= 1.5 },
     },
-    extra: { iterations, warmup, largeSeries: largeLines },
+    extra: { iterations, warmup, largeSeries: largeLines, scrapeAlloc },
   };
 }

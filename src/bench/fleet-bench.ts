@@ -39,6 +39,7 @@ import { BenchUnavailableError, progressLine, quantileSorted, summarizeSamples, 
 
 const PAYLOAD = { text: 'x'.repeat(80), n: 12345 }; // ~100 bytes of JSON, as bench pool
 const POOL_SIZE = 2;
+const HEADLINE_CALLERS = 4;
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The redis-server to use, or a {@link BenchUnavailableError} naming `make deps`. */
@@ -362,6 +363,8 @@ function assemble(cases: QueueCase[], merges: MergeCase[], report: HostReport, p
     });
   }
   const c1 = cases.find((c) => c.concurrency === 1);
+  // The headline: a fleet call at 4 callers (the concurrency both --quick and the full run measure).
+  const c4 = cases.find((c) => c.concurrency === HEADLINE_CALLERS);
   const pool = report.pools[0];
   return {
     name: 'fleet',
@@ -371,6 +374,9 @@ function assemble(cases: QueueCase[], merges: MergeCase[], report: HostReport, p
       { title: 'FleetCollector merge of host reports', rows: mergeRows },
     ],
     ratios,
+    // Heap per call is not measured: the call's allocations are spread over BullMQ's and ioredis'
+    // own timers and connections (client and worker in this process), not one sequence to isolate.
+    headline: { case: `fleet echo through the queue, ${HEADLINE_CALLERS} callers`, opsPerS: c4?.fleetOpsPerS ?? null, p50Us: c4?.fleetP50Us ?? null, p99Us: c4?.fleetP99Us ?? null, heapBytesPerOp: null },
     notes: [
       `fleet = FleetClient -> BullMQ on a local redis-server -> FleetWorker -> the same ${POOL_SIZE}-worker pool the local rows call directly, all on this machine's cores: the fleet rows are the queue's cost, not a fleet's capacity (no scale-up on a 2-core machine)`,
       '+p50/+p99/+cpu: fleet minus local per call; cpu counts this process, redis-server and the Python workers',

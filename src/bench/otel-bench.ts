@@ -1,8 +1,12 @@
 /**
  * `dspex bench otel`: what the OpenTelemetry bridge costs on pool throughput. The same pool is
- * driven with echo calls at concurrency 8, alternating rounds with the bridge registered (real SDK
- * providers: a MeterProvider with a reader, a BasicTracerProvider with a span processor that
- * drops spans, so exporting is not what is measured) and without it, in the same run.
+ * driven with echo calls at concurrency 8 in many short rounds; each round runs every arm — no
+ * bridge, and the bridge registered with real SDK providers (a MeterProvider with a reader, a
+ * BasicTracerProvider with a span processor that drops spans, so exporting is not what is
+ * measured) — in rotated order. The figure is the median over rounds of the within-round ratio.
+ * `--breakdown` adds metrics-only and traces-only arms. The echo (~45 µs of work) is the worst
+ * case; the same rounds with a 1 ms `sleep` call show the cost for a call that does something. A tight loop over
+ * `executePoolOperation` gives the Node time one call adds, independent of the pool.
  *
  * The SDK packages are dev dependencies of dspex: in an installation without them the benchmark
  * says so and measures nothing.
@@ -11,7 +15,9 @@
  */
 import { SessionPool } from '../pool/session-pool.js';
 import { registerOpenTelemetry } from '../otel/bridge.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { executePoolOperation, telemetryMask, type OperationContext } from '../telemetry/telemetry.js';
+import { allocPerOpAsync } from './measure.js';
+import { progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -58,65 +64,191 @@ async function sdkProviders(): Promise<Providers | null> {
   };
 }
 
+/** The bridge arms a round can run: none (the baseline), both signals, or one of them. */
+type Arm = 'none' | 'metrics' | 'traces' | 'both';
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The 25th and 75th percentiles (nearest rank), the spread reported beside each median. */
+function quartiles(xs: readonly number[]): [number, number] {
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) * 0.25)]!, s[Math.ceil((s.length - 1) * 0.75)]!];
+}
+
+/**
+ * The bridge's cost per call outside the pool: `executePoolOperation` around an already settled
+ * promise, in a tight loop, with and without the bridge subscribed. This is the Node CPU time one
+ * call adds; the throughput ratio below is what that time costs a pool on this machine.
+ */
+async function perCallNs(providers: Providers, arms: readonly Arm[], calls: number): Promise<Record<Arm, number>> {
+  const mask = telemetryMask();
+  const done = Promise.resolve(1);
+  const fn = (): Promise<number> => done;
+  const loop = async (n: number): Promise<number> => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      await executePoolOperation(mask, newContext(), fn);
+    }
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  const out: Record<Arm, number> = { none: 0, metrics: 0, traces: 0, both: 0 };
+  const samples: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
+  for (let r = 0; r < 5; r++) {
+    for (const arm of rotate(arms, r)) {
+      const reg = register(providers, arm, []);
+      await loop(Math.min(2000, calls)); // warm this arm's caches
+      samples[arm].push(await loop(calls));
+      reg?.stop();
+    }
+  }
+  for (const arm of arms) out[arm] = median(samples[arm]);
+  return out;
+}
+
+/** A context as the dispatcher builds it for an anonymous echo call. */
+function newContext(): OperationContext {
+  return { pool: 'bench', command: 'echo', sessionId: null, workerId: 0, pid: 1, timestampMs: 0, queueWaitNs: 0, durationNs: 0, traceparent: undefined };
+}
+
+function register(p: Providers, arm: Arm, pools: SessionPool[]): { stop(): void } | null {
+  if (arm === 'none') return null;
+  return registerOpenTelemetry({
+    meterProvider: arm === 'traces' ? null : p.meterProvider,
+    tracerProvider: arm === 'metrics' ? null : p.tracerProvider,
+    pools,
+  });
+}
+
+/** `arms` rotated by `r`: each arm leads in turn, so no arm always follows another's garbage. */
+function rotate<T>(arms: readonly T[], r: number): T[] {
+  const k = r % arms.length;
+  const order = [...arms.slice(k), ...arms.slice(0, k)];
+  return r % 2 === 1 ? order.reverse() : order;
+}
+
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
   const providers = await sdkProviders();
   if (providers === null) {
     return { name: 'otel', rows: [{ case: 'skipped: @opentelemetry/sdk-metrics and sdk-trace-base are not installed' }], ratios: {} };
   }
-  const roundMs = opts.quick ? 400 : 2000;
-  const rounds = opts.quick ? 2 : 8;
+  // Many short rounds, each arm in every round, ratios taken within a round and the median over
+  // rounds: the machine's drift (other jobs, thermal, GC of a previous arm) moves both sides of a
+  // round together, and a few disturbed rounds do not move a median.
+  const roundMs = opts.quick ? 200 : Number(opts.flags['round-ms'] ?? 400);
+  const rounds = opts.quick ? 3 : Number(opts.flags['rounds'] ?? 30);
+  const breakdown = opts.flags['breakdown'] === 'true';
+  const arms: Arm[] = breakdown ? ['none', 'metrics', 'traces', 'both'] : ['none', 'both'];
   const concurrency = 8;
+  const progress = progressLine('otel');
   const pool = new SessionPool({ name: `bench-otel-${process.pid}`, size: 2, healthCheckIntervalMs: 0, logger: silentLogger });
   await pool.start();
-  const drive = async (ms: number): Promise<number> => {
+  const echo = (): Promise<unknown> => pool.executeAnonymous('echo', { text: 'x'.repeat(80) });
+  const sleep1ms = (): Promise<unknown> => pool.executeAnonymous('sleep', { ms: 1 });
+  const drive = async (ms: number, call: () => Promise<unknown> = echo): Promise<number> => {
     let ops = 0;
     const t0 = performance.now();
     const end = t0 + ms;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (performance.now() < end) {
-          await pool.executeAnonymous('echo', { text: 'x'.repeat(80) });
+          await call();
           ops++;
         }
       }),
     );
     return ops / ((performance.now() - t0) / 1000);
   };
-  const acc = { bare: [] as number[], otel: [] as number[] };
+  const acc: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
+  const roundRatios: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
+  const sleepRatios: number[] = [];
   let instruments = 0;
+  let perCall: Record<Arm, number>;
+  let heapPerOp = Number.NaN;
+  let heapPerOpBare = Number.NaN;
   try {
-    // Warm both paths.
-    await drive(200);
-    const warm = registerOpenTelemetry({ meterProvider: providers.meterProvider, tracerProvider: providers.tracerProvider, pools: [pool] });
-    await drive(200);
-    warm.stop();
+    // Warm every arm.
+    for (const arm of arms) {
+      const reg = register(providers, arm, [pool]);
+      await drive(200);
+      reg?.stop();
+    }
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? (['bare', 'otel'] as const) : (['otel', 'bare'] as const);
-      for (const which of order) {
-        const reg = which === 'otel' ? registerOpenTelemetry({ meterProvider: providers.meterProvider, tracerProvider: providers.tracerProvider, pools: [pool] }) : null;
-        acc[which].push(await drive(roundMs));
+      progress.update(`round ${r + 1}/${rounds}`);
+      const got: Partial<Record<Arm, number>> = {};
+      for (const arm of rotate(arms, r)) {
+        const reg = register(providers, arm, [pool]);
+        got[arm] = await drive(roundMs);
+        reg?.stop();
+        acc[arm].push(got[arm]);
+      }
+      for (const arm of arms) roundRatios[arm].push(got[arm]! / got.none!);
+    }
+    // The same for a call with 1 ms of work: what the bridge costs a call that does something.
+    for (let r = 0; r < rounds; r++) {
+      progress.update(`1 ms calls, round ${r + 1}/${rounds}`);
+      const got: Partial<Record<Arm, number>> = {};
+      for (const arm of rotate(['none', 'both'] as const, r)) {
+        const reg = register(providers, arm, [pool]);
+        got[arm] = await drive(roundMs, sleep1ms);
         reg?.stop();
       }
+      sleepRatios.push(got.both! / got.none!);
     }
+    progress.update('allocation');
+    const reg = register(providers, 'both', [pool]);
+    heapPerOp = (await allocPerOpAsync(() => pool.executeAnonymous('echo', { text: 'x'.repeat(80) }), opts.quick ? 5 : 30, 50)).perCall;
+    reg?.stop();
+    heapPerOpBare = (await allocPerOpAsync(() => pool.executeAnonymous('echo', { text: 'x'.repeat(80) }), opts.quick ? 5 : 30, 50)).perCall;
+    progress.update('per-call cost');
+    perCall = await perCallNs(providers, arms, opts.quick ? 5_000 : 50_000);
     instruments = await providers.collect();
   } finally {
+    progress.done();
     await pool.stop();
     await providers.shutdown();
   }
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const bare = mean(acc.bare);
-  const otel = mean(acc.otel);
-  const ratio = otel / bare;
-  const rows: BenchRow[] = [
-    { case: 'pool echo, no bridge', 'ops/s': bare, 'µs/op': 1e6 / bare },
-    { case: 'pool echo, bridge + SDK metrics and traces', 'ops/s': otel, 'µs/op': 1e6 / otel },
-  ];
+  const label: Record<Arm, string> = {
+    none: 'pool echo, no bridge',
+    metrics: 'pool echo, bridge: SDK metrics only',
+    traces: 'pool echo, bridge: SDK traces only',
+    both: 'pool echo, bridge + SDK metrics and traces',
+  };
+  const rows: BenchRow[] = arms.map((arm) => {
+    const [q1, q3] = quartiles(roundRatios[arm]);
+    return {
+      case: label[arm],
+      'ops/s (median)': median(acc[arm]),
+      'ratio (median of rounds)': median(roundRatios[arm]),
+      'ratio q1..q3': arm === 'none' ? '—' : `${q1.toFixed(3)}..${q3.toFixed(3)}`,
+      'ns/call added (tight loop)': arm === 'none' ? 0 : perCall[arm] - perCall.none,
+    };
+  });
+  const ratio = median(roundRatios.both);
+  const sleepRatio = median(sleepRatios);
+  rows.push({ case: 'pool sleep 1 ms, bridge + SDK metrics and traces', 'ops/s (median)': null, 'ratio (median of rounds)': sleepRatio, 'ratio q1..q3': quartiles(sleepRatios).map((x) => x.toFixed(3)).join('..'), 'ns/call added (tight loop)': null });
+  const ratios: Record<string, number> = { otel_vs_bare_throughput: ratio, otel_vs_bare_throughput_1ms_calls: sleepRatio, otel_ns_per_call: perCall.both - perCall.none, otel_vs_bare_heap_per_op: heapPerOp / heapPerOpBare };
+  if (breakdown) {
+    ratios['otel_metrics_only_vs_bare_throughput'] = median(roundRatios.metrics);
+    ratios['otel_traces_only_vs_bare_throughput'] = median(roundRatios.traces);
+  }
   return {
     name: 'otel',
     rows,
-    ratios: { otel_vs_bare_throughput: ratio },
-    targets: { otel_vs_bare_throughput: { target: '>= 0.95', value: ratio, pass: ratio >= 0.95 } },
-    extra: { rounds, roundMs, concurrency, instruments, throughputRounds: acc },
+    ratios,
+    headline: { case: 'pool echo, 2 workers, 8 callers, bridge + SDK metrics and traces', opsPerS: median(acc.both), p50Us: null, p99Us: null, heapBytesPerOp: heapPerOp },
+    targets: {
+      otel_vs_bare_throughput: { target: '>= 0.95', value: ratio, pass: ratio >= 0.95 },
+      'otel vs none, throughput of 1 ms calls': { target: '>= 0.95', value: sleepRatio, pass: sleepRatio >= 0.95 },
+    },
+    extra: { rounds, roundMs, concurrency, arms, instruments, throughputRounds: acc, roundRatios, sleepRoundRatios: sleepRatios, perCallNs: perCall },
+    notes: [
+      `${rounds} rounds of ${roundMs} ms per arm, arms rotated each round; the ratio is taken within each round, then the median over rounds.`,
+      'ns/call added: executePoolOperation around a settled promise in a tight loop, bridge arm minus no-bridge arm (median of 5).',
+    ],
   };
 }

@@ -26,94 +26,16 @@
  *
  * @module
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { SessionPool } from '../pool/session-pool.js';
-import { WORKER_SCRIPT } from '../pool/worker-env.js';
-import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
+import { BareWorker, drive, type RunResult } from './bare-pipes.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { prng } from '../util/prng.js';
-import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow, type Headline } from './report.js';
+import { allocPerOpAsync } from './measure.js';
 
 const PAYLOAD = { text: 'x'.repeat(80), n: 12345 }; // ~100 bytes of JSON
-
-interface RunResult {
-  ops: number;
-  seconds: number;
-  latUs: Float64Array;
-}
-
-/** Drive `call` from `concurrency` loops for `ms`, recording each call's latency. */
-async function drive(concurrency: number, ms: number, call: (loop: number) => Promise<unknown>): Promise<RunResult> {
-  const lat = new Float64Array(4_000_000);
-  let n = 0;
-  const t0 = performance.now();
-  const end = t0 + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, loop) => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await call(loop);
-        if (n < lat.length) lat[n] = (performance.now() - s) * 1000;
-        n++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { ops: n, seconds, latUs: lat.slice(0, Math.min(n, lat.length)).sort() };
-}
-
-/** One bare worker process: one request in flight, callers queued in order. */
-class BareWorker {
-  private readonly child: ChildProcess;
-  private readonly requests: Writable;
-  private pending: ((text: string) => void) | null = null;
-  private readonly waiting: (() => void)[] = [];
-  private nextId = 0;
-  readonly ready: Promise<void>;
-
-  constructor(slot: number) {
-    this.child = spawn('python3', ['-u', WORKER_SCRIPT, `--dspex-run-id=${process.pid}.bench`, `--dspex-worker-id=${slot}`], {
-      stdio: ['ignore', 'ignore', 'inherit', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1', DSPEX_OWNER_PID: String(process.pid), DSPEX_MODULES: '' },
-    });
-    this.requests = this.child.stdio[3] as Writable;
-    let onReady: () => void = () => {};
-    this.ready = new Promise((r) => (onReady = r));
-    let first = true;
-    const decoder = new FrameDecoder(1 << 24, (text) => {
-      if (first) {
-        first = false;
-        onReady();
-        return;
-      }
-      const p = this.pending;
-      this.pending = null;
-      p?.(text);
-      this.waiting.shift()?.();
-    });
-    (this.child.stdio[4] as Readable).on('data', (c: Buffer) => decoder.push(c));
-  }
-
-  async echo(args: unknown): Promise<unknown> {
-    while (this.pending !== null) await new Promise<void>((r) => this.waiting.push(r));
-    return new Promise((resolve) => {
-      this.pending = (text) => resolve((JSON.parse(text) as { result: unknown }).result);
-      const id = ++this.nextId;
-      this.requests.write(encodeFrame(`{"id":${id},"command":"echo","args":${JSON.stringify(args)},"session_id":null}`));
-    });
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
-      this.child.once('exit', () => resolve());
-      this.requests.end();
-    });
-  }
-}
 
 /** Resolves once `pool` is at rest: every slot's worker idle and every spare ready. */
 async function atRest(pool: SessionPool): Promise<void> {
@@ -390,6 +312,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const ratios: Record<string, number> = {};
   let minRatioAtN = Infinity;
   let worstP50OverheadUs = -Infinity;
+  // The headline: pool echo at 4 workers x 4 callers, from that row's figures.
+  const headline: Headline = { case: 'pool echo, 4 workers, 4 callers', opsPerS: null, p50Us: null, p99Us: null, heapBytesPerOp: null };
 
   for (const n of sizes) {
     const pool = new SessionPool({ name: `bench-pool-${n}-${process.pid}`, size: n, healthCheckIntervalMs: 0, logger: silentLogger });
@@ -427,6 +351,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         ratios[`pooled_vs_bare_throughput_n${n}_c${c}`] = ratio;
         if (c >= n) minRatioAtN = Math.min(minRatioAtN, ratio);
         worstP50OverheadUs = Math.max(worstP50OverheadUs, p.p50Us - b.p50Us);
+        if (n === 4 && c === 4) {
+          headline.opsPerS = p.opsPerS;
+          headline.p50Us = p.p50Us;
+          headline.p99Us = p.p99Us;
+        }
         rows.push({
           workers: n,
           concurrency: c,
@@ -439,6 +368,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
           'bare p99 µs': b.p99Us,
         });
       }
+      // Heap per echo: sequential calls on this pool while it is alive (the Node side of a call).
+      if (n === 4) headline.heapBytesPerOp = (await allocPerOpAsync(() => pool.executeAnonymous('echo', PAYLOAD), opts.quick ? 10 : 30, 50)).perCall;
     } finally {
       await Promise.all([pool.stop(), ...bare.map((b) => b.stop())]);
     }
@@ -493,6 +424,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     name: 'pool',
     rows,
     ratios,
+    headline,
     targets: {
       'pooled_vs_bare_throughput (min over concurrency >= N)': { target: '>= 0.9', value: minRatioAtN, pass: minRatioAtN >= 0.9 },
       'p50 overhead over bare, µs (worst config)': { target: '<= 20', value: worstP50OverheadUs, pass: worstP50OverheadUs <= 20 },

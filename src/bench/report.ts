@@ -39,6 +39,28 @@ export interface BenchReport {
   extra?: Record<string, unknown>;
   /** Lines a reader needs to read the figures right (printed under the table, kept in the JSON). */
   notes?: string[];
+  /** The scenario's main figures in one shape, for `bench all` and a reader comparing scenarios. */
+  headline?: Headline;
+}
+
+/**
+ * One scenario's main operation in the same four figures for every benchmark: throughput,
+ * latency p50 / p99 (µs) and bytes allocated on the Node heap per operation (see
+ * src/bench/measure.ts). A figure the scenario cannot measure is null.
+ */
+export interface Headline {
+  /** What one operation is, e.g. "pool echo, 4 workers, 4 callers". */
+  case: string;
+  opsPerS: number | null;
+  p50Us: number | null;
+  p99Us: number | null;
+  heapBytesPerOp: number | null;
+}
+
+/** The headline as one printed line (pure). */
+export function headlineLine(h: Headline): string {
+  const part = (label: string, v: number | null, unit: string): string => `${label} ${v === null || !Number.isFinite(v) ? '-' : fmt(v)}${unit}`;
+  return `headline (${h.case}): ${part('', h.opsPerS, ' ops/s').trim()}, ${part('p50', h.p50Us, ' µs')}, ${part('p99', h.p99Us, ' µs')}, ${part('heap', h.heapBytesPerOp, ' B/op')}`;
 }
 
 /**
@@ -127,6 +149,7 @@ export function emitReport(report: BenchReport, opts: BenchOptions, out: NodeJS.
   else for (const sec of report.sections) out.write(`## ${sec.title}\n\n${renderTable(sec.rows)}\n\n`);
   for (const note of report.notes ?? []) out.write(`note: ${note}\n`);
   if ((report.notes ?? []).length > 0) out.write('\n');
+  if (report.headline !== undefined) out.write(headlineLine(report.headline) + '\n');
   for (const [k, v] of Object.entries(report.ratios)) out.write(`ratio ${k}: ${v.toFixed(3)}\n`);
   if (report.targets) {
     // A quick run is a smoke test of the benchmark itself: too short for its figures to judge a target.
@@ -142,6 +165,7 @@ export function emitReport(report: BenchReport, opts: BenchOptions, out: NodeJS.
       machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemBytes: os.totalmem() },
       ratios: report.ratios,
       targets: report.targets ?? {},
+      headline: report.headline ?? null,
       rows: report.rows,
       notes: report.notes ?? [],
       ...(report.extra ?? {}),

@@ -32,6 +32,7 @@ import type { ResourcePoolSource, ResourcePoolWorker } from '../resources/proces
 import { ProcReader, identifyWorker } from '../resources/proc.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { allocPerCall } from './measure.js';
 
 const IDLE_WORKER = 'import sys\nsys.stdin.read()\n';
 
@@ -96,6 +97,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       }
     }
     if (listed < n) throw new Error(`bench resources: the monitor listed ${listed} of ${n} processes`);
+    // Heap per full tick (the headline): sampleNow is synchronous, so nothing else runs in a batch.
+    const tickAlloc = allocPerCall(cases[0]!.tick, opts.quick ? 10 : 30, 5);
 
     // Event-loop stall under a timer-driven monitor.
     const eld = monitorEventLoopDelay({ resolution: 1 });
@@ -127,6 +130,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     return {
       name: 'resources',
       rows,
+      headline: {
+        case: `one sampling tick, ${n} Python processes (pool + scan)`,
+        opsPerS: Number(fullRow?.['ticksPerS'] ?? 0) || null,
+        p50Us: p50(fullRow) * 1000,
+        p99Us: p99(fullRow) * 1000,
+        heapBytesPerOp: tickAlloc.perCall,
+      },
       ratios: {
         full_vs_node_only_p50: p50(nodeRow) > 0 ? p50(fullRow) / p50(nodeRow) : 0,
         full_vs_stat_only_p50: p50(statRow) > 0 ? p50(fullRow) / p50(statRow) : 0,
@@ -136,7 +146,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         [`tick p99 with ${n} Python processes`]: { target: '<= 10 ms', value: p99(fullRow), pass: p99(fullRow) <= 10 },
         'max event-loop stall while sampling': { target: '<= 10 ms', value: stallMaxMs, pass: stallMaxMs <= 10 },
       },
-      extra: { procs: n, rounds, systemProcesses: systemProcs, python },
+      extra: { procs: n, rounds, systemProcesses: systemProcs, python, tickAlloc },
     };
   } finally {
     for (const m of monitors) m.stop();

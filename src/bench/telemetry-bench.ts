@@ -23,7 +23,8 @@ import {
   type OperationContext,
   type WorkerRef,
 } from '../telemetry/telemetry.js';
-import type { BenchOptions, BenchReport, BenchRow } from './report.js';
+import { fmt, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { allocPerCall, type AllocFigure } from './measure.js';
 
 let sink = 0;
 const cheap = (): void => {
@@ -50,6 +51,12 @@ const mask = telemetryMask();
 const atNs = 1e12;
 function emitOne(i: number): void {
   if (checkoutObserved(mask)) emitCheckout(worker, 'echo', null, i, 0, false, false, atNs + i);
+}
+
+/** Bytes allocated per emit with the subscribers of the moment (see allocPerCall). */
+function emitAllocation(quick: boolean): AllocFigure {
+  let i = 0;
+  return allocPerCall(() => emitOne(i++), quick ? 10 : 30, 10_000);
 }
 
 /** Subscribe `k` cheap handlers to the checkout channel; returns the unsubscriber. */
@@ -96,13 +103,24 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const prebuilt = { pool: 'bench', workerId: 1 };
   const raw = channels['dspex:worker:checkout'];
   const rawNs: Record<number, number> = {};
+  let emitAlloc: AllocFigure | null = null;
   for (const k of [0, 1, 3]) {
     const off = subscribeCheckout(k);
     emitNs[k] = nsPerOp(n, reps, emitOne);
     rawNs[k] = nsPerOp(n, reps, () => raw.publish(prebuilt));
+    if (k === 1) emitAlloc = emitAllocation(opts.quick);
     off();
     rows.push({ case: `emit checkout, ${k} subscriber${k === 1 ? '' : 's'}`, 'ns/emit': emitNs[k] ?? 0, 'bare publish ns': rawNs[k] ?? 0 });
   }
+  // The cheap subscribers ignore the payload, so the optimizer may drop it from the loop (the
+  // figure above is then ~0): the same emit to a subscriber that keeps the payload shows its size.
+  let kept: unknown = null;
+  const keep = (m: unknown): void => void (kept = m);
+  diagnostics_channel.subscribe('dspex:worker:checkout', keep);
+  nsPerOp(200_000, 1, emitOne);
+  const keptAlloc = emitAllocation(opts.quick);
+  diagnostics_channel.unsubscribe('dspex:worker:checkout', keep);
+  if (kept === null) throw new Error('bench telemetry: the keeping subscriber saw no payload');
 
   // Pool throughput, instrumented vs bare, interleaved.
   const roundMs = opts.quick ? 400 : 2000;
@@ -149,11 +167,16 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     name: 'telemetry',
     rows,
     ratios: { instrumented_vs_bare_throughput: ratio },
+    // Per-emit latency is a few ns, below what a per-call timer can resolve: no p50 / p99.
+    headline: { case: 'emit checkout, 1 subscriber', opsPerS: 1e9 / (emitNs[1] || Infinity), p50Us: null, p99Us: null, heapBytesPerOp: emitAlloc?.perCall ?? null },
     targets: {
       'unsubscribed emit, ns': { target: '<= 5', value: emitNs[0] ?? 0, pass: (emitNs[0] ?? 0) <= 5 },
       'one-subscriber emit incl. payload, ns': { target: '<= 50', value: emitNs[1] ?? 0, pass: (emitNs[1] ?? 0) <= 50 },
       'instrumented_vs_bare_throughput': { target: '>= 0.98', value: ratio, pass: ratio >= 0.98 },
     },
-    extra: { sink, rounds, roundMs, concurrency, throughputRounds: acc },
+    extra: { sink, rounds, roundMs, concurrency, throughputRounds: acc, emitAlloc, keptPayloadAlloc: keptAlloc },
+    notes: [
+      `heap per emit with the 1 cheap subscriber: ${fmt(emitAlloc?.perCall ?? null)} B (it ignores the payload, which the optimizer can then elide); to a subscriber that keeps the payload: ${fmt(keptAlloc.perCall)} B`,
+    ],
   };
 }
