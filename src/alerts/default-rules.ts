@@ -122,7 +122,7 @@ export function defaultAlertRules(options: DefaultAlertRulesOptions = {}): Alert
     rule({
       name: 'DspexNodeHeapNearLimit', kind: 'threshold', signal: 'node.heapUsedRatio', op: '>', value: t.heapUsedRatio, forMs: 5 * MIN, severity: 'warning',
       summary: 'Node heap {{value}} of its limit',
-      description: `The V8 heap has used more than ${pct(t.heapUsedRatio)} of its limit for 5 minutes; the process will slow down in GC, then abort. Take a heap snapshot (node --heap-prof) or raise --max-old-space-size.`,
+      description: `The V8 heap has used more than ${pct(t.heapUsedRatio)} of its limit for 5 minutes; the process will slow down in GC, then abort. Take a heap snapshot (start node with --heapsnapshot-signal=SIGUSR2, then kill -USR2 PID) or raise --max-old-space-size.`,
     }),
     rule({
       name: 'DspexEventLoopDelayHigh', kind: 'threshold', signal: 'node.eventLoopDelayP99Ms', op: '>', value: t.eventLoopDelayP99Ms, forMs: 1 * MIN, severity: 'warning',
@@ -162,7 +162,7 @@ export function defaultAlertRules(options: DefaultAlertRulesOptions = {}): Alert
     rule({
       name: 'DspexMonitoringDegraded', kind: 'threshold', signal: 'monitoring.degradationLevel', op: '>=', value: 1, forMs: 0, severity: 'info',
       summary: 'dspex monitoring shed detail (level {{value}})',
-      description: 'The metrics collector reached memoryCapBytes and sheds detail (1 per-worker, 2 per-command, 3 untracked pools). Alerts on pool-level signals still work; raise the cap or lower limits.maxCommands.',
+      description: 'The metrics collector reached memoryCapBytes and sheds detail (1 per-worker, 2 per-command, 3 untracked pools). Alerts on pool-level signals still work; raise the cap or lower metrics.maxCommands.',
     }),
   ];
 }

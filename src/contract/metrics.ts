@@ -29,6 +29,7 @@ export interface LatencySummaryUs {
 
 /** One window of a pool's performance. */
 export interface WindowSummary {
+  /** Which window this is. */
   window: WindowName;
   /** Seconds of data the window actually covers (less than its length right after start). */
   coveredS: number;
@@ -36,10 +37,13 @@ export interface WindowSummary {
   ops: number;
   /** Failed operations in the window. */
   errors: number;
+  /** ops / coveredS: operations completed per second over the window. */
   throughputPerS: number;
   /** errors / ops, 0..1 (0 when no ops). */
   errorRate: number;
+  /** Operation duration over the window, queue wait included (count, min, mean, p50..p999, max). */
   latencyUs: LatencySummaryUs;
+  /** Time the window's calls waited for a worker (0 when one was idle). */
   queueWaitUs: LatencySummaryUs;
   /**
    * The handler's own execution time in Python over the window (operations whose reply carried a
@@ -52,7 +56,7 @@ export interface WindowSummary {
   utilization: number;
   /** Average queue depth over the window. */
   queueDepthAvg: number;
-  /** 0..100: see docs/MONITORING_GUIDE.md for the formula. */
+  /** 0..100, 100 for a healthy or idle pool: penalties for errors, crashes, saturation, backlog and queueing (docs/MONITORING_GUIDE.md, "Health score"). */
   healthScore: number;
   /**
    * Worker processes that crashed (ended on their own, `dspex:worker:terminate` reason `crash`)
@@ -71,10 +75,15 @@ export interface PerformanceSummary {
 
 /** Gauges sampled once a second. */
 export interface PoolGauges {
+  /** Target number of workers (`status().size`); without a tracked pool, the live workers seen in events. */
   size: number;
+  /** Workers running a call now. */
   busy: number;
+  /** Workers ready and waiting for a call. */
   idle: number;
+  /** Workers whose Python process is starting (0 without a tracked pool). */
   starting: number;
+  /** Calls waiting for a worker now. */
   queueDepth: number;
   /** busy / size, 0..1. */
   utilization: number;
@@ -117,12 +126,19 @@ export interface CurrentMetrics {
 
 /** Lifetime counters of a pool (what Prometheus counters expose). */
 export interface PoolTotals {
+  /** Operations completed (successes and failures). */
   operations: number;
+  /** Operations that failed. */
   errors: number;
+  /** Workers handed to calls (`dspex:worker:checkout`). */
   checkouts: number;
+  /** Calls refused because the queue was full (`dspex:pool:queue:rejected`). */
   queueRejections: number;
+  /** Worker processes that ended on their own (`dspex:worker:terminate` reason `crash`). */
   workerCrashes: number;
+  /** Replacement workers that became ready (`dspex:worker:init` reason `replacement`). */
   workerRestarts: number;
+  /** Failed or timed-out health checks (`dspex:worker:health_check` with `ok: false`). */
   healthCheckFailures: number;
   /** Session calls served by another worker than the session's last (affinity `'prefer'`): state left behind. */
   sessionMoves: number;

@@ -6,6 +6,9 @@
  * A block may use the names a snippet takes from its surroundings (`pool`, `collector`, …)
  * without declaring them: each is declared with its real type ahead of the block, unless the
  * block declares it itself. A fence with `no-check` opts a block out (none does today).
+ *
+ * A ```json dspex.config.json block is a configuration file: it must load with the configuration
+ * loader `createMonitoring` uses (every key known, every value valid, alert rules included).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/sources.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -48,6 +52,7 @@ const AMBIENT: Record<string, string> = {
   pool: "import('dspex').SessionPool",
   other: "import('dspex').SessionPool",
   collector: "import('dspex').MetricsCollector",
+  monitoring: "import('dspex').Monitoring",
   resources: "import('dspex').ResourceMonitor",
   token: 'string',
   meterProvider: "import('@opentelemetry/api').MeterProvider",
@@ -73,6 +78,20 @@ function preamble(code: string): string {
 
 const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const blocks = docs.flatMap((f) => codeBlocks(f, readFileSync(join(root, f), 'utf8')));
+/** The ```json dspex.config.json blocks of one markdown file. Pure. */
+export function configBlocks(file: string, text: string): { file: string; line: number; json: string }[] {
+  const out: { file: string; line: number; json: string }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```json\s+dspex\.config\.json\s*$/.test(lines[i]!)) continue;
+    const start = i + 1;
+    while (i + 1 < lines.length && !lines[i + 1]!.startsWith('```')) i++;
+    out.push({ file, line: start + 1, json: lines.slice(start, i + 1).join('\n') });
+    i++;
+  }
+  return out;
+}
+
 // Inside the package, so `dspex` resolves to this package's built exports (self-reference).
 const dir = join(root, '.tmp', 'doc-blocks');
 const fileOf = (b: Block, ext: string): string => join(dir, `${b.file.replace(/[/.]/g, '_')}_L${b.line}.${ext}`);
@@ -124,4 +143,19 @@ describe('code blocks of the README and the guides', () => {
       expect(stderr, `${b.file}:${b.line}`).toBe('');
     }
   }, 120_000);
+
+  it('every dspex.config.json block is a configuration the loader accepts', () => {
+    expect(configBlocks('x.md', '```json dspex.config.json\n{ "server": { "port": 0 } }\n```\n')).toEqual([{ file: 'x.md', line: 2, json: '{ "server": { "port": 0 } }' }]);
+    const found = docs.flatMap((f) => configBlocks(f, readFileSync(join(root, f), 'utf8')));
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    mkdirSync(dir, { recursive: true });
+    const bad = join(dir, 'bad.config.json');
+    writeFileSync(bad, '{ "alerts": { "rules": [{ "name": "X", "kind": "threshold", "signal": "pool.nope", "op": ">", "value": 1 }] } }');
+    expect(() => loadConfig({ configFile: bad, env: false }), 'a bad rule is refused (so the check can fail)').toThrow(/alerts\.rules/);
+    for (const b of found) {
+      const path = join(dir, `${b.file.replace(/[/.]/g, '_')}_L${b.line}.config.json`);
+      writeFileSync(path, b.json);
+      expect(() => loadConfig({ configFile: path, env: false }), `${b.file}:${b.line}`).not.toThrow();
+    }
+  });
 });

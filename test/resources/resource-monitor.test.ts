@@ -178,7 +178,7 @@ describe('Python processes', () => {
     ];
     for (const d of decoys) startedPids.add(d.pid!);
     await vi.waitFor(() => {
-      for (const d of decoys) expect(cmdlineOf(d.pid!)[0]).toMatch(/\/python[0-9.]*$/); // exec'd into Python (past any shim)
+      for (const d of decoys) expect(cmdlineOf(d.pid!)[0]).toMatch(/(^|\/)python[0-9.]*$/); // exec'd into Python (past any shim; argv[0] may be a bare name)
     }, WAIT);
     const m = newMonitor();
     const s = m.sampleNow();
