@@ -137,6 +137,7 @@ export {
   detectMemoryTrends,
   findSlowOperations,
   identifyErrorPatterns,
+  findTimeouts,
   generateRecommendations,
   DEFAULT_ANALYSIS_SETTINGS,
   type PoolFacts,

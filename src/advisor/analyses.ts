@@ -7,6 +7,8 @@
  * - `grow_pool`: 50 + 40·min(1, (needed − size)/size) + 10·min(1, queueWaitMean/latencyMean).
  * - `memory_leak`: 40 + 40·min(1, slope/(1 MiB/s)) + 20·r².
  * - `crash_loop`: 60 + 10·min(4, crashes − 2), capped at 95.
+ * - `timeouts`: 45 + 40·min(1, rate/0.1) for `timeout:operation` (each one costs a worker),
+ *   40 + 40·min(1, rate/0.1) for `timeout:checkout`.
  * - `error_hotspot`: 30 + 50·min(1, rate/0.2).
  * - `latency_regression`: 30 + 10·min(4, ratio − 1).
  * - `slow_command`: 20 + 30·share.
@@ -15,7 +17,7 @@
  * @module
  */
 import type { Recommendation } from '../contract/advice.js';
-import type { CommandMetrics, ErrorRates, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
+import type { CommandMetrics, ErrorRates, LatencySummaryUs, WindowSummary, WorkerMetrics } from '../contract/metrics.js';
 
 /** Everything the analyses read about one pool (plain data from the collector and the pool). */
 export interface PoolFacts {
@@ -34,6 +36,8 @@ export interface PoolFacts {
   maxWorkerRssBytes?: number;
   /** Each worker slot's figures over the last minute (optional: worker imbalance needs them). */
   workers?: readonly WorkerMetrics[];
+  /** The pool's `operationTimeoutMs` and `checkoutTimeoutMs`, when known (the timeouts analysis). */
+  timeouts?: { operationTimeoutMs: number; checkoutTimeoutMs: number } | null;
 }
 
 /** One worker process's RSS points. */
@@ -322,7 +326,8 @@ export function identifyErrorPatterns(f: PoolFacts, s: AnalysisSettings = DEFAUL
   }
   if (e.ops < s.minOps) return out;
   for (const t of e.byType) {
-    if (t.rate < 0.05 || (t.category === 'worker' && t.type === 'crashed')) continue;
+    // Crashes and timeouts have analyses of their own (crash_loop above, findTimeouts).
+    if (t.rate < 0.05 || (t.category === 'worker' && t.type === 'crashed') || t.category === 'timeout') continue;
     out.push({
       id: `error_hotspot:${f.pool}:${t.category}:${t.type}`,
       kind: 'error_hotspot',
@@ -350,8 +355,127 @@ export function identifyErrorPatterns(f: PoolFacts, s: AnalysisSettings = DEFAUL
   return out;
 }
 
+/** The least share of operations that makes timeouts a finding (and at least {@link MIN_TIMEOUTS} of them). */
+const TIMEOUT_RATE = 0.01;
+const MIN_TIMEOUTS = 3;
+
+/**
+ * The highest of the summary's quantiles that lies below the slowest `share` of calls, with its
+ * name: with `share` of the calls timing out (the longest durations of the window), it describes
+ * calls that did not. Null when `share` is so large that not even the median qualifies. Pure.
+ */
+export function tailBelow(l: LatencySummaryUs, share: number): { name: string; us: number } | null {
+  // q ≤ 1 − 2·share leaves a margin: the timed-out calls are not all exactly the slowest.
+  const qs = [['p999', 0.999, l.p999], ['p99', 0.99, l.p99], ['p95', 0.95, l.p95], ['p90', 0.9, l.p90], ['p50', 0.5, l.p50]] as const;
+  for (const [name, q, us] of qs) if (q <= 1 - 2 * share) return { name, us };
+  return null;
+}
+
+/**
+ * Calls that time out (`timeout:*` at ≥ 1% of operations, at least 3). Two kinds, two answers:
+ *
+ * - `timeout:operation`. When the longest calls reach the pool's `operationTimeoutMs` (the window's
+ *   max ≥ 90% of it) the hang guard fired, and each of those calls killed and replaced its worker.
+ *   If the calls that did finish run close to the guard too (the quantile just below the timed-out
+ *   share ≥ half of it), the guard is tighter than the work: raise it to 2× (`configure`, which the
+ *   auto-tuner validates and reverts when p99 or errors get worse). If they finish far below it,
+ *   the timed-out calls hang (a deadlock, a blocking read, a remote call without a deadline):
+ *   investigate; a larger guard would only hold workers longer. When the longest calls stay below
+ *   the guard, the deadlines are the callers' own per-call `timeoutMs`: investigate.
+ * - `timeout:checkout`: calls waited `checkoutTimeoutMs` for a worker. The pool is short of
+ *   workers: grow it (Little's law as for `grow_pool`, at least one more) while it is below
+ *   `maxSize`; at `maxSize`, investigate (raise `maxSize`, shed load earlier with `maxQueue`, or
+ *   make the commands faster).
+ *
+ * Minimum data: `minOps` operations. Pure.
+ */
+export function findTimeouts(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
+  const e = f.errors;
+  if (e === null || e.ops < s.minOps) return [];
+  const out: Recommendation[] = [];
+  const w = f.summary;
+  const count = (type: string): number => e.byType.filter((t) => t.category === 'timeout' && t.type === type).reduce((a, t) => a + t.count, 0);
+  const op = count('operation');
+  const opRate = op / e.ops;
+  if (op >= MIN_TIMEOUTS && opRate >= TIMEOUT_RATE) {
+    const guardMs = f.timeouts?.operationTimeoutMs ?? null;
+    const guardHit = guardMs !== null && guardMs > 0 && w.latencyUs.max >= 0.9 * guardMs * 1000;
+    const tail = tailBelow(w.latencyUs, opRate);
+    const figures: Record<string, number> = { timeouts: op, ops: e.ops, rate: r(opRate, 4), latencyMaxUs: r(w.latencyUs.max) };
+    const math = [`rate = ${op} ÷ ${e.ops} = ${r(opRate, 4)}`];
+    if (guardMs !== null) {
+      figures['operationTimeoutMs'] = guardMs;
+      math.push(`longest call ${r(w.latencyUs.max / 1000, 1)} ms ${guardHit ? '≥' : '<'} 90% of operationTimeoutMs ${guardMs} ms`);
+    }
+    if (tail !== null) {
+      figures[`latency${tail.name.toUpperCase()}Us`] = r(tail.us);
+      if (guardHit) math.push(`${tail.name} (below the timed-out ${r(opRate * 100, 1)}%) = ${r(tail.us / 1000, 1)} ms ${tail.us >= 0.5 * guardMs * 1000 ? '≥' : '<'} half the guard`);
+    }
+    const base = { id: `timeouts:${f.pool}:operation`, kind: 'timeouts' as const, pool: f.pool, priority: Math.round(45 + 40 * Math.min(1, opRate / 0.1)), evidence: { window: e.window, coveredS: w.coveredS, figures, math } };
+    const pct = `${r(opRate * 100, 1)}%`;
+    if (guardHit && tail !== null && tail.us >= 0.5 * guardMs * 1000) {
+      out.push({
+        ...base,
+        title: `Raise operationTimeoutMs of '${f.pool}' from ${guardMs} to ${2 * guardMs} ms: ${pct} of calls outrun it`,
+        detail: `Calls that finish take up to ${r(tail.us / 1000, 1)} ms (${tail.name}) against a ${guardMs} ms guard: the work is longer than the guard allows, and each timed-out call also kills and replaces its worker.`,
+        action: { kind: 'configure', key: 'operationTimeoutMs', value: 2 * guardMs },
+      });
+    } else if (guardHit) {
+      out.push({
+        ...base,
+        title: `${pct} of calls on '${f.pool}' hang until the ${guardMs} ms guard kills their worker`,
+        detail: `Calls that finish take ${tail === null ? 'an unknown time' : `${r(tail.us / 1000, 1)} ms (${tail.name})`}, far below the guard: the others hang (a deadlock, a blocking read, a remote call without a deadline). The error's details.pythonStack shows where; raising the guard would only hold workers longer.`,
+        action: { kind: 'investigate', errorType: 'timeout:operation' },
+      });
+    } else {
+      out.push({
+        ...base,
+        title: `${pct} of calls on '${f.pool}' miss their callers' deadlines (timeoutMs)`,
+        detail: `The longest call took ${r(w.latencyUs.max / 1000, 1)} ms, below the pool's guard${guardMs === null ? '' : ` (${guardMs} ms)`}: the deadlines are the callers' own per-call timeoutMs, shorter than the command's tail${tail === null ? '' : ` (${tail.name} ${r(tail.us / 1000, 1)} ms)`}.`,
+        action: { kind: 'investigate', errorType: 'timeout:operation' },
+      });
+    }
+  }
+  const co = count('checkout');
+  const coRate = co / e.ops;
+  if (co >= MIN_TIMEOUTS && coRate >= TIMEOUT_RATE) {
+    const waitMs = f.timeouts?.checkoutTimeoutMs ?? null;
+    const figures: Record<string, number> = { timeouts: co, ops: e.ops, rate: r(coRate, 4), queueWaitP99Us: r(w.queueWaitUs.p99), queueDepthAvg: r(w.queueDepthAvg) };
+    if (waitMs !== null) figures['checkoutTimeoutMs'] = waitMs;
+    const math = [`rate = ${co} ÷ ${e.ops} = ${r(coRate, 4)}`];
+    const base = { id: `timeouts:${f.pool}:checkout`, kind: 'timeouts' as const, pool: f.pool, priority: Math.round(40 + 40 * Math.min(1, coRate / 0.1)) };
+    const pct = `${r(coRate * 100, 1)}%`;
+    const wait = waitMs === null ? 'checkoutTimeoutMs' : `checkoutTimeoutMs (${waitMs} ms)`;
+    const sz = f.sizing;
+    if (sz !== null && sz.size < sz.maxSize) {
+      const L = w.throughputPerS * (w.latencyUs.mean / 1e6);
+      const raw = Math.ceil(L / s.targetUtilization - 1e-9);
+      const to = clamp(Math.max(sz.size + 1, raw), sz.minSize, sz.maxSize);
+      math.push(`L = λ·W = ${r(w.throughputPerS)}/s × ${r(w.latencyUs.mean / 1e6, 4)} s = ${r(L)}; workers = max(size + 1, ⌈L ÷ ${s.targetUtilization}⌉) = ${Math.max(sz.size + 1, raw)}${to !== Math.max(sz.size + 1, raw) ? ` → ${to} within ${sz.minSize}..${sz.maxSize}` : ''}`);
+      figures['size'] = sz.size;
+      figures['needed'] = to;
+      out.push({
+        ...base,
+        title: `Grow pool '${f.pool}' from ${sz.size} to ${to} workers: ${pct} of calls time out waiting for one`,
+        detail: `Calls waited longer than ${wait} for a free worker and were refused; more workers drain the queue.`,
+        evidence: { window: e.window, coveredS: w.coveredS, figures, math },
+        action: { kind: 'resize', size: to },
+      });
+    } else {
+      out.push({
+        ...base,
+        title: `${pct} of calls on '${f.pool}' time out waiting for a worker${sz === null ? '' : ` (at maxSize ${sz.maxSize})`}`,
+        detail: `Calls waited longer than ${wait} for a free worker. ${sz === null ? 'The pool’s sizing is unknown here: track the pool to get a size.' : 'The pool cannot grow: raise maxSize, refuse load earlier with maxQueue, or make the commands faster.'}`,
+        evidence: { window: e.window, coveredS: w.coveredS, figures, math },
+        action: { kind: 'investigate', errorType: 'timeout:checkout' },
+      });
+    }
+  }
+  return out;
+}
+
 /** Every analysis of one pool, highest priority first (ties by id). Pure. */
 export function generateRecommendations(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSIS_SETTINGS): Recommendation[] {
-  const all = [...analyzeWorkerUtilization(f, s), ...detectMemoryTrends(f, s), ...findSlowOperations(f, s), ...identifyErrorPatterns(f, s)];
+  const all = [...analyzeWorkerUtilization(f, s), ...detectMemoryTrends(f, s), ...findSlowOperations(f, s), ...identifyErrorPatterns(f, s), ...findTimeouts(f, s)];
   return all.sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : 1));
 }

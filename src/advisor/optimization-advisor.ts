@@ -37,7 +37,7 @@ export interface AdvisorCollector {
 export interface AdvisedPool {
   readonly name: string;
   status(): PoolStatus;
-  readonly options?: { readonly maxWorkerRssBytes?: number };
+  readonly options?: { readonly maxWorkerRssBytes?: number; readonly operationTimeoutMs?: number; readonly checkoutTimeoutMs?: number };
 }
 
 /** Options of {@link OptimizationAdvisor}. */
@@ -159,6 +159,7 @@ export class OptimizationAdvisor {
       errors: c.getErrorRates(pool, '1m'),
       rss: rssSeries,
       maxWorkerRssBytes: live?.options?.maxWorkerRssBytes ?? 0,
+      timeouts: live?.options?.operationTimeoutMs !== undefined && live.options.checkoutTimeoutMs !== undefined ? { operationTimeoutMs: live.options.operationTimeoutMs, checkoutTimeoutMs: live.options.checkoutTimeoutMs } : null,
       workers: this.workers(pool, live ? livePids : null),
     };
   }

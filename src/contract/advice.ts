@@ -27,7 +27,7 @@ export type RecommendationKind =
   | 'error_hotspot'
   /** Workers crash and restart over and over. */
   | 'crash_loop'
-  /** Calls time out against `operationTimeoutMs` / `checkoutTimeoutMs`. */
+  /** Calls time out: against `operationTimeoutMs` or their own `timeoutMs` (`timeout:operation`), or waiting for a worker (`timeout:checkout`). */
   | 'timeouts';
 
 /** The pool options a recommendation (or the auto-tuner) may change at run time with `configure()`. */
