@@ -131,7 +131,7 @@ export {
   type TuningFigures,
 } from './contract/advice.js';
 export { OptimizationAdvisor, toSnapshotRecommendation, type OptimizationAdvisorOptions, type AdvisorCollector, type AdvisedPool } from './advisor/optimization-advisor.js';
-export { AutoTuner, type AutoTunerOptions, type TunablePool, type TuningRanges } from './advisor/auto-tuner.js';
+export { AutoTuner, latestTuning, type AutoTunerOptions, type TunablePool, type TuningRanges } from './advisor/auto-tuner.js';
 export {
   analyzeWorkerUtilization,
   detectMemoryTrends,

@@ -254,3 +254,14 @@ export function regression(baseline: TuningFigures, observed: TuningFigures, tol
   }
   return null;
 }
+
+/**
+ * The newest `n` steps of several tuners (one per pool), newest first: what the snapshot carries
+ * as `tuning`. A step's time is when it concluded, or when it was applied while it validates. Pure.
+ */
+export function latestTuning(tuners: Iterable<{ history(): TuningRecord[] }>, n: number): TuningRecord[] {
+  const all: TuningRecord[] = [];
+  for (const t of tuners) all.push(...t.history());
+  const at = (r: TuningRecord): number => r.concludedAtMs ?? r.appliedAtMs;
+  return all.sort((a, b) => at(b) - at(a) || b.id - a.id).slice(0, Math.max(0, n));
+}

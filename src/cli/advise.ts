@@ -1,14 +1,16 @@
 /**
  * `dspex advise --url URL`: the optimization advisor's recommendations of a running process, read
  * from its monitoring server's `/api/snapshot`, printed with their priority, evidence (figures,
- * window and arithmetic) and action; `--json` prints them as JSON.
+ * window and arithmetic) and action, then what the auto-tuner did lately (the snapshot's
+ * `tuning`, when the server has tuners); `--json` prints the recommendations as JSON.
  *
  * @module
  */
 import { fetchSnapshot } from '../exporters/client.js';
 import type { SnapshotRecommendation } from '../contract/snapshot.js';
-import type { RecommendationAction } from '../contract/advice.js';
+import type { RecommendationAction, TuningFigures, TuningRecord } from '../contract/advice.js';
 import { sanitizeText } from '../dashboard/ansi.js';
+import { formatTuningStep } from '../dashboard/format.js';
 
 /** A recommendation's action as one line (`pool.resize(8)`). Pure. */
 export function formatAction(pool: string | undefined, a: RecommendationAction): string {
@@ -45,15 +47,41 @@ export function formatRecommendations(recs: readonly SnapshotRecommendation[]): 
   return out.join('\n');
 }
 
+const figures = (f: TuningFigures): string => `p99 ${Math.round(f.latencyP99Us / 100) / 10} ms, errors ${Math.round(f.errorRate * 10_000) / 100}%, ${Math.round(f.throughputPerS * 10) / 10}/s`;
+
+/**
+ * The auto-tuner's steps (newest first) as `dspex advise` prints them after the recommendations:
+ * one line per step, then its reason and the figures it was validated on. Pure.
+ */
+export function formatTuning(records: readonly TuningRecord[], nowMs: number): string {
+  if (records.length === 0) return '';
+  const out = ['auto-tuner, newest first:'];
+  for (const r of records) {
+    out.push(`  #${r.id} ${sanitizeText(formatTuningStep(r, nowMs))}`);
+    out.push(`      for ${sanitizeText(r.recommendationId)}: ${sanitizeText(r.reason)}`);
+    out.push(`      before: ${figures(r.baseline)}${r.observed ? `; after: ${figures(r.observed)}` : ''}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
 /** Run `dspex advise`; resolves with the exit code (1 when the server cannot be read). */
 export async function runAdvise(o: { url: string; token: string | null; json: boolean }): Promise<number> {
   let recs: SnapshotRecommendation[];
+  let tuning: TuningRecord[];
+  let nowMs: number;
   try {
-    recs = (await fetchSnapshot(o.url, { token: o.token })).recommendations;
+    const snap = await fetchSnapshot(o.url, { token: o.token });
+    recs = snap.recommendations;
+    tuning = Array.isArray(snap.tuning) ? snap.tuning : [];
+    nowMs = snap.timestampMs;
   } catch (err) {
     process.stderr.write(`dspex advise: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
     return 1;
   }
-  process.stdout.write(o.json ? `${JSON.stringify(recs, null, 2)}\n` : formatRecommendations(recs));
+  if (o.json) process.stdout.write(`${JSON.stringify(recs, null, 2)}\n`);
+  else {
+    const t = formatTuning(tuning, nowMs);
+    process.stdout.write(formatRecommendations(recs) + (t === '' ? '' : `\n${t}`));
+  }
   return 0;
 }

@@ -155,10 +155,10 @@ const adviseFlags = {
 /** `dspex advise --url URL`. */
 export const adviseCommand = {
   name: 'advise',
-  summary: "print the optimization advisor's recommendations of a running process, with their evidence",
+  summary: "print the optimization advisor's recommendations of a running process, with their evidence, and what the auto-tuner did",
   usage: ['advise --url URL [--json]'],
   description:
-    "Reads /api/snapshot of a monitoring server whose host program passes an OptimizationAdvisor's recommendations (docs/MONITORING_GUIDE.md, \"Advisor and auto-tuner\") and prints each with its priority, evidence and action. Exit code 0 also when there is none.",
+    "Reads /api/snapshot of a monitoring server whose host program passes an OptimizationAdvisor's recommendations (docs/MONITORING_GUIDE.md, \"Advisor and auto-tuner\") and prints each with its priority, evidence and action, then the auto-tuner's latest steps (what it changed, kept or rolled back) when the server has tuners (createMonitoring). Exit code 0 also when there is none.",
   flags: adviseFlags,
   check: (v) => (v.url === undefined ? 'missing --url URL' : undefined),
 } as const satisfies CommandSpec<typeof adviseFlags>;

@@ -31,7 +31,7 @@ import type { MonitoringSources } from '../exporters/sources.js';
 import type { MonitoringSnapshot } from '../contract/snapshot.js';
 import type { WindowName } from '../contract/metrics.js';
 import { OptimizationAdvisor } from '../advisor/optimization-advisor.js';
-import { AutoTuner, type TuningRanges } from '../advisor/auto-tuner.js';
+import { AutoTuner, latestTuning, type TuningRanges } from '../advisor/auto-tuner.js';
 import { AlertManager } from '../alerts/alert-manager.js';
 import { defaultAlertRules } from '../alerts/default-rules.js';
 import type { AlertRule } from '../alerts/rule-types.js';
@@ -111,6 +111,9 @@ interface Watched {
 }
 
 /** Keys `configure()` applies at once; every other valid key needs a restart. */
+/** Tuning steps the snapshot carries (`/api/snapshot` `tuning`, `dspex advise`). */
+const TUNING_SHOWN = 10;
+
 const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'tuner.enabled', 'alerts.rules', 'alerts.defaultRules']);
 
 function leafKeys(raw: unknown, prefix = ''): string[] {
@@ -280,6 +283,7 @@ export async function createMonitoring(options: MonitoringOptions = {}): Promise
       collector,
       pools: () => pools,
       recommendations: advisor === null ? null : () => advisor.snapshotRecommendations(),
+      tuning: advisor === null ? null : () => latestTuning(tuners.values(), TUNING_SHOWN),
       alerts: alerts === null ? null : () => (alerts).snapshotAlerts(),
       // Through a closure: configure() may replace the monitor.
       resources: resources === null ? null : { getResources: () => (resources as ResourceMonitor).getResources() },

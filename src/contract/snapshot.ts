@@ -11,7 +11,7 @@ import type { CommandMetrics, CurrentMetrics, ErrorRates, LatencyBucket, Perform
 import type { PoolStatus } from './pool-status.js';
 import type { ResourceSample } from './resources.js';
 import type { PythonStack, UserMetric } from './inside-python.js';
-import type { RecommendationAction, RecommendationEvidence, RecommendationKind } from './advice.js';
+import type { RecommendationAction, RecommendationEvidence, RecommendationKind, TuningRecord } from './advice.js';
 
 /** An active alert, as shown by dashboards (filled once alerting lands). */
 export interface SnapshotAlert {
@@ -106,6 +106,12 @@ export interface MonitoringSnapshot {
   resources: ResourceSample | null;
   alerts: SnapshotAlert[];
   recommendations: SnapshotRecommendation[];
+  /**
+   * The auto-tuners' latest steps, newest first (added: absent from producers without a tuner
+   * and from older servers). What the tuner changed, and whether it kept or reverted it, is the
+   * first question after "why did p99 move".
+   */
+  tuning?: TuningRecord[];
   /**
    * Per-host rows of a fleet (added; only from a `FleetCollector`). `pools` then holds the fleet
    * totals: counts summed, percentiles from merged sketches.

@@ -107,3 +107,24 @@ export function niceCeil(value: number, floor: number): number {
   const nf = f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10;
   return nf * exp;
 }
+
+/** The few fields of a tuning step its one-line form reads (a `TuningRecord` fits). */
+export interface TuningStepLike {
+  pool: string;
+  parameter: string;
+  from: number;
+  to: number;
+  status: 'validating' | 'kept' | 'rolled_back' | 'reverted' | 'failed';
+  appliedAtMs: number;
+  concludedAtMs: number | null;
+  outcome: string | null;
+}
+
+/**
+ * One auto-tuner step as a line: `pool: size 2 → 4 kept (-2m)`, `… rolled back: p99 +41% (-30s)`.
+ * Its time is when it concluded, or when it was applied while it validates. Pure.
+ */
+export function formatTuningStep(r: TuningStepLike, nowMs: number): string {
+  const how = r.status === 'rolled_back' ? `rolled back${r.outcome ? `: ${r.outcome}` : ''}` : r.status === 'failed' ? `failed${r.outcome ? `: ${r.outcome}` : ''}` : r.status === 'reverted' ? 'reverted by hand' : r.status;
+  return `${r.pool}: ${r.parameter} ${r.from} → ${r.to} ${how} (${formatAgo(nowMs - (r.concludedAtMs ?? r.appliedAtMs))})`;
+}

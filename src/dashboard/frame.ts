@@ -114,6 +114,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   const gauges = pool?.current?.gauges ?? null;
   const gaugeOpts = { color, maxQueue: pool?.status?.maxQueue ?? null, pool: pool?.name ?? null };
   const { alerts, recommendations: recs } = snapshot;
+  const tuning = snapshot.tuning ?? [];
   const nowMs = snapshot.timestampMs;
   const gap = 1;
   const cap = Math.max(2, Math.floor(bodyH / 4));
@@ -154,7 +155,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     const right = [
       ...fitBlock(renderResourceGauges(snapshot.resources, gauges, { ...gaugeOpts, width: rightW, height: gaugeH }), rightW, gaugeH),
       ...(noAlertsH ? fitBlock(renderAlerts([], { width: rightW, color, nowMs }), rightW, 1) : []),
-      ...(recsH > 0 ? fitBlock(renderRecommendations(recs, { width: rightW, height: recsH, color }), rightW, recsH) : []),
+      ...(recsH > 0 ? fitBlock(renderRecommendations(recs, { width: rightW, height: recsH, color, tuning, nowMs }), rightW, recsH) : []),
     ];
     const rowB = hstack(
       [
@@ -185,7 +186,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   } else {
     const noAlerts = alerts.length === 0 ? fitBlock(renderAlerts([], { width: cols, color, nowMs }), cols, 1) : [];
     const recsH = Math.max(1, Math.min(recs.length + 1, cap - noAlerts.length - (alertsH > 0 ? 1 : 0)));
-    bottom = [...noAlerts, ...fitBlock(renderRecommendations(recs, { width: cols, height: recsH, color }), cols, recsH)];
+    bottom = [...noAlerts, ...fitBlock(renderRecommendations(recs, { width: cols, height: recsH, color, tuning, nowMs }), cols, recsH)];
   }
   const r = bodyH - top.length - bottom.length;
   let a = Math.max(7, Math.round(r * 0.36));

@@ -7,7 +7,7 @@ import type { PoolSnapshot, SnapshotAlert, SnapshotRecommendation } from '../con
 import type { WindowName } from '../contract/metrics.js';
 import { painter, sanitizeText as safe, visibleWidth, type ColorName } from './ansi.js';
 import { errorRateThresholds } from './error-trends.js';
-import { formatAgo, formatClock, formatCompact, formatPercent, formatUptime, formatUs } from './format.js';
+import { formatAgo, formatClock, formatCompact, formatPercent, formatTuningStep, formatUptime, formatUs, type TuningStepLike } from './format.js';
 import { clampLines, titleLine } from './panel.js';
 import { gaugeThresholds } from './resource-gauges.js';
 import { formatTimingSplit } from './timing-split.js';
@@ -156,17 +156,30 @@ export function renderAlerts(alerts: readonly SnapshotAlert[], opts: AlertPanelO
   return clampLines(lines, opts.width, opts.height);
 }
 
-/** Top recommendations by score: `▸ title — detail`. With none, a single title line saying `none`. */
-export function renderRecommendations(recs: readonly SnapshotRecommendation[], opts: RenderOptions): string[] {
+/**
+ * Top recommendations by score: `▸ title — detail`. With none, a single title line saying `none`.
+ * With `tuning` (the auto-tuners' steps, newest first) and a line to spare below the
+ * recommendations, the newest step: `tuner  pool: size 2 → 4 kept (-2m)`.
+ */
+export function renderRecommendations(recs: readonly SnapshotRecommendation[], opts: RenderOptions & { tuning?: readonly TuningStepLike[]; nowMs?: number }): string[] {
   const paint = painter(opts.color);
-  if (recs.length === 0) return clampLines([titleLine('Recommendations', paint('gray', 'none'), opts.width, paint)], opts.width);
+  const step = opts.tuning?.[0];
+  const tunerLine = step === undefined ? null : `${paint('gray', 'tuner')}  ${safe(formatTuningStep(step, opts.nowMs ?? Date.now()))}`;
+  if (recs.length === 0) {
+    const lines = [titleLine('Recommendations', paint('gray', 'none'), opts.width, paint)];
+    if (tunerLine !== null && (opts.height ?? 2) >= 2) lines.push(tunerLine);
+    return clampLines(lines, opts.width, opts.height);
+  }
   const sorted = [...recs].sort((a, b) => b.score - a.score);
   const lines = [titleLine('Recommendations', paint('gray', `${recs.length}`), opts.width, paint)];
-  const room = (opts.height ?? sorted.length + 1) - 1;
+  const room = (opts.height ?? sorted.length + 1 + (tunerLine === null ? 0 : 1)) - 1;
+  // The tuner's line takes the last row only when every recommendation is shown and one is left.
+  const withTuner = tunerLine !== null && room > sorted.length;
   for (const r of sorted.slice(0, Math.max(0, room))) {
     const color: ColorName = r.score >= 0.7 ? 'yellow' : 'cyan';
     lines.push(`${paint(color, '▸')} ${paint('bold', safe(r.title))} ${paint('gray', '—')} ${safe(r.detail)}`);
   }
+  if (withTuner) lines.push(tunerLine);
   return clampLines(lines, opts.width, opts.height);
 }
 

@@ -193,6 +193,7 @@ export class MonitoringServer {
       resources: options.resources ?? null,
       alerts: options.alerts ?? null,
       recommendations: options.recommendations ?? null,
+      tuning: options.tuning ?? null,
       health: options.health ?? null,
     };
     this.host = options.host ?? '127.0.0.1';

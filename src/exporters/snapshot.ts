@@ -62,6 +62,7 @@ export function buildSnapshot(sources: MonitoringSources, window: WindowName, no
     resources: sources.resources ? (safely(() => sources.resources!.getResources(), null) ?? null) : null,
     alerts: sources.alerts ? [...safely(() => sources.alerts!(), [])] : [],
     recommendations: sources.recommendations ? [...safely(() => sources.recommendations!(), [])] : [],
+    ...(sources.tuning ? { tuning: [...safely(() => sources.tuning!(), [])] } : {}),
   };
 }
 

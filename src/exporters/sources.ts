@@ -23,6 +23,7 @@ import type {
 import type { PoolStatus } from '../contract/pool-status.js';
 import type { ResourceSample } from '../contract/resources.js';
 import type { SnapshotAlert, SnapshotRecommendation } from '../contract/snapshot.js';
+import type { TuningRecord } from '../contract/advice.js';
 import type { MonitoringHealth } from '../contract/health.js';
 import type { PythonStack, UserMetric } from '../contract/inside-python.js';
 
@@ -85,6 +86,8 @@ export interface MonitoringSources {
   alerts?: (() => readonly SnapshotAlert[]) | null;
   /** Optimization advisor recommendations (once the advisor lands). */
   recommendations?: (() => readonly SnapshotRecommendation[]) | null;
+  /** The auto-tuners' latest steps, newest first (`MonitoringSnapshot.tuning`; `createMonitoring` sets it). */
+  tuning?: (() => readonly TuningRecord[]) | null;
   /** The monitoring stack's own health, for `GET /api/health` (`createMonitoring` sets it). */
   health?: (() => MonitoringHealth) | null;
 }

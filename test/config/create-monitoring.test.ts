@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { CLI } from '../cli/terminal.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMonitoring, isPythonBridgeError, type Monitoring, type MonitoringHealth } from '../../src/index.js';
 import { FIXTURES, recordingLogger, startPool, stopAll, uniqueName } from '../helpers/pools.js';
@@ -177,6 +180,40 @@ describe('createMonitoring', () => {
     expect(m.config.server.port).not.toBe(1);
     expect(() => m.configure({ resources: { intervalMs: -1 } })).toThrow(/resources\.intervalMs \(configure\(\)\)/);
     expect(m.config.resources.intervalMs).toBe(250);
+  });
+
+  it("the tuner's steps reach /api/snapshot (`tuning`, newest first) and `dspex advise`", async () => {
+    const pool = await startPool({ size: 1, minSize: 1, maxSize: 3 });
+    const m = await monitor({
+      pools: [pool],
+      server: { port: 0 },
+      advisor: { minCoveredS: 3, minOps: 20 },
+      tuner: { enabled: true, cooldownMs: 60_000, validationMs: 60_000, intervalMs: 250 },
+    });
+    let running = true;
+    const loops = Array.from({ length: 4 }, async () => {
+      while (running) await pool.executeAnonymous('sleep', { ms: 10 });
+    });
+    try {
+      type Snap = { tuning?: { pool: string; parameter: string; from: number; to: number; status: string; recommendationId: string }[] };
+      let snap: Snap = {};
+      await vi.waitFor(
+        async () => {
+          snap = (await (await fetch(`${m.url}/api/snapshot`)).json()) as Snap;
+          expect(snap.tuning?.length).toBeGreaterThan(0);
+        },
+        { timeout: 20_000, interval: 250 },
+      );
+      expect(snap.tuning![0]).toMatchObject({ pool: pool.name, parameter: 'size', from: 1, to: 3, status: 'validating', recommendationId: `grow_pool:${pool.name}` });
+      const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'advise', '--url', m.url!], { encoding: 'utf8', timeout: 20_000 });
+      expect(stdout).toContain('auto-tuner, newest first:');
+      expect(stdout).toMatch(new RegExp(`#1 ${pool.name}: size 1 → 3 validating \\((now|-\\d+s)\\)`));
+      expect(stdout).toContain(`for grow_pool:${pool.name}: `);
+      expect(stdout).toMatch(/before: p99 [\d.]+ ms, errors 0%, [\d.]+\/s/);
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
   });
 
   it('wires the advisor and one tuner per pool; the tuner is off by default, configure() turns it on and off; a bad tuner range fails at start', async () => {

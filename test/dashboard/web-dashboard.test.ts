@@ -19,6 +19,7 @@ import { MetricsCollector } from '../../src/metrics/index.js';
 import { ResourceMonitor } from '../../src/resources/index.js';
 import { LoadGenerator } from '../../src/demo/load.js';
 import type { MonitoringSnapshot, SnapshotAlert, SnapshotRecommendation } from '../../src/contract/snapshot.js';
+import type { TuningRecord } from '../../src/contract/advice.js';
 import type { MetricsRange } from '../../src/contract/metrics.js';
 import { startPool, stopAll } from '../helpers/pools.js';
 import { expectNoLeakedWorkers } from '../helpers/processes.js';
@@ -43,6 +44,18 @@ const recommendations: SnapshotRecommendation[] = [
   },
 ];
 
+// What an auto-tuner's history looks like in the snapshot (createMonitoring fills it from its tuners).
+const tuning: TuningRecord[] = [
+  {
+    id: 2, pool: 'p', parameter: 'size', from: 4, to: 6, recommendationId: 'grow_pool:p', reason: 'Grow pool', appliedAtMs: Date.now() - 70_000, status: 'rolled_back',
+    baseline: { latencyP99Us: 9000, errorRate: 0, throughputPerS: 200, ops: 12_000 }, observed: { latencyP99Us: 15_000, errorRate: 0, throughputPerS: 190, ops: 11_000 }, concludedAtMs: Date.now() - 10_000, outcome: 'p99 +67% (9 ms → 15 ms)',
+  },
+  {
+    id: 1, pool: 'p', parameter: 'size', from: 3, to: 4, recommendationId: 'grow_pool:p', reason: 'Grow pool', appliedAtMs: Date.now() - 400_000, status: 'kept',
+    baseline: { latencyP99Us: 20_000, errorRate: 0, throughputPerS: 150, ops: 9000 }, observed: { latencyP99Us: 9000, errorRate: 0, throughputPerS: 200, ops: 12_000 }, concludedAtMs: Date.now() - 340_000, outcome: null,
+  },
+];
+
 describe('web dashboard in Chromium', () => {
   let pool: SessionPool;
   let collector: MetricsCollector;
@@ -63,7 +76,7 @@ describe('web dashboard in Chromium', () => {
     resources.start();
     load = new LoadGenerator(pool, { opsPerS: 120, maxInFlight: 16, errorRatio: 0.05, crashRatio: 0, slowRatio: 0.05 });
     load.start();
-    sources = { collector, pools: [pool], resources, alerts: () => alerts, recommendations: () => recommendations, port: 0 };
+    sources = { collector, pools: [pool], resources, alerts: () => alerts, recommendations: () => recommendations, tuning: () => tuning, port: 0 };
     server = new MonitoringServer(sources);
     await server.start();
     profile = mkdtempSync(join(tmpdir(), 'dspex-chromium-'));
@@ -127,6 +140,13 @@ describe('web dashboard in Chromium', () => {
     await expect.poll(() => page.locator('#alerts li').first().textContent()).toContain('high_error_rate');
     expect(await page.locator('#recs li').first().textContent()).toMatch(/Grow pool from 3 to 4 workers.*score 0\.72.*L = λ·W = 120\/s.*utilization: 0\.92.*window 5m, 300 s covered/s);
     expect(await page.locator('#gauges [role="meter"]').count()).toBeGreaterThanOrEqual(6);
+    // The auto-tuner's steps under the recommendations, newest first; a rollback is marked.
+    expect(await page.locator('#tuning').isVisible()).toBe(true);
+    expect(await page.locator('#tuning li').allTextContents()).toEqual([
+      expect.stringMatching(/^size 4 → 6 rolled back · pool p · \d+ s ago.*p99 \+67% \(9 ms → 15 ms\) · for grow_pool:p$/),
+      expect.stringMatching(/^size 3 → 4 kept · pool p · 5 min ago.*for grow_pool:p$/),
+    ]);
+    expect(await page.locator('#tuning li').first().getAttribute('class')).toBe('sev-warning');
 
     // Screenshots: light and dark, wide and narrow (full page, so every panel is on them).
     for (const scheme of ['light', 'dark'] as const) {

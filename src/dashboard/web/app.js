@@ -669,6 +669,28 @@ function renderRecommendations() {
           return li;
         })),
   );
+  renderTuning();
+}
+
+/** What the auto-tuner did lately (the snapshot's `tuning`, newest first): hidden when there is nothing. */
+function renderTuning() {
+  const steps = Array.isArray(state.snapshot?.tuning) ? state.snapshot.tuning.slice(0, 5) : [];
+  $('h-tuning').hidden = steps.length === 0;
+  $('tuning').hidden = steps.length === 0;
+  const now = state.snapshot?.timestampMs ?? Date.now();
+  const word = { validating: 'validating', kept: 'kept', rolled_back: 'rolled back', reverted: 'reverted by hand', failed: 'failed' };
+  $('tuning').replaceChildren(
+    ...steps.map((/** @type {any} */ t) => {
+      const status = String(t.status ?? '');
+      const sev = status === 'rolled_back' || status === 'failed' ? 'warning' : 'info';
+      const at = typeof t.concludedAtMs === 'number' ? t.concludedAtMs : t.appliedAtMs;
+      const meta = [word[/** @type {keyof typeof word} */ (status)] ?? status, t.pool ? `pool ${t.pool}` : null, typeof at === 'number' ? `${formatAge(now - at)} ago` : null].filter(Boolean).join(' · ');
+      const li = el('li', { class: `sev-${sev}`, 'data-status': status }, el('span', { class: 'title' }, `${t.parameter} ${t.from} → ${t.to}`), ' ', el('span', { class: 'meta' }, meta));
+      const why = [t.outcome, t.recommendationId ? `for ${t.recommendationId}` : null].filter(Boolean).join(' · ');
+      if (why) li.append(el('div', {}, why));
+      return li;
+    }),
+  );
 }
 
 restart();
