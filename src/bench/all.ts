@@ -58,6 +58,7 @@ export const DESIGN_TARGETS: readonly DesignTarget[] = [
   { origin: 'dspex', what: 'recovery after kill -9 with a warm spare, p99', target: '<= 20 ms', scenario: 'pool', key: 'recovery p99 with spares 1, ms (kill -9 -> serving)' },
   { origin: 'dspex', what: 'OpenTelemetry bridge vs none, throughput (echo: the worst case)', target: '>= 0.95x', scenario: 'otel', key: 'otel_vs_bare_throughput' },
   { origin: 'dspex', what: 'OpenTelemetry bridge vs none, throughput of 1 ms calls', target: '>= 0.95x', scenario: 'otel', key: 'otel vs none, throughput of 1 ms calls' },
+  { origin: 'dspex', what: 'OpenTelemetry bridge vs none, echo with 1 trace in 10 sampled', target: '>= 0.95x', scenario: 'otel', key: 'otel vs none, echo with 1 trace in 10 sampled' },
 ];
 
 /** One row per design target: the figure and met / missed / not measured. Pure. */

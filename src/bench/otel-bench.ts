@@ -4,9 +4,12 @@
  * bridge, and the bridge registered with real SDK providers (a MeterProvider with a reader, a
  * BasicTracerProvider with a span processor that drops spans, so exporting is not what is
  * measured) — in rotated order. The figure is the median over rounds of the within-round ratio.
- * `--breakdown` adds metrics-only and traces-only arms. The echo (~45 µs of work) is the worst
- * case; the same rounds with a 1 ms `sleep` call show the cost for a call that does something. A tight loop over
- * `executePoolOperation` gives the Node time one call adds, independent of the pool.
+ * A third arm samples 1 trace in 10 (parent-based, trace-id ratio), as production tracing of a
+ * hot path usually does; `--breakdown` adds metrics-only and traces-only arms. The echo (~45 µs of
+ * work) is the worst case; the same rounds with a 1 ms `sleep` call show the cost for a call that
+ * does something. A tight loop over `executePoolOperation` gives the Node time one call adds,
+ * independent of the pool, and the same OpenTelemetry calls made directly (no dspex) give the
+ * SDK's own floor: the difference is what the bridge itself costs.
  *
  * The SDK packages are dev dependencies of dspex: in an installation without them the benchmark
  * says so and measures nothing.
@@ -24,6 +27,8 @@ const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 interface Providers {
   meterProvider: import('@opentelemetry/api').MeterProvider;
   tracerProvider: import('@opentelemetry/api').TracerProvider;
+  /** The same, sampling 1 trace in 10 (parent-based, trace-id ratio): what production tracing of a hot path usually runs. */
+  sampledTracerProvider: import('@opentelemetry/api').TracerProvider;
   collect(): Promise<number>;
   shutdown(): Promise<void>;
 }
@@ -50,9 +55,14 @@ async function sdkProviders(): Promise<Providers | null> {
   const meterProvider = new m.MeterProvider({ readers: [reader] });
   // Every span is sampled, started and ended, then dropped by the processor.
   const tracerProvider = new t.BasicTracerProvider({ spanProcessors: [new t.NoopSpanProcessor()] });
+  const sampledTracerProvider = new t.BasicTracerProvider({
+    spanProcessors: [new t.NoopSpanProcessor()],
+    sampler: new t.ParentBasedSampler({ root: new t.TraceIdRatioBasedSampler(0.1) }),
+  });
   return {
     meterProvider,
     tracerProvider,
+    sampledTracerProvider,
     async collect() {
       const { resourceMetrics } = await reader.collect();
       return resourceMetrics.scopeMetrics.reduce((n, s) => n + s.metrics.length, 0);
@@ -60,12 +70,13 @@ async function sdkProviders(): Promise<Providers | null> {
     async shutdown() {
       await meterProvider.shutdown();
       await tracerProvider.shutdown();
+      await sampledTracerProvider.shutdown();
     },
   };
 }
 
-/** The bridge arms a round can run: none (the baseline), both signals, or one of them. */
-type Arm = 'none' | 'metrics' | 'traces' | 'both';
+/** The bridge arms a round can run: none (the baseline), both signals, one of them, or both with 1 trace in 10 sampled. */
+type Arm = 'none' | 'metrics' | 'traces' | 'both' | 'sampled';
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,7 +95,7 @@ function quartiles(xs: readonly number[]): [number, number] {
  * promise, in a tight loop, with and without the bridge subscribed. This is the Node CPU time one
  * call adds; the throughput ratio below is what that time costs a pool on this machine.
  */
-async function perCallNs(providers: Providers, arms: readonly Arm[], calls: number): Promise<Record<Arm, number>> {
+async function perCallNs(providers: Providers, arms: readonly Arm[], calls: number, floor: (n: number) => number): Promise<Record<Arm, number> & { floor: number }> {
   const mask = telemetryMask();
   const done = Promise.resolve(1);
   const fn = (): Promise<number> => done;
@@ -95,18 +106,57 @@ async function perCallNs(providers: Providers, arms: readonly Arm[], calls: numb
     }
     return Number(process.hrtime.bigint() - t0) / n;
   };
-  const out: Record<Arm, number> = { none: 0, metrics: 0, traces: 0, both: 0 };
-  const samples: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
+  const out = { none: 0, metrics: 0, traces: 0, both: 0, sampled: 0, floor: 0 };
+  const samples: Record<Arm | 'floor', number[]> = { none: [], metrics: [], traces: [], both: [], sampled: [], floor: [] };
+  // The SDK floor is sampled in the same rounds as the arms (the machine drifts between rounds).
   for (let r = 0; r < 5; r++) {
-    for (const arm of rotate(arms, r)) {
+    for (const arm of rotate([...arms, 'floor' as const], r)) {
+      if (arm === 'floor') {
+        floor(Math.min(2000, calls));
+        samples.floor.push(floor(calls));
+        continue;
+      }
       const reg = register(providers, arm, []);
       await loop(Math.min(2000, calls)); // warm this arm's caches
       samples[arm].push(await loop(calls));
       reg?.stop();
     }
   }
-  for (const arm of arms) out[arm] = median(samples[arm]);
+  for (const arm of [...arms, 'floor' as const]) out[arm] = median(samples[arm]);
   return out;
+}
+
+/**
+ * The SDK's own floor: exactly the OpenTelemetry calls the bridge makes for one successful call
+ * (a span started with the pool and command attributes under the active context, its traceparent
+ * formatted, three attributes set, ended; two histogram records with a cached attribute set), in
+ * a tight loop without dspex. The bridge's per-call cost minus this is what the bridge itself adds.
+ */
+async function sdkFloorLoop(providers: Providers): Promise<(n: number) => number> {
+  const api = await import('@opentelemetry/api');
+  const tracer = providers.tracerProvider.getTracer('dspex-bench-floor');
+  const meter = providers.meterProvider.getMeter('dspex-bench-floor');
+  const duration = meter.createHistogram('floor.duration', { unit: 's' });
+  const queueWait = meter.createHistogram('floor.queue_wait', { unit: 's' });
+  const attrs = { 'dspex.pool': 'bench', 'dspex.command': 'echo' };
+  let sink = 0;
+  const loop = (n: number): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      const span = tracer.startSpan('dspex.execute echo', { kind: api.SpanKind.CLIENT, attributes: { 'dspex.pool': 'bench', 'dspex.command': 'echo' } }, api.context.active());
+      const sc = span.spanContext();
+      sink += `00-${sc.traceId}-${sc.spanId}-0${sc.traceFlags & 1}`.length;
+      span.setAttribute('dspex.worker.id', 0);
+      span.setAttribute('dspex.worker.pid', 1);
+      span.setAttribute('dspex.queue_wait', 0);
+      span.end();
+      duration.record(0.00005, attrs);
+      queueWait.record(0, attrs);
+    }
+    if (sink < 0) throw new Error('unreachable');
+    return Number(process.hrtime.bigint() - t0) / n;
+  };
+  return loop;
 }
 
 /** A context as the dispatcher builds it for an anonymous echo call. */
@@ -118,7 +168,7 @@ function register(p: Providers, arm: Arm, pools: SessionPool[]): { stop(): void 
   if (arm === 'none') return null;
   return registerOpenTelemetry({
     meterProvider: arm === 'traces' ? null : p.meterProvider,
-    tracerProvider: arm === 'metrics' ? null : p.tracerProvider,
+    tracerProvider: arm === 'metrics' ? null : arm === 'sampled' ? p.sampledTracerProvider : p.tracerProvider,
     pools,
   });
 }
@@ -142,7 +192,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const roundMs = opts.quick ? 200 : Number(opts.flags['round-ms'] ?? 400);
   const rounds = opts.quick ? 3 : Number(opts.flags['rounds'] ?? 30);
   const breakdown = opts.flags['breakdown'] === 'true';
-  const arms: Arm[] = breakdown ? ['none', 'metrics', 'traces', 'both'] : ['none', 'both'];
+  const arms: Arm[] = breakdown ? ['none', 'metrics', 'traces', 'both', 'sampled'] : ['none', 'both', 'sampled'];
   const concurrency = 8;
   const progress = progressLine('otel');
   const pool = new SessionPool({ name: `bench-otel-${process.pid}`, size: 2, healthCheckIntervalMs: 0, logger: silentLogger });
@@ -163,11 +213,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     );
     return ops / ((performance.now() - t0) / 1000);
   };
-  const acc: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
-  const roundRatios: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [] };
+  const acc: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [], sampled: [] };
+  const roundRatios: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [], sampled: [] };
   const sleepRatios: number[] = [];
   let instruments = 0;
-  let perCall: Record<Arm, number>;
+  let perCall: Record<Arm, number> & { floor: number };
   let heapPerOp = Number.NaN;
   let heapPerOpBare = Number.NaN;
   try {
@@ -205,7 +255,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     reg?.stop();
     heapPerOpBare = (await allocPerOpAsync(() => pool.executeAnonymous('echo', { text: 'x'.repeat(80) }), opts.quick ? 5 : 30, 50)).perCall;
     progress.update('per-call cost');
-    perCall = await perCallNs(providers, arms, opts.quick ? 5_000 : 50_000);
+    perCall = await perCallNs(providers, arms, opts.quick ? 5_000 : 50_000, await sdkFloorLoop(providers));
     instruments = await providers.collect();
   } finally {
     progress.done();
@@ -217,7 +267,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     metrics: 'pool echo, bridge: SDK metrics only',
     traces: 'pool echo, bridge: SDK traces only',
     both: 'pool echo, bridge + SDK metrics and traces',
+    sampled: 'pool echo, bridge + SDK metrics, 1 trace in 10 sampled',
   };
+  const floorNs = perCall.floor;
   const rows: BenchRow[] = arms.map((arm) => {
     const [q1, q3] = quartiles(roundRatios[arm]);
     return {
@@ -230,8 +282,11 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   });
   const ratio = median(roundRatios.both);
   const sleepRatio = median(sleepRatios);
+  rows.push({ case: 'the same SDK calls without dspex (span + 2 records), tight loop', 'ops/s (median)': null, 'ratio (median of rounds)': null, 'ratio q1..q3': '—', 'ns/call added (tight loop)': floorNs });
   rows.push({ case: 'pool sleep 1 ms, bridge + SDK metrics and traces', 'ops/s (median)': null, 'ratio (median of rounds)': sleepRatio, 'ratio q1..q3': quartiles(sleepRatios).map((x) => x.toFixed(3)).join('..'), 'ns/call added (tight loop)': null });
-  const ratios: Record<string, number> = { otel_vs_bare_throughput: ratio, otel_vs_bare_throughput_1ms_calls: sleepRatio, otel_ns_per_call: perCall.both - perCall.none, otel_vs_bare_heap_per_op: heapPerOp / heapPerOpBare };
+  const ratios: Record<string, number> = { otel_vs_bare_throughput: ratio, otel_vs_bare_throughput_1ms_calls: sleepRatio, otel_ns_per_call: perCall.both - perCall.none, otel_sdk_floor_ns_per_call: floorNs, otel_bridge_own_ns_per_call: perCall.both - perCall.none - floorNs, otel_vs_bare_heap_per_op: heapPerOp / heapPerOpBare };
+  const sampledRatio = median(roundRatios.sampled);
+  ratios['otel_sampled_10pct_vs_bare_throughput'] = sampledRatio;
   if (breakdown) {
     ratios['otel_metrics_only_vs_bare_throughput'] = median(roundRatios.metrics);
     ratios['otel_traces_only_vs_bare_throughput'] = median(roundRatios.traces);
@@ -244,11 +299,13 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     targets: {
       otel_vs_bare_throughput: { target: '>= 0.95', value: ratio, pass: ratio >= 0.95 },
       'otel vs none, throughput of 1 ms calls': { target: '>= 0.95', value: sleepRatio, pass: sleepRatio >= 0.95 },
+      'otel vs none, echo with 1 trace in 10 sampled': { target: '>= 0.95', value: sampledRatio, pass: sampledRatio >= 0.95 },
     },
-    extra: { rounds, roundMs, concurrency, arms, instruments, throughputRounds: acc, roundRatios, sleepRoundRatios: sleepRatios, perCallNs: perCall },
+    extra: { rounds, roundMs, concurrency, arms, instruments, throughputRounds: acc, roundRatios, sleepRoundRatios: sleepRatios, perCallNs: perCall, sdkFloorNs: floorNs },
     notes: [
       `${rounds} rounds of ${roundMs} ms per arm, arms rotated each round; the ratio is taken within each round, then the median over rounds.`,
       'ns/call added: executePoolOperation around a settled promise in a tight loop, bridge arm minus no-bridge arm (median of 5).',
+      'SDK floor: the OpenTelemetry calls the bridge makes per call, made directly in a tight loop; bridge own ns = ns/call added − floor.',
     ],
   };
 }
