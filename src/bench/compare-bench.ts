@@ -24,7 +24,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { SessionPool } from '../pool/session-pool.js';
 import { BareWorker, drive, type RunResult } from './bare-pipes.js';
-import { BenchUnavailableError, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { BenchUnavailableError, median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const TEXT = 'x'.repeat(80);
 const ARMS = ['bare', 'dspex', 'python-shell', 'pythonia', 'dspex-4-workers'] as const;
@@ -112,11 +112,6 @@ async function dspexCaller(size: number): Promise<Caller> {
   return { call: async (text) => (await pool.executeAnonymous<{ text: string }>('echo', { text })).text, stop: () => pool.stop() };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Throughput and p50 / p99 of an arm over all its rounds. */
 function summarize(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number } {

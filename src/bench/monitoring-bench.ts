@@ -20,7 +20,7 @@ import { SessionPool } from '../pool/session-pool.js';
 import { createMonitoring, type Monitoring } from '../config/create-monitoring.js';
 import { parseStat, parseStatus } from '../resources/proc.js';
 import { allocPerOpAsync } from './measure.js';
-import { progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const PAYLOAD = { text: 'x'.repeat(80) };
@@ -35,11 +35,6 @@ interface RoundResult {
   latUs: number[];
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** A call of `command` with `args`: the echo (the worst case: ~45 µs of work) or a 1 ms sleep. */
 interface Workload {

@@ -20,7 +20,7 @@ import { SessionPool } from '../pool/session-pool.js';
 import { registerOpenTelemetry } from '../otel/bridge.js';
 import { executePoolOperation, telemetryMask, type OperationContext } from '../telemetry/telemetry.js';
 import { allocPerOpAsync } from './measure.js';
-import { progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { median, progressLine, quartiles, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -78,17 +78,7 @@ async function sdkProviders(): Promise<Providers | null> {
 /** The bridge arms a round can run: none (the baseline), both signals, one of them, or both with 1 trace in 10 sampled. */
 type Arm = 'none' | 'metrics' | 'traces' | 'both' | 'sampled';
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
-/** The 25th and 75th percentiles (nearest rank), the spread reported beside each median. */
-function quartiles(xs: readonly number[]): [number, number] {
-  const s = [...xs].sort((a, b) => a - b);
-  return [s[Math.floor((s.length - 1) * 0.25)]!, s[Math.ceil((s.length - 1) * 0.75)]!];
-}
 
 /**
  * The bridge's cost per call outside the pool: `executePoolOperation` around an already settled

@@ -4,7 +4,10 @@
  * Baseline, measured in the same run and interleaved round by round: N bare child processes
  * running the same worker script, driven directly over the same fd 3 / fd 4 pipes with no pool:
  * caller loop i is bound to process i mod N, and each process has one request in flight at a
- * time (the pool's own work model, so the ratio is the pool's overhead and nothing else).
+ * time (the pool's own work model, so the ratio is the pool's overhead and nothing else). Many
+ * short rounds (10 of 0.5 s), the order flipped each round; the ratio is the median over rounds of
+ * pool ÷ bare within the round (drift on a noisy machine moves both sides of a round together),
+ * with its quartiles; latency percentiles are over every round's calls.
  *
  * Also measured: time from `kill -9` of an idle worker to its replacement serving a call, without
  * spares (a new Python starts) and with `spares: 1` (a warm spare takes the slot), two pools
@@ -32,7 +35,7 @@ import { BareWorker, drive, type RunResult } from './bare-pipes.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { prng } from '../util/prng.js';
-import { quantileSorted, type BenchOptions, type BenchReport, type BenchRow, type Headline } from './report.js';
+import { median, quantileSorted, quartiles, type BenchOptions, type BenchReport, type BenchRow, type Headline } from './report.js';
 import { allocPerOpAsync } from './measure.js';
 
 const PAYLOAD = { text: 'x'.repeat(80), n: 12345 }; // ~100 bytes of JSON
@@ -305,8 +308,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       extra: { roundMs, rounds },
     };
   }
-  const roundMs = opts.quick ? 300 : Number(opts.flags['round-ms'] ?? 2000);
-  const rounds = opts.quick ? 1 : Number(opts.flags['rounds'] ?? 3);
+  const roundMs = opts.quick ? 300 : Number(opts.flags['round-ms'] ?? 500);
+  const rounds = opts.quick ? 2 : Number(opts.flags['rounds'] ?? 10);
   const sizes = [2, 4];
   const rows: BenchRow[] = [];
   const ratios: Record<string, number> = {};
@@ -347,7 +350,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
         };
         const p = summarize(acc.pool);
         const b = summarize(acc.bare);
-        const ratio = p.opsPerS / b.opsPerS;
+        const roundRatios = acc.pool.map((pr, i) => pr.ops / pr.seconds / (acc.bare[i]!.ops / acc.bare[i]!.seconds));
+        const ratio = median(roundRatios);
+        const [q1, q3] = quartiles(roundRatios);
         ratios[`pooled_vs_bare_throughput_n${n}_c${c}`] = ratio;
         if (c >= n) minRatioAtN = Math.min(minRatioAtN, ratio);
         worstP50OverheadUs = Math.max(worstP50OverheadUs, p.p50Us - b.p50Us);
@@ -361,7 +366,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
           concurrency: c,
           'pool ops/s': p.opsPerS,
           'bare ops/s': b.opsPerS,
-          ratio,
+          'ratio (median of rounds)': ratio,
+          'ratio q1..q3': `${q1.toFixed(3)}..${q3.toFixed(3)}`,
           'pool p50 µs': p.p50Us,
           'bare p50 µs': b.p50Us,
           'pool p99 µs': p.p99Us,

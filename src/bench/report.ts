@@ -109,6 +109,24 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[i] ?? 0;
 }
 
+/**
+ * The median of `xs` (the mean of the middle two for an even count), NaN when empty. The figure
+ * the round-based benchmarks report: the median of within-round ratios, which a few disturbed
+ * rounds on a noisy machine do not move. Pure.
+ */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The 25th and 75th percentiles of `xs` (nearest rank), the spread reported beside a median. NaN when empty. Pure. */
+export function quartiles(xs: readonly number[]): [number, number] {
+  if (xs.length === 0) return [Number.NaN, Number.NaN];
+  const s = [...xs].sort((a, b) => a - b);
+  return [s[Math.floor((s.length - 1) * 0.25)]!, s[Math.ceil((s.length - 1) * 0.75)]!];
+}
+
 /** p50, p99, mean and max of raw samples (any unit). Zeros when empty. */
 export function summarizeSamples(samples: readonly number[]): { p50: number; p99: number; mean: number; max: number } {
   const sorted = [...samples].sort((a, b) => a - b);

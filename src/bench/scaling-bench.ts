@@ -29,7 +29,7 @@ import { SessionPool } from '../pool/session-pool.js';
 import { lineChartSvg, type ChartSeries } from '../util/svg.js';
 import { BareWorker, drive, type RunResult } from './bare-pipes.js';
 import { startStack } from './monitoring-bench.js';
-import { progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -38,11 +38,6 @@ function payloadOf(bytes: number): { text: string } {
   return { text: 'x'.repeat(Math.max(0, bytes - 11)) };
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Throughput and p50 / p99 over rounds (every call's latency). */
 function summarize(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number; calls: number } {
