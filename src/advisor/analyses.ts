@@ -362,12 +362,14 @@ const MIN_TIMEOUTS = 3;
 /**
  * The highest of the summary's quantiles that lies below the slowest `share` of calls, with its
  * name: with `share` of the calls timing out (the longest durations of the window), it describes
- * calls that did not. Null when `share` is so large that not even the median qualifies. Pure.
+ * calls that did not. The first choice keeps a margin (q ≤ 1 − 2·share: the timed-out calls are
+ * not all exactly the slowest); when no quantile does (a quarter of the calls or more time out),
+ * the highest with q < 1 − share. Null when not even the median is below them. Pure.
  */
 export function tailBelow(l: LatencySummaryUs, share: number): { name: string; us: number } | null {
-  // q ≤ 1 − 2·share leaves a margin: the timed-out calls are not all exactly the slowest.
   const qs = [['p999', 0.999, l.p999], ['p99', 0.99, l.p99], ['p95', 0.95, l.p95], ['p90', 0.9, l.p90], ['p50', 0.5, l.p50]] as const;
   for (const [name, q, us] of qs) if (q <= 1 - 2 * share) return { name, us };
+  for (const [name, q, us] of qs) if (q < 1 - share) return { name, us };
   return null;
 }
 
@@ -375,17 +377,22 @@ export function tailBelow(l: LatencySummaryUs, share: number): { name: string; u
  * Calls that time out (`timeout:*` at ≥ 1% of operations, at least 3). Two kinds, two answers:
  *
  * - `timeout:operation`. When the longest calls reach the pool's `operationTimeoutMs` (the window's
- *   max ≥ 90% of it) the hang guard fired, and each of those calls killed and replaced its worker.
+ *   max ≥ 90% of it) the hang guard fired (each such call also killed and replaced its worker).
+ *   The error type does not tell the guard from a caller's own `timeoutMs`; a caller deadline as
+ *   long as the guard reads as the guard here (raising the guard then changes nothing for those
+ *   calls, and the tuner keeps it only if errors and throughput do not get worse).
  *   If the calls that did finish run close to the guard too (the quantile just below the timed-out
  *   share ≥ half of it), the guard is tighter than the work: raise it to 2× (`configure`, which the
  *   auto-tuner validates and reverts when p99 or errors get worse). If they finish far below it,
  *   the timed-out calls hang (a deadlock, a blocking read, a remote call without a deadline):
- *   investigate; a larger guard would only hold workers longer. When the longest calls stay below
- *   the guard, the deadlines are the callers' own per-call `timeoutMs`: investigate.
+ *   investigate; a larger guard would only hold workers longer. With half the calls or more timing
+ *   out nothing is known about the others: investigate. When the longest calls stay below the
+ *   guard, the deadlines are the callers' own per-call `timeoutMs`: investigate.
  * - `timeout:checkout`: calls waited `checkoutTimeoutMs` for a worker. The pool is short of
  *   workers: grow it (Little's law as for `grow_pool`, at least one more) while it is below
- *   `maxSize`; at `maxSize`, investigate (raise `maxSize`, shed load earlier with `maxQueue`, or
- *   make the commands faster).
+ *   `maxSize` (and `minCoveredS` seconds are covered, as for growth); at `maxSize`, investigate
+ *   (raise `maxSize`, shed load earlier with `maxQueue`, or make the commands faster). Calls of a
+ *   strict session wait for their own worker whatever the pool's size: the detail says so.
  *
  * Minimum data: `minOps` operations. Pure.
  */
@@ -420,11 +427,18 @@ export function findTimeouts(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSI
         detail: `Calls that finish take up to ${r(tail.us / 1000, 1)} ms (${tail.name}) against a ${guardMs} ms guard: the work is longer than the guard allows, and each timed-out call also kills and replaces its worker.`,
         action: { kind: 'configure', key: 'operationTimeoutMs', value: 2 * guardMs },
       });
-    } else if (guardHit) {
+    } else if (guardHit && tail === null) {
+      out.push({
+        ...base,
+        title: `${pct} of calls on '${f.pool}' run into the ${guardMs} ms operationTimeoutMs guard`,
+        detail: `So many time out that nothing is known of the others: either most inputs take longer than the guard, or the command hangs. Compare with its earlier latency (the 15-minute window) and read the error's details.pythonStack.`,
+        action: { kind: 'investigate', errorType: 'timeout:operation' },
+      });
+    } else if (guardHit && tail !== null) {
       out.push({
         ...base,
         title: `${pct} of calls on '${f.pool}' hang until the ${guardMs} ms guard kills their worker`,
-        detail: `Calls that finish take ${tail === null ? 'an unknown time' : `${r(tail.us / 1000, 1)} ms (${tail.name})`}, far below the guard: the others hang (a deadlock, a blocking read, a remote call without a deadline). The error's details.pythonStack shows where; raising the guard would only hold workers longer.`,
+        detail: `Calls that finish take ${r(tail.us / 1000, 1)} ms (${tail.name}), far below the guard: the others hang (a deadlock, a blocking read, a remote call without a deadline). The error's details.pythonStack shows where; raising the guard would only hold workers longer.`,
         action: { kind: 'investigate', errorType: 'timeout:operation' },
       });
     } else {
@@ -447,7 +461,10 @@ export function findTimeouts(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSI
     const pct = `${r(coRate * 100, 1)}%`;
     const wait = waitMs === null ? 'checkoutTimeoutMs' : `checkoutTimeoutMs (${waitMs} ms)`;
     const sz = f.sizing;
-    if (sz !== null && sz.size < sz.maxSize) {
+    const canGrow = sz !== null && sz.size < sz.maxSize;
+    if (canGrow && w.coveredS < s.minCoveredS) {
+      // Too little covered to size the growth: nothing yet (as for grow_pool).
+    } else if (sz !== null && canGrow) {
       const L = w.throughputPerS * (w.latencyUs.mean / 1e6);
       const raw = Math.ceil(L / s.targetUtilization - 1e-9);
       const to = clamp(Math.max(sz.size + 1, raw), sz.minSize, sz.maxSize);
@@ -457,7 +474,7 @@ export function findTimeouts(f: PoolFacts, s: AnalysisSettings = DEFAULT_ANALYSI
       out.push({
         ...base,
         title: `Grow pool '${f.pool}' from ${sz.size} to ${to} workers: ${pct} of calls time out waiting for one`,
-        detail: `Calls waited longer than ${wait} for a free worker and were refused; more workers drain the queue.`,
+        detail: `Calls waited longer than ${wait} for a free worker and were refused; more workers drain the queue. (Calls of a strict session wait for their own worker whatever the size: if the timeouts are theirs, it is that session's calls that queue.)`,
         evidence: { window: e.window, coveredS: w.coveredS, figures, math },
         action: { kind: 'resize', size: to },
       });

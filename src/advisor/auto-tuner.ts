@@ -2,8 +2,10 @@
  * The AutoTuner (off by default, one per pool): applies the advisor's safe recommendations —
  * `resize` and `configure` of the options it was given ranges for, clamped into them — one step
  * at a time with a cooldown, validates each over a window and rolls it back by itself when p99,
- * error rate or throughput regress beyond a tolerance. Every step goes into a bounded history and
- * on `dspex:advisor:tuning`.
+ * error rate or throughput regress beyond a tolerance (a raised timeout is judged on errors and
+ * throughput only: the calls it lets finish raise p99 by design). A change that was rolled back is
+ * not tried again for {@link ROLLBACK_HOLD_COOLDOWNS} cooldowns. Every step goes into a bounded
+ * history and on `dspex:advisor:tuning`.
  *
  * ```ts
  * const tuner = new AutoTuner({ pool, collector, advisor, ranges: { size: [2, 8] } });
@@ -66,6 +68,9 @@ const schema = z.object({
 
 const tuningChannel = channels['dspex:advisor:tuning'];
 
+/** A change that was rolled back is not applied again for this many cooldowns (20 min by default). */
+export const ROLLBACK_HOLD_COOLDOWNS = 10;
+
 /** Tunes one pool; see the module note. */
 export class AutoTuner {
   private readonly pool: TunablePool;
@@ -126,7 +131,7 @@ export class AutoTuner {
         const observed = this.figures();
         pending.observed = observed;
         pending.concludedAtMs = now;
-        const why = regression(pending.baseline, observed, this.o.tolerance);
+        const why = regression(pending.baseline, observed, this.o.tolerance, pending);
         if (why === null) pending.status = 'kept';
         else {
           await this.set(pending.parameter, pending.from, 'rollback');
@@ -141,7 +146,7 @@ export class AutoTuner {
       if (now - this.lastChangeMs < this.o.cooldownMs) return null;
       for (const rec of this.opts.advisor.analyze(this.pool.name)) {
         const step = this.safeStep(rec);
-        if (step === null) continue;
+        if (step === null || this.heldBack(step, now)) continue;
         const record: TuningRecord = {
           id: this.nextId++,
           pool: this.pool.name,
@@ -190,6 +195,16 @@ export class AutoTuner {
       return { ...r };
     }
     return null;
+  }
+
+  /**
+   * True when the same change (parameter and value) was rolled back less than
+   * {@link ROLLBACK_HOLD_COOLDOWNS} cooldowns ago: without it a recommendation that keeps standing
+   * would be applied and rolled back every cooldown.
+   */
+  private heldBack(step: { parameter: 'size' | TunableOption; to: number }, now: number): boolean {
+    const holdMs = ROLLBACK_HOLD_COOLDOWNS * this.o.cooldownMs;
+    return this.records.some((r) => r.status === 'rolled_back' && r.parameter === step.parameter && r.to === step.to && r.concludedAtMs !== null && now - r.concludedAtMs < holdMs);
   }
 
   /** The change `rec` proposes, clamped into its range, or null when it is not safe to apply. */
@@ -243,9 +258,21 @@ export function clampInto(value: number, range: readonly [number, number]): numb
   return Math.min(range[1], Math.max(range[0], value));
 }
 
-/** Why `observed` regressed against `baseline` beyond `tol`, or null. Pure. */
-export function regression(baseline: TuningFigures, observed: TuningFigures, tol: { p99: number; errorRate: number; throughput: number }): string | null {
-  if (baseline.latencyP99Us > 0 && observed.latencyP99Us > baseline.latencyP99Us * (1 + tol.p99)) {
+/**
+ * Why `observed` regressed against `baseline` beyond `tol`, or null. With `change`, a raised
+ * `operationTimeoutMs` / `checkoutTimeoutMs` is not judged on p99 (see the body). Pure.
+ */
+export function regression(
+  baseline: TuningFigures,
+  observed: TuningFigures,
+  tol: { p99: number; errorRate: number; throughput: number },
+  change?: { parameter: 'size' | TunableOption; from: number; to: number },
+): string | null {
+  // A longer deadline lets calls that were cut at the old one run to their end: their true length
+  // raises p99 by design (a timed-out call is recorded at the deadline). Such a change is judged on
+  // errors and throughput only.
+  const longerDeadline = change !== undefined && (change.parameter === 'operationTimeoutMs' || change.parameter === 'checkoutTimeoutMs') && change.to > change.from;
+  if (!longerDeadline && baseline.latencyP99Us > 0 && observed.latencyP99Us > baseline.latencyP99Us * (1 + tol.p99)) {
     return `p99 ${Math.round(observed.latencyP99Us)} µs > ${Math.round(baseline.latencyP99Us)} µs × ${1 + tol.p99}`;
   }
   if (observed.errorRate > baseline.errorRate + tol.errorRate) return `error rate ${observed.errorRate.toFixed(4)} > ${baseline.errorRate.toFixed(4)} + ${tol.errorRate}`;
@@ -263,5 +290,5 @@ export function latestTuning(tuners: Iterable<{ history(): TuningRecord[] }>, n:
   const all: TuningRecord[] = [];
   for (const t of tuners) all.push(...t.history());
   const at = (r: TuningRecord): number => r.concludedAtMs ?? r.appliedAtMs;
-  return all.sort((a, b) => at(b) - at(a) || b.id - a.id).slice(0, Math.max(0, n));
+  return all.sort((a, b) => at(b) - at(a) || (a.pool < b.pool ? -1 : a.pool > b.pool ? 1 : b.id - a.id)).slice(0, Math.max(0, n));
 }

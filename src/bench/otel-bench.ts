@@ -18,11 +18,15 @@
  */
 import { SessionPool } from '../pool/session-pool.js';
 import { registerOpenTelemetry } from '../otel/bridge.js';
+import { DURATION_BUCKETS_S } from '../otel/names.js';
 import { executePoolOperation, telemetryMask, type OperationContext } from '../telemetry/telemetry.js';
 import { allocPerOpAsync } from './measure.js';
 import { median, progressLine, quartiles, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The instrumentation scope of the SDK-floor loop's own tracer and meter. */
+const FLOOR_SCOPE = 'dspex-bench-floor';
 
 interface Providers {
   meterProvider: import('@opentelemetry/api').MeterProvider;
@@ -65,7 +69,8 @@ async function sdkProviders(): Promise<Providers | null> {
     sampledTracerProvider,
     async collect() {
       const { resourceMetrics } = await reader.collect();
-      return resourceMetrics.scopeMetrics.reduce((n, s) => n + s.metrics.length, 0);
+      // The bridge's instruments (the floor's own scope is not counted).
+      return resourceMetrics.scopeMetrics.reduce((n, s) => n + (s.scope.name === FLOOR_SCOPE ? 0 : s.metrics.length), 0);
     },
     async shutdown() {
       await meterProvider.shutdown();
@@ -124,10 +129,11 @@ async function perCallNs(providers: Providers, arms: readonly Arm[], calls: numb
  */
 async function sdkFloorLoop(providers: Providers): Promise<(n: number) => number> {
   const api = await import('@opentelemetry/api');
-  const tracer = providers.tracerProvider.getTracer('dspex-bench-floor');
-  const meter = providers.meterProvider.getMeter('dspex-bench-floor');
-  const duration = meter.createHistogram('floor.duration', { unit: 's' });
-  const queueWait = meter.createHistogram('floor.queue_wait', { unit: 's' });
+  const tracer = providers.tracerProvider.getTracer(FLOOR_SCOPE);
+  const meter = providers.meterProvider.getMeter(FLOOR_SCOPE);
+  const advice = { explicitBucketBoundaries: [...DURATION_BUCKETS_S] };
+  const duration = meter.createHistogram('floor.duration', { unit: 's', advice });
+  const queueWait = meter.createHistogram('floor.queue_wait', { unit: 's', advice });
   const attrs = { 'dspex.pool': 'bench', 'dspex.command': 'echo' };
   let sink = 0;
   const loop = (n: number): number => {

@@ -49,6 +49,18 @@ export function formatRecommendations(recs: readonly SnapshotRecommendation[]): 
 
 const figures = (f: TuningFigures): string => `p99 ${Math.round(f.latencyP99Us / 100) / 10} ms, errors ${Math.round(f.errorRate * 10_000) / 100}%, ${Math.round(f.throughputPerS * 10) / 10}/s`;
 
+/** True for a tuning step with the fields `formatTuning` reads (a remote server's `tuning` is not trusted). */
+function isTuningRecord(v: unknown): v is TuningRecord {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  const isFigures = (f: unknown): boolean => f !== null && typeof f === 'object' && ['latencyP99Us', 'errorRate', 'throughputPerS'].every((k) => typeof (f as Record<string, unknown>)[k] === 'number');
+  return (
+    typeof r['id'] === 'number' && typeof r['pool'] === 'string' && typeof r['parameter'] === 'string' && typeof r['from'] === 'number' && typeof r['to'] === 'number' &&
+    typeof r['status'] === 'string' && typeof r['appliedAtMs'] === 'number' && typeof r['recommendationId'] === 'string' && typeof r['reason'] === 'string' &&
+    isFigures(r['baseline']) && (r['observed'] === null || isFigures(r['observed']))
+  );
+}
+
 /**
  * The auto-tuner's steps (newest first) as `dspex advise` prints them after the recommendations:
  * one line per step, then its reason and the figures it was validated on. Pure.
@@ -57,7 +69,7 @@ export function formatTuning(records: readonly TuningRecord[], nowMs: number): s
   if (records.length === 0) return '';
   const out = ['auto-tuner, newest first:'];
   for (const r of records) {
-    out.push(`  #${r.id} ${sanitizeText(formatTuningStep(r, nowMs))}`);
+    out.push(`  #${sanitizeText(String(r.id))} ${sanitizeText(formatTuningStep(r, nowMs))}`);
     out.push(`      for ${sanitizeText(r.recommendationId)}: ${sanitizeText(r.reason)}`);
     out.push(`      before: ${figures(r.baseline)}${r.observed ? `; after: ${figures(r.observed)}` : ''}`);
   }
@@ -72,7 +84,8 @@ export async function runAdvise(o: { url: string; token: string | null; json: bo
   try {
     const snap = await fetchSnapshot(o.url, { token: o.token });
     recs = snap.recommendations;
-    tuning = Array.isArray(snap.tuning) ? snap.tuning : [];
+    // Steps without the fields printed are left out (a newer or a hostile server).
+    tuning = Array.isArray(snap.tuning) ? (snap.tuning as unknown[]).filter(isTuningRecord) : [];
     nowMs = snap.timestampMs;
   } catch (err) {
     process.stderr.write(`dspex advise: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);

@@ -110,10 +110,10 @@ interface Watched {
   restarts: number;
 }
 
-/** Keys `configure()` applies at once; every other valid key needs a restart. */
 /** Tuning steps the snapshot carries (`/api/snapshot` `tuning`, `dspex advise`). */
 const TUNING_SHOWN = 10;
 
+/** Keys `configure()` applies at once; every other valid key needs a restart. */
 const LIVE_KEYS = new Set(['dashboard.refreshMs', 'dashboard.window', 'health.intervalMs', 'health.stallAfterMs', 'resources.intervalMs', 'resources.trendWindowMs', 'resources.scanProcesses', 'tuner.enabled', 'alerts.rules', 'alerts.defaultRules']);
 
 function leafKeys(raw: unknown, prefix = ''): string[] {

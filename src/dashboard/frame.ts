@@ -115,6 +115,8 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   const gaugeOpts = { color, maxQueue: pool?.status?.maxQueue ?? null, pool: pool?.name ?? null };
   const { alerts, recommendations: recs } = snapshot;
   const tuning = snapshot.tuning ?? [];
+  // The newest tuner step takes a line under the recommendations when there is one.
+  const tunerRow = tuning.length > 0 ? 1 : 0;
   const nowMs = snapshot.timestampMs;
   const gap = 1;
   const cap = Math.max(2, Math.floor(bodyH / 4));
@@ -132,7 +134,7 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
     const h = bodyH - top.length;
     // The lower row needs room for the worker table (and the gauges beside it); every line it
     // does not need goes to the charts, which read better tall.
-    const lowerNeed = Math.max((fleet !== undefined ? fleet.hosts.length + 1 : workerRows.length) + 2, 8 + 1 + Math.max(2, recs.length + 1));
+    const lowerNeed = Math.max((fleet !== undefined ? fleet.hosts.length + 1 : workerRows.length) + 2, 8 + 1 + Math.max(2, recs.length + 1 + tunerRow));
     const b = Math.max(Math.min(h - 8, lowerNeed), Math.min(10, h - 8));
     const a = h - b;
     const w1 = Math.floor((cols - 2 * gap) / 3);
@@ -172,20 +174,21 @@ function renderBody(snapshot: MonitoringSnapshot, pool: PoolSnapshot | null, vie
   const rightW = cols - gap - leftW;
   let bottom: string[];
   if (recs.length === 0) {
+    const h = 1 + tunerRow;
     bottom =
       alerts.length === 0
         ? hstack(
             [
               { lines: renderAlerts([], { width: leftW, color, nowMs }), width: leftW },
-              { lines: renderRecommendations([], { width: rightW, color }), width: rightW },
+              { lines: renderRecommendations([], { width: rightW, height: h, color, tuning, nowMs }), width: rightW },
             ],
-            1,
+            h,
             gap,
           )
-        : fitBlock(renderRecommendations([], { width: cols, color }), cols, 1);
+        : fitBlock(renderRecommendations([], { width: cols, height: h, color, tuning, nowMs }), cols, h);
   } else {
     const noAlerts = alerts.length === 0 ? fitBlock(renderAlerts([], { width: cols, color, nowMs }), cols, 1) : [];
-    const recsH = Math.max(1, Math.min(recs.length + 1, cap - noAlerts.length - (alertsH > 0 ? 1 : 0)));
+    const recsH = Math.max(1, Math.min(recs.length + 1 + tunerRow, cap - noAlerts.length - (alertsH > 0 ? 1 : 0)));
     bottom = [...noAlerts, ...fitBlock(renderRecommendations(recs, { width: cols, height: recsH, color, tuning, nowMs }), cols, recsH)];
   }
   const r = bodyH - top.length - bottom.length;

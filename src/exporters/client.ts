@@ -94,7 +94,7 @@ function splitCredentials(u: URL): { url: URL; basic: string | null } {
 function isSnapshot(v: unknown): v is MonitoringSnapshot {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return typeof o['timestampMs'] === 'number' && typeof o['window'] === 'string' && Array.isArray(o['pools']) && Array.isArray(o['alerts']) && Array.isArray(o['recommendations']) && (o['tuning'] === undefined || Array.isArray(o['tuning']));
+  return typeof o['timestampMs'] === 'number' && typeof o['window'] === 'string' && Array.isArray(o['pools']) && Array.isArray(o['alerts']) && Array.isArray(o['recommendations']);
 }
 
 /**

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { MetricsCollector } from '../../src/index.js';
 import { ManualClock } from '../../src/contract/clock.js';
 import { OptimizationAdvisor } from '../../src/advisor/optimization-advisor.js';
-import { AutoTuner, regression, type TunablePool } from '../../src/advisor/auto-tuner.js';
+import { AutoTuner, ROLLBACK_HOLD_COOLDOWNS, regression, type TunablePool } from '../../src/advisor/auto-tuner.js';
 import type { Recommendation, TunableOption } from '../../src/contract/advice.js';
 import type { PerformanceSummary, WindowSummary } from '../../src/contract/metrics.js';
 import { startPool, stopAll } from '../helpers/pools.js';
@@ -176,5 +176,45 @@ describe('AutoTuner property', () => {
     expect(regression(b, { ...b, latencyP99Us: 1300 }, tol)).toMatch(/^p99/);
     expect(regression(b, { ...b, errorRate: 0.05 }, tol)).toMatch(/^error rate/);
     expect(regression(b, { ...b, throughputPerS: 70 }, tol)).toMatch(/^throughput/);
+    // A raised timeout lets the calls it cut finish: not judged on p99, still on errors and throughput.
+    const longer = { parameter: 'operationTimeoutMs' as const, from: 300, to: 600 };
+    expect(regression(b, { ...b, latencyP99Us: 5000 }, tol, longer)).toBeNull();
+    expect(regression(b, { ...b, latencyP99Us: 5000 }, tol, { ...longer, parameter: 'checkoutTimeoutMs' })).toBeNull();
+    expect(regression(b, { ...b, errorRate: 0.05 }, tol, longer)).toMatch(/^error rate/);
+    expect(regression(b, { ...b, latencyP99Us: 5000 }, tol, { ...longer, from: 600, to: 300 })).toMatch(/^p99/);
+    expect(regression(b, { ...b, latencyP99Us: 5000 }, tol, { parameter: 'size', from: 2, to: 4 })).toMatch(/^p99/);
+  });
+
+  it(`a change that was rolled back is not applied again for ${ROLLBACK_HOLD_COOLDOWNS} cooldowns`, async () => {
+    const clock = new ManualClock(0);
+    const state = { size: 2 };
+    const pool: TunablePool = {
+      name: 'p',
+      options: { operationTimeoutMs: 30_000, checkoutTimeoutMs: 5000, healthCheckIntervalMs: 0, restartBackoffMs: 0, maxRestartBackoffMs: 0, maxCallsPerWorker: 0, maxWorkerRssBytes: 0 },
+      status: () => ({ size: state.size }),
+      resize: (n) => {
+        state.size = n;
+        return Promise.resolve();
+      },
+      configure: () => [],
+    };
+    let p99 = 1000;
+    const summary = (): PerformanceSummary => ({ pool: 'p', timestampMs: 0, windows: { '1m': win(p99, 0, 100), '5m': win(0, 0, 0), '15m': win(0, 0, 0) } });
+    const grow: Recommendation = { id: 'grow_pool:p', kind: 'grow_pool', pool: 'p', priority: 80, title: 'grow', detail: 'd', evidence: { window: '1m', coveredS: 60, figures: {}, math: [] }, action: { kind: 'resize', size: 4 } };
+    const tuner = new AutoTuner({ pool, collector: { getPerformanceSummary: summary }, advisor: { analyze: () => [grow] }, ranges: { size: [1, 8] }, cooldownMs: 1000, validationMs: 1000, clock });
+    expect(await tuner.evaluate()).toMatchObject({ to: 4, status: 'validating' });
+    p99 = 5000; // it got worse
+    clock.advance(1000);
+    expect(await tuner.evaluate()).toMatchObject({ status: 'rolled_back' });
+    expect(state.size).toBe(2);
+    p99 = 1000;
+    // The recommendation still stands; past the cooldown the same change is held back.
+    for (let i = 1; i < ROLLBACK_HOLD_COOLDOWNS; i++) {
+      clock.advance(1000);
+      expect(await tuner.evaluate()).toBeNull();
+    }
+    expect(state.size).toBe(2);
+    clock.advance(1000);
+    expect(await tuner.evaluate()).toMatchObject({ to: 4, status: 'validating' });
   });
 });

@@ -10,6 +10,10 @@ import { latestTuning } from '../../src/advisor/auto-tuner.js';
 import { formatTuning } from '../../src/cli/advise.js';
 import { formatTuningStep } from '../../src/dashboard/format.js';
 import { renderRecommendations } from '../../src/dashboard/panels.js';
+import { renderFrame } from '../../src/dashboard/frame.js';
+import { sampleSnapshot } from '../../src/dashboard/sample.js';
+import { initialViewState } from '../../src/dashboard/view-state.js';
+import { stripAnsi } from '../../src/dashboard/ansi.js';
 import { visibleWidth } from '../../src/dashboard/ansi.js';
 import type { TuningRecord } from '../../src/contract/advice.js';
 import type { SnapshotRecommendation } from '../../src/contract/snapshot.js';
@@ -68,5 +72,24 @@ describe('tuning history', () => {
     expect(renderRecommendations([], { ...opts, height: 1 })).toHaveLength(1);
     expect(renderRecommendations([], { ...opts, height: 2, tuning: [] })).toHaveLength(1);
     for (const l of renderRecommendations([rec], { ...opts, width: 20, height: 3 })) expect(visibleWidth(l)).toBeLessThanOrEqual(20);
+  });
+
+  it('the whole frame shows the newest step wide and narrow, with and without recommendations and alerts', () => {
+    const rec: SnapshotRecommendation = { title: 'Grow pool', detail: 'calls queue', score: 0.8 };
+    const alert = { name: 'DspexHighLatency', severity: 'warning' as const, pool: 'p', message: 'p99 high', sinceMs: 0 };
+    const missing: string[] = [];
+    for (const [columns, rows] of [[120, 40], [159, 60], [200, 50], [200, 60], [100, 30]] as const) {
+      for (const recs of [[], [rec], [rec, { ...rec, title: 'Shrink', score: 0.3 }]]) {
+        for (const alerts of [[], [alert]]) {
+          const snap = sampleSnapshot({ workers: 4, recommendations: recs, alerts });
+          const lines = renderFrame({ ...snap, tuning: [step({ pool: 'tp', concludedAtMs: snap.timestampMs - 30_000 })] }, initialViewState({}), { columns, rows }, false).map(stripAnsi);
+          expect(lines).toHaveLength(rows);
+          if (!lines.some((l) => l.includes('tuner  tp: size 2 → 4 kept (-30s)'))) missing.push(`${columns}x${rows} recs ${recs.length} alerts ${alerts.length}`);
+          // Every recommendation is still shown.
+          for (const r of recs) expect(lines.some((l) => l.includes(r.title)), `${columns}x${rows}: ${r.title}`).toBe(true);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
   });
 });
