@@ -121,10 +121,12 @@ export interface TuningStepLike {
 }
 
 /**
- * One auto-tuner step as a line: `pool: size 2 → 4 kept (-2m)`, `… rolled back: p99 +41% (-30s)`.
- * Its time is when it concluded, or when it was applied while it validates. Pure.
+ * One auto-tuner step as a line: `pool: size 2 → 4 kept (-2m)`, `… rolled back (-30s): p99 …`
+ * (the why last: a narrow panel cuts it, not the when). Its time is when it concluded, or when it
+ * was applied while it validates. Pure.
  */
 export function formatTuningStep(r: TuningStepLike, nowMs: number): string {
-  const how = r.status === 'rolled_back' ? `rolled back${r.outcome ? `: ${r.outcome}` : ''}` : r.status === 'failed' ? `failed${r.outcome ? `: ${r.outcome}` : ''}` : r.status === 'reverted' ? 'reverted by hand' : r.status;
-  return `${r.pool}: ${r.parameter} ${r.from} → ${r.to} ${how} (${formatAgo(nowMs - (r.concludedAtMs ?? r.appliedAtMs))})`;
+  const how = r.status === 'rolled_back' ? 'rolled back' : r.status === 'reverted' ? 'reverted by hand' : r.status;
+  const why = (r.status === 'rolled_back' || r.status === 'failed') && r.outcome ? `: ${r.outcome}` : '';
+  return `${r.pool}: ${r.parameter} ${r.from} → ${r.to} ${how} (${formatAgo(nowMs - (r.concludedAtMs ?? r.appliedAtMs))})${why}`;
 }

@@ -37,9 +37,9 @@ describe('tuning history', () => {
   it('one line per step: kept, validating, rolled back with its reason, reverted, failed', () => {
     expect(formatTuningStep(step({}), NOW)).toBe('p: size 2 → 4 kept (-30s)');
     expect(formatTuningStep(step({ status: 'validating', concludedAtMs: null }), NOW)).toBe('p: size 2 → 4 validating (-1m30s)');
-    expect(formatTuningStep(step({ status: 'rolled_back', outcome: 'p99 +41%' }), NOW)).toBe('p: size 2 → 4 rolled back: p99 +41% (-30s)');
+    expect(formatTuningStep(step({ status: 'rolled_back', outcome: 'p99 +41%' }), NOW)).toBe('p: size 2 → 4 rolled back (-30s): p99 +41%');
     expect(formatTuningStep(step({ status: 'reverted' }), NOW)).toBe('p: size 2 → 4 reverted by hand (-30s)');
-    expect(formatTuningStep(step({ status: 'failed', outcome: 'resize refused' }), NOW)).toBe('p: size 2 → 4 failed: resize refused (-30s)');
+    expect(formatTuningStep(step({ status: 'failed', outcome: 'resize refused' }), NOW)).toBe('p: size 2 → 4 failed (-30s): resize refused');
   });
 
   it('dspex advise: the step, why, and the figures before and after; nothing without steps', () => {
@@ -64,7 +64,7 @@ describe('tuning history', () => {
     const rec: SnapshotRecommendation = { title: 'Grow pool', detail: 'calls queue', score: 0.8 };
     const tuning = [step({ status: 'rolled_back', outcome: 'p99 +41%' }), step({ id: 0 })];
     const opts = { width: 60, color: false, tuning, nowMs: NOW };
-    expect(renderRecommendations([rec], { ...opts, height: 3 }).slice(1)).toEqual(['▸ Grow pool — calls queue', 'tuner  p: size 2 → 4 rolled back: p99 +41% (-30s)']);
+    expect(renderRecommendations([rec], { ...opts, height: 3 }).slice(1)).toEqual(['▸ Grow pool — calls queue', 'tuner  p: size 2 → 4 rolled back (-30s): p99 +41%']);
     // No spare line: the recommendation keeps it.
     expect(renderRecommendations([rec], { ...opts, height: 2 }).slice(1)).toEqual(['▸ Grow pool — calls queue']);
     // Without recommendations, under the `none` title when there is a second line.
