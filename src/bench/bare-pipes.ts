@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { WORKER_SCRIPT } from '../pool/worker-env.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
+import { quantileSorted } from './report.js';
 
 /** What {@link drive} measured. */
 export interface RunResult {
@@ -42,6 +43,19 @@ export async function drive(concurrency: number, ms: number, call: (loop: number
   );
   const seconds = (performance.now() - t0) / 1000;
   return { ops: n, seconds, latUs: lat.slice(0, Math.min(n, lat.length)).sort() };
+}
+
+/** Throughput and p50 / p99 (µs, nearest rank over every call's latency) of several {@link drive} runs together. Pure. */
+export function summarizeRuns(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number; calls: number } {
+  const all = new Float64Array(rs.reduce((a, r) => a + r.latUs.length, 0));
+  let o = 0;
+  for (const r of rs) {
+    all.set(r.latUs, o);
+    o += r.latUs.length;
+  }
+  all.sort();
+  const ops = rs.reduce((a, r) => a + r.ops, 0);
+  return { opsPerS: ops / rs.reduce((a, r) => a + r.seconds, 0), p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99), calls: ops };
 }
 
 /** One bare worker process: one request in flight, callers queued in order. */

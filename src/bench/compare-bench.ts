@@ -23,8 +23,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { SessionPool } from '../pool/session-pool.js';
-import { BareWorker, drive, type RunResult } from './bare-pipes.js';
-import { BenchUnavailableError, median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
+import { BenchUnavailableError, median, progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const TEXT = 'x'.repeat(80);
 const ARMS = ['bare', 'dspex', 'python-shell', 'pythonia', 'dspex-4-workers'] as const;
@@ -113,19 +113,6 @@ async function dspexCaller(size: number): Promise<Caller> {
 }
 
 
-/** Throughput and p50 / p99 of an arm over all its rounds. */
-function summarize(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number } {
-  const all = new Float64Array(rs.reduce((a, r) => a + r.latUs.length, 0));
-  let o = 0;
-  for (const r of rs) {
-    all.set(r.latUs, o);
-    o += r.latUs.length;
-  }
-  all.sort();
-  const ops = rs.reduce((a, r) => a + r.ops, 0);
-  const s = rs.reduce((a, r) => a + r.seconds, 0);
-  return { opsPerS: ops / s, p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99) };
-}
 
 /** Run the benchmark. */
 export async function run(opts: BenchOptions): Promise<BenchReport> {
@@ -170,7 +157,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       }
       for (const [k, v] of Object.entries(within)) ratios[`${k}_throughput_c${c}`] = median(v);
       for (const arm of ARMS) {
-        const s = summarize(acc[arm]);
+        const s = summarizeRuns(acc[arm]);
         rows.push({
           callers: c,
           arm,

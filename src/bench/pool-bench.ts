@@ -31,7 +31,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SessionPool } from '../pool/session-pool.js';
-import { BareWorker, drive, type RunResult } from './bare-pipes.js';
+import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { prng } from '../util/prng.js';
@@ -336,20 +336,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
             acc[which].push(res);
           }
         }
-        const summarize = (rs: RunResult[]) => {
-          const ops = rs.reduce((a, r) => a + r.ops, 0);
-          const secs = rs.reduce((a, r) => a + r.seconds, 0);
-          const all = new Float64Array(rs.reduce((a, r) => a + r.latUs.length, 0));
-          let o = 0;
-          for (const r of rs) {
-            all.set(r.latUs, o);
-            o += r.latUs.length;
-          }
-          all.sort();
-          return { opsPerS: ops / secs, p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99) };
-        };
-        const p = summarize(acc.pool);
-        const b = summarize(acc.bare);
+        const p = summarizeRuns(acc.pool);
+        const b = summarizeRuns(acc.bare);
         const roundRatios = acc.pool.map((pr, i) => pr.ops / pr.seconds / (acc.bare[i]!.ops / acc.bare[i]!.seconds));
         const ratio = median(roundRatios);
         const [q1, q3] = quartiles(roundRatios);

@@ -27,9 +27,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { SessionPool } from '../pool/session-pool.js';
 import { lineChartSvg, type ChartSeries } from '../util/svg.js';
-import { BareWorker, drive, type RunResult } from './bare-pipes.js';
+import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
 import { startStack } from './monitoring-bench.js';
-import { median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { median, progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -39,18 +39,6 @@ function payloadOf(bytes: number): { text: string } {
 }
 
 
-/** Throughput and p50 / p99 over rounds (every call's latency). */
-function summarize(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number; calls: number } {
-  const all = new Float64Array(rs.reduce((a, r) => a + r.latUs.length, 0));
-  let o = 0;
-  for (const r of rs) {
-    all.set(r.latUs, o);
-    o += r.latUs.length;
-  }
-  all.sort();
-  const ops = rs.reduce((a, r) => a + r.ops, 0);
-  return { opsPerS: ops / rs.reduce((a, r) => a + r.seconds, 0), p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99), calls: ops };
-}
 
 /** One point of a pool-vs-bare curve. */
 export interface VersusPoint {
@@ -95,7 +83,7 @@ async function versus(rig: Rig, x: number, callers: number, args: unknown, round
     }
     within.push(got.pool!.ops / got.pool!.seconds / (got.bare!.ops / got.bare!.seconds));
   }
-  return { x, pool: summarize(acc.pool), bare: summarize(acc.bare), ratio: median(within) };
+  return { x, pool: summarizeRuns(acc.pool), bare: summarizeRuns(acc.bare), ratio: median(within) };
 }
 
 /** One point of a monitoring-cost curve. */

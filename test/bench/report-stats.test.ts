@@ -1,6 +1,7 @@
 /** The statistics the round-based benchmarks report (src/bench/report.ts): median of within-round ratios and its quartiles. */
 import { describe, expect, it } from 'vitest';
 import { median, quantileSorted, quartiles } from '../../src/bench/report.js';
+import { summarizeRuns } from '../../src/bench/bare-pipes.js';
 
 describe('bench statistics', () => {
   it('median: odd, even, unsorted input left as it was, NaN when empty', () => {
@@ -20,5 +21,12 @@ describe('bench statistics', () => {
     expect(quantileSorted([1, 2, 3, 4], 0.5)).toBe(2);
     expect(quantileSorted([1, 2, 3, 4], 0.99)).toBe(4);
     expect(quantileSorted([], 0.5)).toBe(0);
+  });
+
+  it('summarizeRuns: ops over seconds of every run, percentiles over every call', () => {
+    const a = { ops: 3, seconds: 1, latUs: Float64Array.from([1, 2, 9]) };
+    const b = { ops: 1, seconds: 1, latUs: Float64Array.from([5]) };
+    expect(summarizeRuns([a, b])).toEqual({ opsPerS: 2, p50Us: 2, p99Us: 9, calls: 4 });
+    expect(summarizeRuns([b])).toEqual({ opsPerS: 1, p50Us: 5, p99Us: 5, calls: 1 });
   });
 });
