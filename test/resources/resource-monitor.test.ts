@@ -325,7 +325,8 @@ describe('the Node process', () => {
       return { arrays: junk.length, during: m.sampleNow() };
     };
     const { arrays, during } = churn();
-    expect(during.node.cpuPercent).toBeGreaterThan(50);
+    // A busy loop is ~100% of a core; an idle process reads a few %. > 20: a loaded 2-core CI machine gave it 48%.
+    expect(during.node.cpuPercent).toBeGreaterThan(20);
     // The live arrays (1000 slots of at least 4 bytes each) show in the sampled heap.
     expect(arrays).toBeGreaterThan(100);
     expect(during.node.heapUsedBytes - before.node.heapUsedBytes).toBeGreaterThan(arrays * 4000);
