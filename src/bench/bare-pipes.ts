@@ -4,59 +4,12 @@
  * supervision and no telemetry. One request in flight per process, callers queued in order (the
  * pool's own work model), so a pooled ÷ bare ratio is the pool's overhead and nothing else.
  *
- * Also here: {@link drive}, the closed loop of callers every throughput figure comes from.
- *
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { WORKER_SCRIPT } from '../pool/worker-env.js';
 import { encodeFrame, FrameDecoder } from '../pool/protocol.js';
-import { quantileSorted } from './report.js';
-
-/** What {@link drive} measured. */
-export interface RunResult {
-  ops: number;
-  seconds: number;
-  /** Every call's latency in µs (up to the first 4 M calls), ascending. */
-  latUs: Float64Array;
-}
-
-/**
- * Drive `call` from `concurrency` loops for `ms` (each loop awaits its call before the next: a
- * closed loop, as a service's request handlers are), recording each call's latency.
- */
-export async function drive(concurrency: number, ms: number, call: (loop: number) => Promise<unknown>): Promise<RunResult> {
-  const lat = new Float64Array(4_000_000);
-  let n = 0;
-  const t0 = performance.now();
-  const end = t0 + ms;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, loop) => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await call(loop);
-        if (n < lat.length) lat[n] = (performance.now() - s) * 1000;
-        n++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { ops: n, seconds, latUs: lat.slice(0, Math.min(n, lat.length)).sort() };
-}
-
-/** Throughput and p50 / p99 (µs, nearest rank over every call's latency) of several {@link drive} runs together. Pure. */
-export function summarizeRuns(rs: readonly RunResult[]): { opsPerS: number; p50Us: number; p99Us: number; calls: number } {
-  const all = new Float64Array(rs.reduce((a, r) => a + r.latUs.length, 0));
-  let o = 0;
-  for (const r of rs) {
-    all.set(r.latUs, o);
-    o += r.latUs.length;
-  }
-  all.sort();
-  const ops = rs.reduce((a, r) => a + r.ops, 0);
-  return { opsPerS: ops / rs.reduce((a, r) => a + r.seconds, 0), p50Us: quantileSorted(all, 0.5), p99Us: quantileSorted(all, 0.99), calls: ops };
-}
 
 /** One bare worker process: one request in flight, callers queued in order. */
 export class BareWorker {

@@ -23,7 +23,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { SessionPool } from '../pool/session-pool.js';
-import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
+import { BareWorker } from './bare-pipes.js';
+import { drive, summarizeRuns, type RunResult } from './closed-loop.js';
 import { BenchUnavailableError, median, progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const TEXT = 'x'.repeat(80);

@@ -20,7 +20,8 @@ import { SessionPool } from '../pool/session-pool.js';
 import { createMonitoring, type Monitoring } from '../config/create-monitoring.js';
 import { parseStat, parseStatus } from '../resources/proc.js';
 import { allocPerOpAsync } from './measure.js';
-import { median, progressLine, quantileSorted, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
+import { drive, opsPerS, summarizeRuns, type RunResult } from './closed-loop.js';
+import { median, progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
 const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 const PAYLOAD = { text: 'x'.repeat(80) };
@@ -30,10 +31,6 @@ const CLOCK_TICKS_PER_S = 100;
 
 type Arm = 'none' | 'full';
 
-interface RoundResult {
-  opsPerS: number;
-  latUs: number[];
-}
 
 
 /** A call of `command` with `args`: the echo (the worst case: ~45 µs of work) or a 1 ms sleep. */
@@ -45,22 +42,8 @@ const ECHO: Workload = { command: 'echo', args: PAYLOAD };
 const SLEEP_1MS: Workload = { command: 'sleep', args: { ms: 1 } };
 
 /** Calls from {@link CONCURRENCY} callers for `ms`; throughput and every latency in µs. */
-async function drive(pool: SessionPool, ms: number, w: Workload = ECHO): Promise<RoundResult> {
-  const latUs: number[] = [];
-  let ops = 0;
-  const t0 = performance.now();
-  const end = t0 + ms;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        const s = performance.now();
-        await pool.executeAnonymous(w.command, w.args);
-        latUs.push((performance.now() - s) * 1000);
-        ops++;
-      }
-    }),
-  );
-  return { opsPerS: ops / ((performance.now() - t0) / 1000), latUs };
+function driveWorkload(pool: SessionPool, ms: number, w: Workload = ECHO): Promise<RunResult> {
+  return drive(CONCURRENCY, ms, () => pool.executeAnonymous(w.command, w.args));
 }
 
 /**
@@ -140,20 +123,20 @@ async function idleCpuPercent(pids: readonly number[], ms: number): Promise<numb
  * `rounds` rounds of `w`, each with both arms in alternating order; every arm's rounds and the
  * within-round ratios full ÷ none.
  */
-async function interleaved(pool: SessionPool, rounds: number, roundMs: number, w: Workload, onRound: (r: number) => void): Promise<{ acc: Record<Arm, RoundResult[]>; ratios: number[] }> {
-  const acc: Record<Arm, RoundResult[]> = { none: [], full: [] };
+async function interleaved(pool: SessionPool, rounds: number, roundMs: number, w: Workload, onRound: (r: number) => void): Promise<{ acc: Record<Arm, RunResult[]>; ratios: number[] }> {
+  const acc: Record<Arm, RunResult[]> = { none: [], full: [] };
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
     onRound(r);
-    const got: Partial<Record<Arm, RoundResult>> = {};
+    const got: Partial<Record<Arm, RunResult>> = {};
     for (const arm of r % 2 === 0 ? (['none', 'full'] as const) : (['full', 'none'] as const)) {
       // The stack starts before and stops after the timed part: its start-up is not measured.
       const stack = arm === 'full' ? await startStack([pool]) : null;
-      got[arm] = await drive(pool, roundMs, w);
+      got[arm] = await driveWorkload(pool, roundMs, w);
       await stack?.stop();
       acc[arm].push(got[arm]);
     }
-    ratios.push(got.full!.opsPerS / got.none!.opsPerS);
+    ratios.push(opsPerS(got.full!) / opsPerS(got.none!));
   }
   return { acc, ratios };
 }
@@ -167,7 +150,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   // Default health checks: the idle CPU figure must include what a real pool does when idle.
   const pool = new SessionPool({ name: `bench-monitoring-${process.pid}`, size: 2, logger: silentLogger });
   await pool.start();
-  let acc: Record<Arm, RoundResult[]> = { none: [], full: [] };
+  let acc: Record<Arm, RunResult[]> = { none: [], full: [] };
   let ratios: number[] = [];
   let sleepRatios: number[] = [];
   let heapFull = Number.NaN;
@@ -175,9 +158,9 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   let rss: number[] = [];
   let idleCpu: number[] = [];
   try {
-    await drive(pool, 300); // warm the pool's path
+    await driveWorkload(pool, 300); // warm the pool's path
     const warm = await startStack([pool]);
-    await drive(pool, 300); // and the stack's
+    await driveWorkload(pool, 300); // and the stack's
     await warm.stop();
     ({ acc, ratios } = await interleaved(pool, rounds, roundMs, ECHO, (r) => progress.update(`echo, round ${r + 1}/${rounds}`)));
     ({ ratios: sleepRatios } = await interleaved(pool, rounds, roundMs, SLEEP_1MS, (r) => progress.update(`1 ms calls, round ${r + 1}/${rounds}`)));
@@ -200,8 +183,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   }
 
   const summarize = (arm: Arm) => {
-    const lat = acc[arm].flatMap((r) => r.latUs).sort((a, b) => a - b);
-    return { opsPerS: median(acc[arm].map((r) => r.opsPerS)), p50Us: quantileSorted(lat, 0.5), p99Us: quantileSorted(lat, 0.99) };
+    const { p50Us, p99Us } = summarizeRuns(acc[arm]);
+    return { opsPerS: median(acc[arm].map(opsPerS)), p50Us, p99Us };
   };
   const none = summarize('none');
   const full = summarize('full');

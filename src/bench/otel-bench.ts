@@ -20,6 +20,7 @@ import { SessionPool } from '../pool/session-pool.js';
 import { registerOpenTelemetry } from '../otel/bridge.js';
 import { DURATION_BUCKETS_S } from '../otel/names.js';
 import { executePoolOperation, telemetryMask, type OperationContext } from '../telemetry/telemetry.js';
+import { drive, opsPerS } from './closed-loop.js';
 import { allocPerOpAsync } from './measure.js';
 import { median, progressLine, quartiles, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 
@@ -195,20 +196,8 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   await pool.start();
   const echo = (): Promise<unknown> => pool.executeAnonymous('echo', { text: 'x'.repeat(80) });
   const sleep1ms = (): Promise<unknown> => pool.executeAnonymous('sleep', { ms: 1 });
-  const drive = async (ms: number, call: () => Promise<unknown> = echo): Promise<number> => {
-    let ops = 0;
-    const t0 = performance.now();
-    const end = t0 + ms;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          await call();
-          ops++;
-        }
-      }),
-    );
-    return ops / ((performance.now() - t0) / 1000);
-  };
+  // Throughput only: no clock read per call beyond the loop's own.
+  const driveOps = async (ms: number, call: () => Promise<unknown> = echo): Promise<number> => opsPerS(await drive(concurrency, ms, call, { latency: false }));
   const acc: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [], sampled: [] };
   const roundRatios: Record<Arm, number[]> = { none: [], metrics: [], traces: [], both: [], sampled: [] };
   const sleepRatios: number[] = [];
@@ -220,7 +209,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
     // Warm every arm.
     for (const arm of arms) {
       const reg = register(providers, arm, [pool]);
-      await drive(200);
+      await driveOps(200);
       reg?.stop();
     }
     for (let r = 0; r < rounds; r++) {
@@ -228,7 +217,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const got: Partial<Record<Arm, number>> = {};
       for (const arm of rotate(arms, r)) {
         const reg = register(providers, arm, [pool]);
-        got[arm] = await drive(roundMs);
+        got[arm] = await driveOps(roundMs);
         reg?.stop();
         acc[arm].push(got[arm]);
       }
@@ -240,7 +229,7 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
       const got: Partial<Record<Arm, number>> = {};
       for (const arm of rotate(['none', 'both'] as const, r)) {
         const reg = register(providers, arm, [pool]);
-        got[arm] = await drive(roundMs, sleep1ms);
+        got[arm] = await driveOps(roundMs, sleep1ms);
         reg?.stop();
       }
       sleepRatios.push(got.both! / got.none!);

@@ -31,7 +31,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { SessionPool } from '../pool/session-pool.js';
-import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
+import { BareWorker } from './bare-pipes.js';
+import { drive, summarizeRuns, type RunResult } from './closed-loop.js';
 import { subscribe } from '../telemetry/telemetry.js';
 import { MetricsCollector } from '../metrics/metrics-collector.js';
 import { prng } from '../util/prng.js';

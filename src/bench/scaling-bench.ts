@@ -27,7 +27,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { SessionPool } from '../pool/session-pool.js';
 import { lineChartSvg, type ChartSeries } from '../util/svg.js';
-import { BareWorker, drive, summarizeRuns, type RunResult } from './bare-pipes.js';
+import { BareWorker } from './bare-pipes.js';
+import { drive, summarizeRuns, type RunResult } from './closed-loop.js';
 import { startStack } from './monitoring-bench.js';
 import { median, progressLine, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 

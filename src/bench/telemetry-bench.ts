@@ -25,6 +25,7 @@ import {
 } from '../telemetry/telemetry.js';
 import { fmt, type BenchOptions, type BenchReport, type BenchRow } from './report.js';
 import { allocPerCall, type AllocFigure } from './measure.js';
+import { drive, opsPerS } from './closed-loop.js';
 
 let sink = 0;
 const cheap = (): void => {
@@ -128,28 +129,15 @@ export async function run(opts: BenchOptions): Promise<BenchReport> {
   const concurrency = 8;
   const pool = new SessionPool({ name: `bench-telemetry-${process.pid}`, size: 2, healthCheckIntervalMs: 0, logger: silentLogger });
   await pool.start();
-  const drive = async (ms: number): Promise<number> => {
-    let ops = 0;
-    const t0 = performance.now();
-    const end = t0 + ms;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < end) {
-          await pool.executeAnonymous('echo', { text: 'x'.repeat(80) });
-          ops++;
-        }
-      }),
-    );
-    return ops / ((performance.now() - t0) / 1000);
-  };
+  const driveOps = async (ms: number): Promise<number> => opsPerS(await drive(concurrency, ms, () => pool.executeAnonymous('echo', { text: 'x'.repeat(80) }), { latency: false }));
   const acc = { bare: [] as number[], instrumented: [] as number[] };
   try {
-    await drive(300);
+    await driveOps(300);
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? (['bare', 'instrumented'] as const) : (['instrumented', 'bare'] as const);
       for (const which of order) {
         const off = which === 'instrumented' ? subscribeAll() : () => {};
-        acc[which].push(await drive(roundMs));
+        acc[which].push(await driveOps(roundMs));
         off();
       }
     }

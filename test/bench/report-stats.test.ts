@@ -1,7 +1,7 @@
 /** The statistics the round-based benchmarks report (src/bench/report.ts): median of within-round ratios and its quartiles. */
 import { describe, expect, it } from 'vitest';
 import { median, quantileSorted, quartiles } from '../../src/bench/report.js';
-import { summarizeRuns } from '../../src/bench/bare-pipes.js';
+import { summarizeRuns } from '../../src/bench/closed-loop.js';
 
 describe('bench statistics', () => {
   it('median: odd, even, unsorted input left as it was, NaN when empty', () => {
